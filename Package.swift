@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SpectralRNN",
+    products: [
+        .library(name: "SpectralRNN", targets: ["SpectralRNN"]),
+        .executable(name: "spectral-rnn", targets: ["spectral-rnn"]),
+        .executable(name: "01-score-functions", targets: ["01-score-functions"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CHDF5",
+            path: "Sources/CHDF5",
+            pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLapack",
+            path: "Sources/CLapack",
+            pkgConfig: "lapacke",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        .target(
+            name: "SpectralRNN",
+            dependencies: [
+                "CHDF5", "CLapack",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/SpectralRNN"
+        ),
+        .executableTarget(
+            name: "spectral-rnn",
+            dependencies: [
+                "SpectralRNN",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/spectral-rnn"
+        ),
+        .executableTarget(
+            name: "01-score-functions",
+            dependencies: [
+                "SpectralRNN",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Scripts/01-score-functions"
+        ),
+        .testTarget(
+            name: "SpectralRNNTests",
+            dependencies: ["SpectralRNN"],
+            path: "Tests/SpectralRNNTests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,404 @@
+import CHDF5
+import Foundation
+
+/// A read-only handle on an HDF5 file. Every read validates before returning data: a
+/// missing object, a group where a dataset is expected, a non-float type, a wrong rank or
+/// non-finite values each throw one `HDF5Error` naming the file and the object.
+///
+/// All calls go through the project's HDF5 lock, so a reader may be shared across threads.
+/// The file is closed by `close()` or when the reader is deallocated.
+public final class HDF5Reader: @unchecked Sendable {
+    /// The file on disk, as given.
+    public let path: String
+    /// The open file, or -1 once closed. Only touched holding the HDF5 lock.
+    private var fileID: hid_t
+
+    /// Opens `path` read-only. A missing or unreadable file, a folder or a file that is
+    /// not HDF5 throws an `HDF5Error`.
+    public init(path: String) throws {
+        self.path = path
+        self.fileID = try HDF5Library.withLock { try HDF5Reader.openFile(path) }
+    }
+
+    deinit { close() }
+
+    /// Closes the file; later reads throw. Closing twice is harmless.
+    public func close() {
+        HDF5Library.withLock {
+            if fileID >= 0 { _ = H5Fclose(fileID) }
+            fileID = -1
+        }
+    }
+
+    private static func openFile(_ path: String) throws -> hid_t {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw HDF5Error(file: path, message: "no such file")
+        }
+        guard !isFolder.boolValue else {
+            throw HDF5Error(file: path, message: "is a folder, not an HDF5 file")
+        }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw HDF5Error(file: path, message: "cannot read file (permission denied)")
+        }
+        guard H5Fis_hdf5(path) > 0 else {
+            _ = H5Eclear2(hid_t(H5E_DEFAULT))
+            throw HDF5Error(file: path, message: "not an HDF5 file")
+        }
+        let access = H5Pcreate(shim_H5P_FILE_ACCESS())
+        try HDF5Library.check(access, "cannot create a property list", file: path, object: nil)
+        defer { _ = H5Pclose(access) }
+        // Closing the file closes everything in it, so close() really releases it.
+        _ = H5Pset_fclose_degree(access, H5F_CLOSE_STRONG)
+        let id = H5Fopen(path, shim_H5F_ACC_RDONLY(), access)
+        return try HDF5Library.check(id, "cannot open HDF5 file", file: path, object: nil)
+    }
+
+    // MARK: Objects
+
+    /// Whether `objectPath` names a group or dataset in the file (false for invalid paths).
+    public func exists(_ objectPath: String) -> Bool {
+        HDF5Library.withLock { ((try? lookup(objectPath)) ?? nil) != nil }
+    }
+
+    /// Whether `objectPath` is a group or a dataset.
+    public func kind(of objectPath: String) throws -> HDF5ObjectKind {
+        try HDF5Library.withLock {
+            guard let kind = try lookup(objectPath) else {
+                throw error(objectPath, "no such group or dataset")
+            }
+            return kind
+        }
+    }
+
+    /// The names of the links in the group at `groupPath`, sorted.
+    public func children(of groupPath: String) throws -> [String] {
+        try HDF5Library.withLock {
+            let group = try openObject(groupPath, expecting: .group)
+            defer { HDF5Library.close(group) }
+            var info = H5G_info_t()
+            try check(H5Gget_info(group, &info), "cannot list the group", groupPath)
+            var names: [String] = []
+            for index in 0..<info.nlinks {
+                let length = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0,
+                                                HDF5Library.defaultList)
+                try check(length, "cannot read a link name", groupPath)
+                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+                try check(H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer,
+                                             buffer.count, HDF5Library.defaultList),
+                          "cannot read a link name", groupPath)
+                names.append(decodeCString(buffer))
+            }
+            return names.sorted()
+        }
+    }
+
+    /// The shape of the dataset at `datasetPath` (`[]` for a scalar).
+    public func shape(of datasetPath: String) throws -> [Int] {
+        try HDF5Library.withLock {
+            let dataset = try openObject(datasetPath, expecting: .dataset)
+            defer { HDF5Library.close(dataset) }
+            return try datasetShape(dataset, datasetPath)
+        }
+    }
+
+    // MARK: Attributes
+
+    /// What reading one attribute gave: a supported value, or a description of the
+    /// unsupported type (for the inspector).
+    enum AttributeReading: Equatable {
+        case value(HDF5Attribute)
+        case unsupported(String)
+    }
+
+    /// Every attribute of the group or dataset at `objectPath`: strings (fixed or variable
+    /// length), integers, float64 (or float32) scalars and 1-d arrays. Any other kind throws.
+    public func attributes(of objectPath: String) throws -> [String: HDF5Attribute] {
+        try HDF5Library.withLock {
+            var result: [String: HDF5Attribute] = [:]
+            for (name, reading) in try attributeReadings(of: objectPath) {
+                switch reading {
+                case .value(let value): result[name] = value
+                case .unsupported(let what):
+                    throw error(objectPath, "attribute \"\(name)\" has an unsupported type (\(what))")
+                }
+            }
+            return result
+        }
+    }
+
+    /// One attribute of the group or dataset at `objectPath`, nil when it has none by that name.
+    public func readAttribute(_ name: String, of objectPath: String = "/") throws -> HDF5Attribute? {
+        try attributes(of: objectPath)[name]
+    }
+
+    /// Every attribute, unsupported kinds described rather than refused.
+    func attributeReadings(of objectPath: String) throws -> [String: AttributeReading] {
+        try HDF5Library.withLock {
+            let object = try openObject(objectPath, expecting: nil)
+            defer { HDF5Library.close(object) }
+            var info = H5O_info_t()
+            try check(H5Oget_info2(object, &info, UInt32(H5O_INFO_NUM_ATTRS)), "cannot read object information",
+                      objectPath)
+            var result: [String: AttributeReading] = [:]
+            for index in 0..<info.num_attrs {
+                let attribute = H5Aopen_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, index,
+                                               HDF5Library.defaultList, HDF5Library.defaultList)
+                try check(attribute, "cannot open attribute number \(index)", objectPath)
+                defer { _ = H5Aclose(attribute) }
+                let length = H5Aget_name(attribute, 0, nil)
+                try check(length, "cannot read an attribute name", objectPath)
+                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+                try check(H5Aget_name(attribute, buffer.count, &buffer), "cannot read an attribute name", objectPath)
+                let name = decodeCString(buffer)
+                result[name] = try readAttribute(attribute, named: name, objectPath)
+            }
+            return result
+        }
+    }
+
+    private func readAttribute(_ attribute: hid_t, named name: String, _ objectPath: String) throws -> AttributeReading {
+        let what = "cannot read attribute \"\(name)\""
+        let type = H5Aget_type(attribute)
+        try check(type, what, objectPath)
+        defer { _ = H5Tclose(type) }
+        let space = H5Aget_space(attribute)
+        try check(space, what, objectPath)
+        defer { _ = H5Sclose(space) }
+        let typeName = HDF5Library.typeName(type)
+        guard let dims = HDF5Library.dimensions(space) else { return .unsupported("\(typeName), empty dataspace") }
+        let count = dims.reduce(1, *)
+        let described = dims.isEmpty ? typeName : "\(typeName) array of shape \(hdf5ShapeText(dims))"
+
+        switch H5Tget_class(type) {
+        case H5T_STRING:
+            guard count == 1 else { return .unsupported(described) }
+            if H5Tis_variable_str(type) > 0 {
+                let memoryType = HDF5Library.createVariableStringType()
+                try check(memoryType, what, objectPath)
+                defer { _ = H5Tclose(memoryType) }
+                _ = H5Tset_cset(memoryType, H5Tget_cset(type))
+                var pointer: UnsafeMutablePointer<CChar>? = nil
+                try check(H5Aread(attribute, memoryType, &pointer), what, objectPath)
+                defer { if let pointer { _ = H5free_memory(pointer) } }
+                return .value(.string(pointer.map { String(cString: $0) } ?? ""))
+            } else {
+                let size = H5Tget_size(type)
+                var bytes = [UInt8](repeating: 0, count: size + 1)
+                try check(H5Aread(attribute, type, &bytes), what, objectPath)
+                var text = bytes.prefix { $0 != 0 }
+                if H5Tget_strpad(type) == H5T_STR_SPACEPAD {
+                    while text.last == UInt8(ascii: " ") { text = text.dropLast() }
+                }
+                return .value(.string(String(decoding: text, as: UTF8.self)))
+            }
+        case H5T_INTEGER:
+            guard dims.isEmpty else { return .unsupported(described) }
+            var value: Int64 = 0
+            try check(H5Aread(attribute, shim_H5T_NATIVE_INT64(), &value), what, objectPath)
+            return .value(.integer(Int(value)))
+        case H5T_FLOAT:
+            guard dims.count <= 1 else { return .unsupported(described) }
+            var values = [Double](repeating: 0, count: count)
+            if count > 0 {
+                try check(H5Aread(attribute, shim_H5T_NATIVE_DOUBLE(), &values), what, objectPath)
+            }
+            return dims.isEmpty ? .value(.real(values[0])) : .value(.reals(values))
+        default:
+            return .unsupported(described)
+        }
+    }
+
+    // MARK: Data
+
+    /// The float dataset at `datasetPath` as a float64 tensor (float32 is converted;
+    /// integers and strings are refused). `rank`, when given, must match; with
+    /// `requireFinite`, a NaN or infinite entry is an error naming its index.
+    public func readTensor(_ datasetPath: String, rank: Int? = nil, requireFinite: Bool = false) throws -> Tensor {
+        try HDF5Library.withLock {
+            let dataset = try openObject(datasetPath, expecting: .dataset)
+            defer { HDF5Library.close(dataset) }
+            try requireFloat(dataset, datasetPath)
+            let shape = try datasetShape(dataset, datasetPath)
+            if let rank, shape.count != rank {
+                throw error(datasetPath, "expected rank \(rank), found rank \(shape.count) (shape \(hdf5ShapeText(shape)))")
+            }
+            let tensor = try readValues(dataset, shape: shape, datasetPath)
+            if requireFinite { try checkFinite(tensor, datasetPath) }
+            return tensor
+        }
+    }
+
+    /// The block of the float dataset at `datasetPath` starting at multi-index `start`
+    /// with `count` entries along each mode (an HDF5 hyperslab), as a tensor of shape `count`.
+    public func readSlab(_ datasetPath: String, start: [Int], count: [Int]) throws -> Tensor {
+        try HDF5Library.withLock {
+            let dataset = try openObject(datasetPath, expecting: .dataset)
+            defer { HDF5Library.close(dataset) }
+            try requireFloat(dataset, datasetPath)
+            let shape = try datasetShape(dataset, datasetPath)
+            guard start.count == shape.count, count.count == shape.count else {
+                throw error(datasetPath, "a slab of a rank-\(shape.count) dataset needs \(shape.count) start and "
+                            + "count values, got \(start.count) and \(count.count)")
+            }
+            for mode in 0..<shape.count where start[mode] < 0 || count[mode] < 0 || start[mode] + count[mode] > shape[mode] {
+                throw error(datasetPath, "slab start \(start) count \(count) does not fit shape \(hdf5ShapeText(shape))")
+            }
+            if shape.isEmpty { return try readValues(dataset, shape: [], datasetPath) }
+            var values = [Double](repeating: 0, count: count.reduce(1, *))
+            if values.isEmpty { return Tensor(shape: count, storage: values) }
+            let fileSpace = H5Dget_space(dataset)
+            try check(fileSpace, "cannot read the dataspace", datasetPath)
+            defer { _ = H5Sclose(fileSpace) }
+            let offsets = start.map { hsize_t($0) }, sizes = count.map { hsize_t($0) }
+            try check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, offsets, nil, sizes, nil),
+                      "cannot select slab start \(start) count \(count)", datasetPath)
+            let memorySpace = HDF5Library.createSpace(count)
+            try check(memorySpace, "cannot create a dataspace", datasetPath)
+            defer { _ = H5Sclose(memorySpace) }
+            try check(H5Dread(dataset, shim_H5T_NATIVE_DOUBLE(), memorySpace, fileSpace, HDF5Library.defaultList,
+                              &values), "cannot read the slab", datasetPath)
+            return Tensor(shape: count, storage: values)
+        }
+    }
+
+    /// Shape and type name of the dataset at `datasetPath` (for the inspector).
+    func datasetDescription(_ datasetPath: String) throws -> (shape: [Int], type: String, isNumber: Bool) {
+        try HDF5Library.withLock {
+            let dataset = try openObject(datasetPath, expecting: .dataset)
+            defer { HDF5Library.close(dataset) }
+            let type = H5Dget_type(dataset)
+            try check(type, "cannot read the datatype", datasetPath)
+            defer { _ = H5Tclose(type) }
+            let typeClass = H5Tget_class(type)
+            return (try datasetShape(dataset, datasetPath), HDF5Library.typeName(type),
+                    typeClass == H5T_FLOAT || typeClass == H5T_INTEGER)
+        }
+    }
+
+    /// Any numeric (float or integer) dataset converted to float64 (for the inspector).
+    func readNumbers(_ datasetPath: String) throws -> Tensor {
+        try HDF5Library.withLock {
+            let dataset = try openObject(datasetPath, expecting: .dataset)
+            defer { HDF5Library.close(dataset) }
+            return try readValues(dataset, shape: try datasetShape(dataset, datasetPath), datasetPath)
+        }
+    }
+
+    // MARK: Plumbing (all called holding the HDF5 lock)
+
+    private func error(_ object: String?, _ message: String) -> HDF5Error {
+        HDF5Error(file: path, object: object, message: message)
+    }
+
+    @discardableResult
+    private func check<R: BinaryInteger>(_ result: R, _ what: @autoclosure () -> String, _ object: String?) throws -> R {
+        try HDF5Library.check(result, what(), file: path, object: object)
+    }
+
+    private func openedFile() throws -> hid_t {
+        guard fileID >= 0 else { throw error(nil, "the file has been closed") }
+        return fileID
+    }
+
+    /// What `objectPath` is, nil when nothing is there. Every step is checked, so a
+    /// missing parent or a dataset used as a parent is "not there" instead of an HDF5 error.
+    private func lookup(_ objectPath: String) throws -> HDF5ObjectKind? {
+        let file = try openedFile()
+        guard let parts = hdf5PathComponents(objectPath) else { throw error(objectPath, hdf5InvalidPathMessage) }
+        var prefix = ""
+        for (position, part) in parts.enumerated() {
+            prefix += "/" + part
+            guard H5Lexists(file, prefix, HDF5Library.defaultList) > 0,
+                  H5Oexists_by_name(file, prefix, HDF5Library.defaultList) > 0 else {
+                _ = H5Eclear2(hid_t(H5E_DEFAULT))
+                return nil
+            }
+            if position < parts.count - 1, try objectKind(prefix) != .group { return nil }
+        }
+        return try objectKind(objectPath)
+    }
+
+    /// The kind of an existing object; named datatypes and the like are refused.
+    private func objectKind(_ objectPath: String) throws -> HDF5ObjectKind {
+        let object = H5Oopen(try openedFile(), objectPath, HDF5Library.defaultList)
+        try check(object, "cannot open object", objectPath)
+        defer { HDF5Library.close(object) }
+        switch H5Iget_type(object) {
+        case H5I_GROUP: return .group
+        case H5I_DATASET: return .dataset
+        default: throw error(objectPath, "is neither a group nor a dataset")
+        }
+    }
+
+    /// Opens the object at `objectPath`, checking it exists and (when given) is of `kind`.
+    private func openObject(_ objectPath: String, expecting kind: HDF5ObjectKind?) throws -> hid_t {
+        guard let found = try lookup(objectPath) else {
+            switch kind {
+            case .group: throw error(objectPath, "no such group")
+            case .dataset: throw error(objectPath, "no such dataset")
+            case nil: throw error(objectPath, "no such group or dataset")
+            }
+        }
+        if let kind, kind != found {
+            throw error(objectPath, kind == .dataset ? "is a group, expected a dataset" : "is a dataset, expected a group")
+        }
+        let object = H5Oopen(try openedFile(), objectPath, HDF5Library.defaultList)
+        return try check(object, "cannot open object", objectPath)
+    }
+
+    private func datasetShape(_ dataset: hid_t, _ datasetPath: String) throws -> [Int] {
+        let space = H5Dget_space(dataset)
+        try check(space, "cannot read the dataspace", datasetPath)
+        defer { _ = H5Sclose(space) }
+        guard let shape = HDF5Library.dimensions(space) else {
+            throw error(datasetPath, "has no data (null dataspace)")
+        }
+        return shape
+    }
+
+    private func requireFloat(_ dataset: hid_t, _ datasetPath: String) throws {
+        let type = H5Dget_type(dataset)
+        try check(type, "cannot read the datatype", datasetPath)
+        defer { _ = H5Tclose(type) }
+        guard H5Tget_class(type) == H5T_FLOAT else {
+            throw error(datasetPath, "expected float64, found \(HDF5Library.typeName(type))")
+        }
+    }
+
+    private func readValues(_ dataset: hid_t, shape: [Int], _ datasetPath: String) throws -> Tensor {
+        var values = [Double](repeating: 0, count: shape.reduce(1, *))
+        if !values.isEmpty {
+            let all = shim_H5S_ALL()
+            try check(H5Dread(dataset, shim_H5T_NATIVE_DOUBLE(), all, all, HDF5Library.defaultList, &values),
+                      "cannot read the values", datasetPath)
+        }
+        return Tensor(shape: shape, storage: values)
+    }
+
+    private func checkFinite(_ tensor: Tensor, _ datasetPath: String) throws {
+        guard let first = tensor.storage.firstIndex(where: { !$0.isFinite }) else { return }
+        let value = tensor.storage[first]
+        let what = value.isNaN ? "NaN" : (value > 0 ? "+infinity" : "-infinity")
+        let bad = tensor.storage.lazy.filter { !$0.isFinite }.count
+        var message = tensor.shape.isEmpty ? "is \(what)"
+            : "contains \(what) at index \(hdf5MultiIndex(first, in: tensor.shape))"
+        if bad > 1 { message += " (\(bad) of \(tensor.count) entries are not finite)" }
+        throw error(datasetPath, message)
+    }
+
+    private func decodeCString(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// `[i, j, k]`: the row-major multi-index of flat position `offset` in `shape`.
+func hdf5MultiIndex(_ offset: Int, in shape: [Int]) -> String {
+    var rest = offset
+    var index = [Int](repeating: 0, count: shape.count)
+    for mode in stride(from: shape.count - 1, through: 0, by: -1) where shape[mode] > 0 {
+        index[mode] = rest % shape[mode]
+        rest /= shape[mode]
+    }
+    return "[" + index.map(String.init).joined(separator: ", ") + "]"
+}

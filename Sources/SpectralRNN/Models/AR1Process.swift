@@ -1,0 +1,127 @@
+import Foundation
+
+/// The vector Gaussian AR(1) input process (paper §2.5, MATH.md §2):
+/// `x_1 ~ N(0, Γ)`, `x_t = Φ x_{t−1} + ε_t`, `ε_t ~ N(0, Σ)`, with the stationary
+/// covariance `Γ = Φ Γ Φᵀ + Σ`, so every `x_t` has the same law.
+public struct AR1Process: Sendable {
+    /// The transition matrix Φ (dx×dx), spectral radius below 1.
+    public let phi: Tensor
+    /// The innovation covariance Σ (dx×dx), symmetric positive definite.
+    public let sigma: Tensor
+    /// The stationary covariance Γ, solving `Γ = Φ Γ Φᵀ + Σ`.
+    public let gamma: Tensor
+    /// `Q = Σ⁻¹`.
+    public let innovationPrecision: Tensor
+    /// `Γ⁻¹`.
+    public let stationaryPrecision: Tensor
+    private let gammaFactor: Tensor
+    private let sigmaFactor: Tensor
+
+    /// The dimension dx of one input vector x_t.
+    public var dimension: Int { phi.shape[0] }
+
+    /// A process with transition Φ and innovation covariance Σ; throws when Φ is not stable
+    /// or Σ is not symmetric positive definite.
+    public init(phi: Tensor, sigma: Tensor) throws {
+        guard phi.order == 2, phi.shape[0] == phi.shape[1], phi.shape[0] > 0 else {
+            throw ModelError("AR(1) process: Φ must be a square matrix, got shape \(phi.shape)")
+        }
+        let d = phi.shape[0]
+        guard sigma.shape == [d, d] else {
+            throw ModelError("AR(1) process: Σ must be \(d)×\(d) like Φ, got shape \(sigma.shape)")
+        }
+        guard phi.isFinite, sigma.isFinite else {
+            throw ModelError("AR(1) process: Φ and Σ must be finite (found NaN or ∞)")
+        }
+        let radius = try spectralRadius(phi)
+        guard radius < 1 else {
+            throw ModelError(String(format: "AR(1) process: spectral radius of Φ is %.4g; it must be below 1 for a stationary input", radius))
+        }
+        guard sigma.relativeError(to: sigma.transposed()) < 1e-12 else {
+            throw ModelError("AR(1) process: Σ must be symmetric")
+        }
+        guard let sigmaFactor = try? cholesky(sigma) else {
+            throw ModelError("AR(1) process: Σ must be positive definite")
+        }
+        // (I − Φ⊗Φ) vec Γ = vec Σ, with row-major vec.
+        var system = Tensor.identity(d * d)
+        for i in 0..<d { for j in 0..<d { for k in 0..<d { for l in 0..<d {
+            system[i * d + j, k * d + l] -= phi[i, k] * phi[j, l]
+        } } } }
+        let vecGamma = try solve(system, sigma.reshaped([d * d, 1]))
+        var gamma = vecGamma.reshaped([d, d])
+        gamma = (gamma + gamma.transposed()) * 0.5
+        self.phi = phi
+        self.sigma = sigma
+        self.gamma = gamma
+        self.sigmaFactor = sigmaFactor
+        self.gammaFactor = try cholesky(gamma)
+        self.innovationPrecision = try inverse(sigma)
+        self.stationaryPrecision = try inverse(gamma)
+    }
+
+    /// The scalar process `x_t = φ x_{t−1} + ε_t`, `ε_t ~ N(0, s²)` — the paper's case.
+    public static func scalar(phi: Double, noiseVariance: Double = 1) throws -> AR1Process {
+        guard noiseVariance > 0, noiseVariance.isFinite else {
+            throw ModelError("AR(1) process: the noise variance must be positive and finite, got \(noiseVariance)")
+        }
+        return try AR1Process(phi: Tensor(rows: [[phi]]), sigma: Tensor(rows: [[noiseVariance]]))
+    }
+
+    /// One stationary window `x[n]` as an n×dx tensor (row t is x_{t+1}).
+    public func sampleWindow(length n: Int, using rng: inout RandomStream) -> Tensor {
+        let d = dimension
+        var x = Tensor.zeros([n, d])
+        var previous = [Double](repeating: 0, count: d)
+        for t in 0..<n {
+            let z = rng.gaussians(d)
+            let noise = matvec(t == 0 ? gammaFactor : sigmaFactor, z)
+            let mean = t == 0 ? [Double](repeating: 0, count: d) : matvec(phi, previous)
+            for i in 0..<d { x[t, i] = mean[i] + noise[i] }
+            previous = Array(x.storage[(t * d)..<((t + 1) * d)])
+        }
+        return x
+    }
+
+    /// The blocks of the precision matrix P of a window (MATH.md §2): P is block
+    /// tridiagonal with `P_11 = Γ⁻¹ + ΦᵀQΦ`, `P_tt = Q + ΦᵀQΦ`, `P_nn = Q`,
+    /// `P_{t,t−1} = −QΦ`, `P_{t−1,t} = −ΦᵀQ` (paper's J for scalar φ, Σ = 1).
+    public func precisionBlock(row s: Int, column t: Int, length n: Int) -> Tensor {
+        precondition(s >= 0 && s < n && t >= 0 && t < n, "precisionBlock: (\(s), \(t)) outside a window of length \(n)")
+        let q = innovationPrecision
+        if s == t {
+            if n == 1 { return stationaryPrecision }
+            let phiTQPhi = matmul(matmul(phi, q, transposeA: true), phi)
+            if s == 0 { return stationaryPrecision + phiTQPhi }
+            if s == n - 1 { return q }
+            return q + phiTQPhi
+        }
+        if s == t + 1 { return -matmul(q, phi) }
+        if t == s + 1 { return -matmul(phi, q, transposeA: true) }
+        return Tensor.zeros([dimension, dimension])
+    }
+
+    /// The dense precision P (n·dx × n·dx) of a window of length n.
+    public func precision(length n: Int) -> Tensor {
+        let d = dimension
+        var p = Tensor.zeros([n * d, n * d])
+        for s in 0..<n {
+            for t in max(0, s - 1)...min(n - 1, s + 1) {
+                let block = precisionBlock(row: s, column: t, length: n)
+                for i in 0..<d { for j in 0..<d { p[s * d + i, t * d + j] = block[i, j] } }
+            }
+        }
+        return p
+    }
+
+    /// The log-density of a window, `−½ xᵀPx + ½ log det P − (n·dx/2) log 2π` (paper §2.5,
+    /// with the normalization `(2π)^{−n/2}` of errata 1).
+    public func logDensity(_ window: Tensor) throws -> Double {
+        let n = window.shape[0]
+        let p = precision(length: n)
+        let x = window.storage
+        let px = matvec(p, x)
+        let logDet = try logDeterminant(p)
+        return -0.5 * dot(x, px) + 0.5 * logDet.logAbs - 0.5 * Double(x.count) * log(2 * Double.pi)
+    }
+}

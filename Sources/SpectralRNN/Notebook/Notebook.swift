@@ -1,0 +1,259 @@
+import Foundation
+
+/// The package version written into every file.
+public let spectralRNNVersion = "0.1.0"
+
+/// The notebook harness of the walkthroughs (CONVENTIONS §4): sections named after the
+/// paper, claims, derivations, numbers and verdict lines, in plain Unicode or Markdown,
+/// with every verdict kept for the closing summary and for `/checks` in the HDF5 file.
+public final class Notebook {
+    public let walkthrough: String
+    public let options: NotebookOptions
+    public private(set) var verdicts: [Verdict] = []
+    private var currentSection = ""
+    private let output: (String) -> Void
+
+    /// Starts a walkthrough and prints its title. `output` receives each printed line
+    /// (standard output by default).
+    public init(walkthrough: String, title: String, options: NotebookOptions,
+                output: @escaping (String) -> Void = { print($0) }) {
+        self.walkthrough = walkthrough
+        self.options = options
+        self.output = output
+        if options.markdown {
+            output("# \(walkthrough): \(title)\n")
+            output("_Output of `swift run -c release \(walkthrough) --markdown` (seed \(options.seed)\(options.quick ? ", --quick" : "")). Regenerate it rather than edit it._\n")
+        } else {
+            let line = String(repeating: "═", count: min(78, title.count + walkthrough.count + 6))
+            output(line)
+            output("  \(walkthrough) · \(title)")
+            output(line)
+        }
+    }
+
+    // MARK: Prose
+
+    /// Opens a section named after the paper, e.g. "§2.5 Lemma 4: the score is local".
+    public func section(_ title: String) {
+        currentSection = title
+        output(options.markdown ? "\n## \(title)\n" : "\n\(title)\n" + String(repeating: "─", count: min(78, title.count)))
+    }
+
+    /// States the claim of the section, with its equation number.
+    public func claim(_ text: String) {
+        output(options.markdown ? "**Claim.** \(text)\n" : "Claim. \(text)")
+    }
+
+    /// A few lines of Unicode math.
+    public func derivation(_ lines: String...) {
+        if options.markdown {
+            output("```text\n" + lines.joined(separator: "\n") + "\n```\n")
+        } else {
+            for line in lines { output("    │ \(line)") }
+        }
+    }
+
+    /// A sentence of commentary.
+    public func say(_ text: String) {
+        output(options.markdown ? "\(text)\n" : text)
+    }
+
+    /// A table of numbers with a header row.
+    public func table(_ headers: [String], _ rows: [[String]]) {
+        if options.markdown {
+            output("| " + headers.joined(separator: " | ") + " |")
+            output("|" + headers.map { _ in "---:|" }.joined())
+            for row in rows { output("| " + row.joined(separator: " | ") + " |") }
+            output("")
+        } else {
+            let widths = headers.indices.map { c in ([headers[c]] + rows.map { $0[c] }).map(\.count).max()! }
+            func line(_ cells: [String]) -> String {
+                "    " + cells.enumerated().map { c, cell in
+                    String(repeating: " ", count: widths[c] - cell.count) + cell
+                }.joined(separator: "  ")
+            }
+            output(line(headers))
+            output("    " + widths.map { String(repeating: "─", count: $0) }.joined(separator: "  "))
+            for row in rows { output(line(row)) }
+        }
+    }
+
+    // MARK: Verdicts
+
+    /// Records and prints a verdict.
+    @discardableResult
+    public func record(_ verdict: Verdict) -> Verdict {
+        verdicts.append(verdict)
+        let mark: String
+        switch (verdict.kind, verdict.passed) {
+        case (.check, true): mark = "✓"
+        case (.check, false): mark = "✗ UNEXPECTED FAILURE:"
+        case (.refutation, false): mark = "✗ refuted, as expected:"
+        case (.refutation, true): mark = "‼ UNEXPECTED: the paper's claim held:"
+        }
+        var numbers = "\(verdict.quantity) \(format(verdict.measured))"
+        if verdict.expected != 0 || verdict.quantity.hasPrefix("|") {
+            numbers += ", expected \(format(verdict.expected))"
+        }
+        if let sigmas = verdict.sigmas { numbers += " = \(format(sigmas, digits: 3))σ" }
+        numbers += " (tolerance \(format(verdict.tolerance)): \(verdict.basis))"
+        output(options.markdown ? "- \(mark) \(verdict.claim) — \(numbers)\n" : "  \(mark) \(verdict.claim)\n      \(numbers)")
+        return verdict
+    }
+
+    /// A scalar identity checked to a stated absolute tolerance (exact identities: near
+    /// machine precision).
+    @discardableResult
+    public func exact(_ claim: String, paper: String, quantity: String, measured: Double, expected: Double,
+                      tolerance: Double, basis: String = "machine precision",
+                      kind: Verdict.Kind = .check) -> Verdict {
+        record(Verdict(section: currentSection, claim: claim, paper: paper, kind: kind, quantity: quantity,
+                       measured: measured, expected: expected, tolerance: tolerance, basis: basis,
+                       sigmas: nil, samples: nil))
+    }
+
+    /// Two tensors agree: the relative error ‖computed − reference‖/‖reference‖ is at most
+    /// `tolerance` (default 1e-12: an exact identity computed in float64).
+    @discardableResult
+    public func agree(_ claim: String, paper: String, computed: Tensor, reference: Tensor,
+                      tolerance: Double = 1e-12, basis: String = "machine precision",
+                      kind: Verdict.Kind = .check) -> Verdict {
+        precondition(computed.shape == reference.shape, "Notebook.agree: shapes \(computed.shape) and \(reference.shape)")
+        let scale = reference.frobeniusNorm
+        let gap = (computed - reference).frobeniusNorm
+        return record(Verdict(section: currentSection, claim: claim, paper: paper, kind: kind,
+                              quantity: scale > 0 ? "rel. error" : "‖error‖",
+                              measured: scale > 0 ? gap / scale : gap, expected: 0,
+                              tolerance: tolerance, basis: basis, sigmas: nil, samples: nil))
+    }
+
+    /// A Monte Carlo estimate against its claimed value, with a tolerance from the sample
+    /// itself: the error norm ‖Ê − E‖ against `sigmas` times `σ = √(Σ se²)`, the root of the
+    /// summed squared standard errors of the entries (the error norm's own scale under the
+    /// claim). Reported relative to ‖E‖ when E ≠ 0.
+    @discardableResult
+    public func monteCarlo(_ claim: String, paper: String, estimate: StreamingMean, expected: Tensor,
+                           sigmas: Double = 3, kind: Verdict.Kind = .check) -> Verdict {
+        precondition(estimate.shape == expected.shape, "Notebook.monteCarlo: shapes \(estimate.shape) and \(expected.shape)")
+        let sigma = estimate.standardError.frobeniusNorm
+        let gap = (estimate.mean - expected).frobeniusNorm
+        let scale = expected.frobeniusNorm
+        let relative = scale > 0
+        return record(Verdict(section: currentSection, claim: claim, paper: paper, kind: kind,
+                              quantity: relative ? "rel. error" : "‖error‖",
+                              measured: relative ? gap / scale : gap, expected: 0,
+                              tolerance: sigmas * sigma / (relative ? scale : 1),
+                              basis: "\(format(sigmas, digits: 2))σ band, N = \(estimate.count)",
+                              sigmas: gap / sigma, samples: estimate.count))
+    }
+
+    // MARK: Progress
+
+    /// Reports progress of a long loop on standard error when it is a terminal; silent otherwise.
+    public func progress(_ label: String, total: Int) -> Progress {
+        Progress(label: label, total: total, enabled: isatty(STDERR_FILENO) == 1)
+    }
+
+    // MARK: Closing
+
+    /// The closing summary; returns the exit status (0 when every verdict came out as expected).
+    public func finish(savedFiles: [String] = []) -> Int32 {
+        let checks = verdicts.filter { $0.kind == .check }
+        let refutations = verdicts.filter { $0.kind == .refutation }
+        let unexpected = verdicts.filter { !$0.asExpected }
+        section("Summary")
+        say("\(checks.filter(\.passed).count) of \(checks.count) checks passed; \(refutations.filter { !$0.passed }.count) of \(refutations.count) printed claims of the paper refuted, as expected.")
+        for file in savedFiles { say("Saved \(file).") }
+        if unexpected.isEmpty {
+            say(options.markdown ? "**Every verdict came out as expected.**" : "Every verdict came out as expected.")
+            return 0
+        }
+        for verdict in unexpected { say("Unexpected: [\(verdict.section)] \(verdict.claim)") }
+        return 1
+    }
+
+    /// Writes every verdict under `/checks/NNN` (attributes: claim, section, paper, kind,
+    /// quantity, measured, expected, tolerance, basis, sigmas, samples, passed, as_expected).
+    public func recordChecks(into tree: inout HDF5Tree) {
+        tree.addGroup("/checks", attributes: [
+            "description": .string("Every verdict of the walkthrough, in the order printed. passed = the claim held within the tolerance; as_expected = checks passed and refutations failed."),
+        ])
+        for (k, v) in verdicts.enumerated() {
+            var attributes: [String: HDF5Attribute] = [
+                "claim": .string(v.claim), "section": .string(v.section), "paper": .string(v.paper),
+                "kind": .string(v.kind.rawValue), "quantity": .string(v.quantity),
+                "measured": .real(v.measured), "expected": .real(v.expected),
+                "tolerance": .real(v.tolerance), "basis": .string(v.basis),
+                "passed": .integer(v.passed ? 1 : 0), "as_expected": .integer(v.asExpected ? 1 : 0),
+            ]
+            if let sigmas = v.sigmas { attributes["sigmas"] = .real(sigmas) }
+            if let samples = v.samples { attributes["samples"] = .integer(samples) }
+            tree.addGroup(String(format: "/checks/%03d", k + 1), attributes: attributes)
+        }
+    }
+
+    /// The root attributes every file carries: walkthrough, seed, command, created, version.
+    public func fileAttributes(into tree: inout HDF5Tree) {
+        tree.setAttribute("walkthrough", .string(walkthrough))
+        tree.setAttribute("seed", .integer(Int(truncatingIfNeeded: options.seed)))
+        tree.setAttribute("command", .string(CommandLine.arguments.joined(separator: " ")))
+        tree.setAttribute("created", .string(ISO8601DateFormatter().string(from: Date())))
+        tree.setAttribute("version", .string("SpectralRNN \(spectralRNNVersion)"))
+        tree.setAttribute("quick", .integer(options.quick ? 1 : 0))
+    }
+}
+
+/// A short number for verdict lines: 4 significant digits, scientific when tiny or huge.
+public func format(_ x: Double, digits: Int = 4) -> String {
+    if x == 0 { return "0" }
+    if !x.isFinite { return "\(x)" }
+    let magnitude = abs(x)
+    if magnitude < 1e-3 || magnitude >= 1e6 { return String(format: "%.\(max(1, digits - 1))e", x) }
+    return String(format: "%.\(digits)g", x)
+}
+
+/// Progress of a long loop, shown as a percentage on standard error; safe to advance from
+/// concurrent workers.
+public final class Progress: @unchecked Sendable {
+    private let label: String
+    private let total: Int
+    private let enabled: Bool
+    private let lock = NSLock()
+    private var completed = 0
+    private var lastPercent = -1
+
+    init(label: String, total: Int, enabled: Bool) {
+        self.label = label
+        self.total = max(1, total)
+        self.enabled = enabled
+    }
+
+    /// Reports `steps` more completed steps.
+    public func advance(_ steps: Int = 1) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        completed += steps
+        let percent = min(100, completed * 100 / total)
+        if percent != lastPercent {
+            lastPercent = percent
+            FileHandle.standardError.write("\r  \(label) \(percent)%".data(using: .utf8)!)
+        }
+    }
+
+    /// Clears the progress line.
+    public func done() {
+        guard enabled else { return }
+        FileHandle.standardError.write("\r\u{1B}[2K".data(using: .utf8)!)
+    }
+}
+
+extension HDF5Tree {
+    /// Adds a dataset with the three attributes every dataset carries (CONVENTIONS §5).
+    public mutating func addDataset(_ path: String, _ tensor: Tensor, description: String,
+                                    formula: String, paper: String) {
+        addDataset(path, tensor, attributes: [
+            "description": .string(description), "formula": .string(formula), "paper": .string(paper),
+        ])
+    }
+}

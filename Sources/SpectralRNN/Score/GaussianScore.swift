@@ -1,0 +1,188 @@
+/// Gaussian score functions of a window `x[n]` with precision P (paper eq. 7–11, MATH.md §2).
+///
+/// With `u = P x`, the m-th order score `S_m = (−1)^m ∇^m p / p` is the multivariate
+/// Hermite tensor: the sum over all partial matchings of its m index slots, each matched
+/// pair (a, b) contributing `−P_ab` and each unmatched slot c contributing `u_c`. A mixed
+/// score `S_{τ1…τm}(x[n])` puts slot k at time `τk`; `S_m(x[n], t)` is the case τ = (t, …, t).
+public enum GaussianScore {
+    /// `S_{τ1…τm}(x[n])` as a dense dx^m tensor, by the three-term recursion
+    /// `S_{1…m} = S_{1…m−1} ⊗ u_{τm} − Σ_{k<m} P_{τk τm} ⊗ S_{1…k̂…m−1}` — paper eq. 8,
+    /// `S_m = S_{m−1} ⊗ u − ∇_x S_{m−1}`, written out since `∇_x u = P`.
+    public static func mixed(window x: Tensor, times: [Int], precision: WindowPrecision) -> Tensor {
+        let us = Dictionary(uniqueKeysWithValues: Set(times).map { ($0, precision.u(x, at: $0)) })
+        return mixed(u: { us[$0]! }, times: times, precision: precision)
+    }
+
+    /// `S_m(x[n], t)`, the m-th order score at time t (paper eq. 9) as a dense dx^m tensor.
+    public static func atTime(_ t: Int, order m: Int, window x: Tensor, precision: WindowPrecision) -> Tensor {
+        mixed(window: x, times: Array(repeating: t, count: m), precision: precision)
+    }
+
+    /// The mixed score from given first-order scores `u(τ)` (so a caller that already has
+    /// `u = P x` does not compute it again).
+    public static func mixed(u: (Int) -> [Double], times: [Int], precision: WindowPrecision) -> Tensor {
+        let d = precision.dimension
+        let slotCount = times.count
+        var memo = [Tensor?](repeating: nil, count: 1 << slotCount)
+        memo[0] = Tensor(scalar: 1)
+        var uCache: [Int: [Double]] = [:]
+        for time in times where uCache[time] == nil { uCache[time] = u(time) }
+        // The score over the slots in `mask` (bit k = slot k), in increasing slot order.
+        func score(_ mask: Int) -> Tensor {
+            if let known = memo[mask] { return known }
+            let slots = (0..<slotCount).filter { mask & (1 << $0) != 0 }
+            let last = slots.count - 1
+            let lastTime = times[slots[last]]
+            let uLast = uCache[lastTime]!
+            let previous = score(mask & ~(1 << slots[last]))
+            let withoutPair = (0..<last).map { k in score(mask & ~(1 << slots[last]) & ~(1 << slots[k])) }
+            let blocks = (0..<last).map { k in precision.block(times[slots[k]], lastTime) }
+            let shape = Array(repeating: d, count: slots.count)
+            var result = Tensor.zeros(shape)
+            var index = [Int](repeating: 0, count: slots.count)
+            for position in 0..<result.count {
+                let iLast = index[last]
+                var value = uLast[iLast] * previous.storage[position / d]
+                for k in 0..<last {
+                    let coupling = blocks[k].storage[index[k] * d + iLast]
+                    if coupling != 0 {
+                        // Row-major offset of the index with slots k and last removed.
+                        var reduced = 0
+                        for m in 0..<last where m != k { reduced = reduced * d + index[m] }
+                        value -= coupling * withoutPair[k].storage[reduced]
+                    }
+                }
+                result.storage[position] = value
+                Tensor.advance(&index, in: shape)
+            }
+            memo[mask] = result
+            return result
+        }
+        return score((1 << slotCount) - 1)
+    }
+
+    /// The same mixed score by its closed form, the sum over all partial matchings of the
+    /// slots (MATH.md §2). Exponential in m: for checking the recursion, not for use.
+    public static func mixedByMatchings(window x: Tensor, times: [Int], precision: WindowPrecision) -> Tensor {
+        let d = precision.dimension
+        let us = times.map { precision.u(x, at: $0) }
+        let shape = Array(repeating: d, count: times.count)
+        return Tensor(shape: shape) { index in
+            // Sum over matchings: take the first open slot; leave it single or pair it.
+            func sum(_ open: [Int]) -> Double {
+                guard let first = open.first else { return 1 }
+                let rest = Array(open.dropFirst())
+                var total = us[first][index[first]] * sum(rest)
+                for (k, partner) in rest.enumerated() {
+                    var remaining = rest
+                    remaining.remove(at: k)
+                    total -= precision.entry(times[first], index[first], times[partner], index[partner]) * sum(remaining)
+                }
+                return total
+            }
+            return sum(Array(0..<times.count))
+        }
+    }
+}
+
+/// One slot of a contracted mixed score: the time it lies at and the vector it is
+/// contracted with.
+public struct ScoreSlot: Sendable, Equatable {
+    public let time: Int
+    public let vector: [Double]
+    public init(time: Int, vector: [Double]) {
+        self.time = time
+        self.vector = vector
+    }
+}
+
+/// A mixed score contracted with one vector per slot, `S_{τ1…τm}(x[n])(v1, …, vm)`, computed
+/// without building the dx^m tensor.
+///
+/// Slots with the same time and vector are grouped (g = 1…r, multiplicities n_g). With
+/// `a_g = u_{τg}·w_g` and `C_gh = w_gᵀ P_{τg τh} w_h`, the contraction is the multivariate
+/// Hermite polynomial `H_n(a; C)`, computed by `H_{k+e_g} = a_g H_k − Σ_h C_gh k_h H_{k−e_h}`
+/// over the `Π (n_g + 1)` multi-indices `k ≤ n`: polynomial in m for a fixed number of
+/// distinct vectors. C does not depend on x and is computed once; each window then costs
+/// `u` at the r slot times and r dot products.
+public struct ContractedScore: Sendable {
+    /// The distinct (time, vector) pairs.
+    public let groups: [ScoreSlot]
+    /// The multiplicity of each group.
+    public let multiplicities: [Int]
+    /// `C_gh = w_gᵀ P_{τg τh} w_h`.
+    public let coupling: Tensor
+    private let strides: [Int]
+    private let states: Int
+
+    /// Prepares the contraction of `S_{τ1…τm}` with the slots' vectors under precision P.
+    public init(slots: [ScoreSlot], precision: WindowPrecision) {
+        var groups: [ScoreSlot] = []
+        var multiplicities: [Int] = []
+        for slot in slots {
+            precondition(slot.vector.count == precision.dimension, "ContractedScore: vector of length \(slot.vector.count), expected \(precision.dimension)")
+            precondition(slot.time >= 0 && slot.time < precision.length, "ContractedScore: time \(slot.time) outside the window")
+            if let g = groups.firstIndex(of: slot) {
+                multiplicities[g] += 1
+            } else {
+                groups.append(slot)
+                multiplicities.append(1)
+            }
+        }
+        let r = groups.count
+        var c = Tensor.zeros([r, r])
+        for g in 0..<r {
+            for h in 0..<r {
+                let block = precision.block(groups[g].time, groups[h].time)
+                c[g, h] = dot(groups[g].vector, matvec(block, groups[h].vector))
+            }
+        }
+        var strides = [Int](repeating: 1, count: r)
+        var states = 1
+        for g in stride(from: r - 1, through: 0, by: -1) {
+            strides[g] = states
+            states *= multiplicities[g] + 1
+        }
+        self.groups = groups
+        self.multiplicities = multiplicities
+        self.coupling = c
+        self.strides = strides
+        self.states = states
+    }
+
+    /// The contraction for a window, given its first-order scores `u(τ)` at the slot times.
+    public func value(u: (Int) -> [Double]) -> Double {
+        value(projections: groups.map { dot(u($0.time), $0.vector) })
+    }
+
+    /// The contraction for a window x (n×dx) under the precision the score was prepared with.
+    public func value(window x: Tensor, precision: WindowPrecision) -> Double {
+        value(u: { precision.u(x, at: $0) })
+    }
+
+    /// The contraction from the projections `a_g = u_{τg}·w_g`.
+    public func value(projections a: [Double]) -> Double {
+        let r = groups.count
+        var h = [Double](repeating: 0, count: states)
+        h[0] = 1
+        var k = [Int](repeating: 0, count: r)
+        for state in 1..<max(1, states) {
+            // Step k to the next multi-index ≤ n (row-major), then build H_k from k − e_g.
+            var g = r - 1
+            while true {
+                k[g] += 1
+                if k[g] <= multiplicities[g] { break }
+                k[g] = 0
+                g -= 1
+            }
+            let from = state - strides[g]
+            var value = a[g] * h[from]
+            for other in 0..<r {
+                let kOther = k[other] - (other == g ? 1 : 0)
+                if kOther > 0 { value -= coupling[g, other] * Double(kOther) * h[from - strides[other]] }
+            }
+            h[state] = value
+        }
+        return h[states - 1]
+    }
+}

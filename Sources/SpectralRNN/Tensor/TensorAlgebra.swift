@@ -1,0 +1,167 @@
+// Elementwise arithmetic, norms and matrix helpers on `Tensor`.
+//
+// Operands of a binary operation must have the same shape: a mismatch is a programming
+// error inside the project (never something a user's file can cause after validation),
+// so it is checked with `precondition`.
+
+extension Tensor {
+    /// Applies `f` to corresponding entries of two tensors of equal shape.
+    private static func zipEntries(_ lhs: Tensor, _ rhs: Tensor, _ name: String,
+                           _ f: (Double, Double) -> Double) -> Tensor {
+        precondition(lhs.shape == rhs.shape,
+                     "Tensor \(name): shapes \(lhs.shape) and \(rhs.shape) differ")
+        var out = lhs
+        out.storage.withUnsafeMutableBufferPointer { o in
+            rhs.storage.withUnsafeBufferPointer { r in
+                for k in 0..<o.count { o[k] = f(o[k], r[k]) }
+            }
+        }
+        return out
+    }
+
+    /// Applies `f` to every entry.
+    private func mapEntries(_ f: (Double) -> Double) -> Tensor {
+        var out = self
+        out.storage.withUnsafeMutableBufferPointer { o in
+            for k in 0..<o.count { o[k] = f(o[k]) }
+        }
+        return out
+    }
+
+    /// Elementwise sum of two tensors of equal shape.
+    public static func + (lhs: Tensor, rhs: Tensor) -> Tensor {
+        zipEntries(lhs, rhs, "+") { $0 + $1 }
+    }
+
+    /// Elementwise difference of two tensors of equal shape.
+    public static func - (lhs: Tensor, rhs: Tensor) -> Tensor {
+        zipEntries(lhs, rhs, "-") { $0 - $1 }
+    }
+
+    /// Elementwise negation.
+    public static prefix func - (operand: Tensor) -> Tensor {
+        operand.mapEntries { -$0 }
+    }
+
+    /// Every entry multiplied by a scalar.
+    public static func * (lhs: Tensor, rhs: Double) -> Tensor {
+        lhs.mapEntries { $0 * rhs }
+    }
+
+    /// Every entry multiplied by a scalar.
+    public static func * (lhs: Double, rhs: Tensor) -> Tensor {
+        rhs.mapEntries { lhs * $0 }
+    }
+
+    /// Every entry divided by a scalar.
+    public static func / (lhs: Tensor, rhs: Double) -> Tensor {
+        lhs.mapEntries { $0 / rhs }
+    }
+
+    /// Adds a tensor of equal shape in place.
+    public static func += (lhs: inout Tensor, rhs: Tensor) {
+        precondition(lhs.shape == rhs.shape,
+                     "Tensor +=: shapes \(lhs.shape) and \(rhs.shape) differ")
+        lhs.storage.withUnsafeMutableBufferPointer { o in
+            rhs.storage.withUnsafeBufferPointer { r in
+                for k in 0..<o.count { o[k] += r[k] }
+            }
+        }
+    }
+
+    /// Subtracts a tensor of equal shape in place.
+    public static func -= (lhs: inout Tensor, rhs: Tensor) {
+        precondition(lhs.shape == rhs.shape,
+                     "Tensor -=: shapes \(lhs.shape) and \(rhs.shape) differ")
+        lhs.storage.withUnsafeMutableBufferPointer { o in
+            rhs.storage.withUnsafeBufferPointer { r in
+                for k in 0..<o.count { o[k] -= r[k] }
+            }
+        }
+    }
+
+    /// Multiplies every entry by a scalar in place.
+    public static func *= (lhs: inout Tensor, rhs: Double) {
+        lhs.storage.withUnsafeMutableBufferPointer { o in
+            for k in 0..<o.count { o[k] *= rhs }
+        }
+    }
+
+    /// Divides every entry by a scalar in place.
+    public static func /= (lhs: inout Tensor, rhs: Double) {
+        lhs.storage.withUnsafeMutableBufferPointer { o in
+            for k in 0..<o.count { o[k] /= rhs }
+        }
+    }
+
+    /// The Frobenius norm `sqrt(Σ T_i²)`, computed with scaling so it neither overflows nor underflows.
+    public var frobeniusNorm: Double {
+        let scale = maxAbs
+        guard scale > 0, scale.isFinite else { return scale }  // 0, +∞ or NaN propagate
+        var sum = 0.0
+        storage.withUnsafeBufferPointer { s in
+            for x in s {
+                let r = x / scale
+                sum += r * r
+            }
+        }
+        return scale * sum.squareRoot()
+    }
+
+    /// The largest absolute entry (0 for an empty tensor; NaN if any entry is NaN).
+    public var maxAbs: Double {
+        var m = 0.0
+        for x in storage {
+            if x.isNaN { return .nan }
+            m = Swift.max(m, Swift.abs(x))
+        }
+        return m
+    }
+
+    /// The relative error `‖self − reference‖_F / ‖reference‖_F` (0 when both are zero, +∞ when only the reference is).
+    public func relativeError(to reference: Tensor) -> Double {
+        let difference = (self - reference).frobeniusNorm
+        let size = reference.frobeniusNorm
+        if size == 0 { return difference == 0 ? 0 : .infinity }
+        return difference / size
+    }
+
+    /// The transpose of a matrix.
+    public func transposed() -> Tensor {
+        precondition(order == 2, "Tensor.transposed: needs a matrix, got shape \(shape)")
+        let rows = shape[0], columns = shape[1]
+        var out = Tensor.zeros([columns, rows])
+        storage.withUnsafeBufferPointer { s in
+            out.storage.withUnsafeMutableBufferPointer { o in
+                for i in 0..<rows {
+                    for j in 0..<columns { o[j * rows + i] = s[i * columns + j] }
+                }
+            }
+        }
+        return out
+    }
+
+    /// Row `i` of a matrix.
+    public func row(_ i: Int) -> [Double] {
+        precondition(order == 2, "Tensor.row: needs a matrix, got shape \(shape)")
+        precondition(i >= 0 && i < shape[0], "Tensor.row: row \(i) out of \(shape[0])")
+        let columns = shape[1]
+        return Array(storage[(i * columns)..<((i + 1) * columns)])
+    }
+
+    /// Column `j` of a matrix.
+    public func column(_ j: Int) -> [Double] {
+        precondition(order == 2, "Tensor.column: needs a matrix, got shape \(shape)")
+        precondition(j >= 0 && j < shape[1], "Tensor.column: column \(j) out of \(shape[1])")
+        let columns = shape[1]
+        return (0..<shape[0]).map { storage[$0 * columns + j] }
+    }
+
+    /// The square matrix with `v` on its diagonal and zeros elsewhere.
+    public static func diagonal(_ v: [Double]) -> Tensor {
+        let d = v.count
+        var out = Tensor.zeros([d, d])
+        for i in 0..<d { out.storage[i * d + i] = v[i] }
+        return out
+    }
+}

@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Check that an HDF5 file written by SpectralRNN reads correctly in h5py.
+
+Usage: check_h5py.py FILE [--expect PATH=SHAPE ...] [--require-as-expected]
+
+Checks (CONVENTIONS.md §5):
+  * the root has str attributes walkthrough, command, created, version and an
+    integer-or-str attribute seed;
+  * every dataset is float64, reads as a C-ordered numpy array of its shape, and has
+    non-empty str attributes description, formula and paper;
+  * if /checks exists: each entry /checks/NNN is a group with a non-empty str attribute
+    `claim` and a `passed` attribute (or dataset); measured, expected and tolerance, when
+    present, are real numbers; with --require-as-expected each verdict must have come out
+    as the walkthrough expects (`as_expected`, else `passed`, is true);
+  * every --expect PATH=SHAPE (e.g. /model/Phi=2x2, /theory/c=scalar) is a dataset of
+    exactly that shape.
+
+Prints one line per failure and a final line "N passed, M failed"; exits 1 on any failure.
+"""
+import argparse
+import sys
+
+import h5py
+import numpy as np
+
+ROOT_STRINGS = ("walkthrough", "command", "created", "version")
+DATASET_STRINGS = ("description", "formula", "paper")
+
+
+class Checker:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, message):
+        """Counts one check; prints `message` when it failed. Returns ok."""
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL {message}")
+        return ok
+
+
+def describe_type(value):
+    return type(value).__name__
+
+
+def is_integer(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def is_real(value):
+    return is_integer(value) or isinstance(value, (float, np.floating))
+
+
+def check_str_attribute(checker, obj, name, where):
+    if not checker.check(name in obj.attrs, f"{where}: missing attribute '{name}'"):
+        return
+    value = obj.attrs[name]
+    if checker.check(isinstance(value, str),
+                     f"{where}: attribute '{name}' is {describe_type(value)}, expected str"):
+        checker.check(value.strip() != "", f"{where}: attribute '{name}' is empty")
+
+
+def check_root(checker, f):
+    for name in ROOT_STRINGS:
+        check_str_attribute(checker, f, name, "/")
+    if checker.check("seed" in f.attrs, "/: missing attribute 'seed'"):
+        seed = f.attrs["seed"]
+        checker.check(is_integer(seed) or isinstance(seed, str),
+                      f"/: attribute 'seed' is {describe_type(seed)}, expected an integer or str")
+
+
+def check_dataset(checker, name, dataset):
+    where = dataset.name
+    checker.check(dataset.dtype == np.dtype("float64"),
+                  f"{where}: dtype is {dataset.dtype}, expected float64")
+    try:
+        data = np.asarray(dataset[()])
+    except Exception as error:  # any failure to read is a failed check, not a crash
+        checker.check(False, f"{where}: cannot read: {error}")
+    else:
+        checker.check(data.shape == dataset.shape,
+                      f"{where}: read shape {data.shape} differs from dataset shape {dataset.shape}")
+        checker.check(data.flags["C_CONTIGUOUS"], f"{where}: data is not C-ordered")
+    for attribute in DATASET_STRINGS:
+        check_str_attribute(checker, dataset, attribute, where)
+
+
+def find_value(group, name):
+    """The value of `name` as an attribute of `group`, else as a dataset in it, else None."""
+    if name in group.attrs:
+        return group.attrs[name]
+    if name in group and isinstance(group[name], h5py.Dataset):
+        return group[name][()]
+    return None
+
+
+def truth(value):
+    if isinstance(value, (bytes, np.bytes_)):
+        value = value.decode()
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes")
+    return bool(np.all(value))
+
+
+def check_checks(checker, f, require_as_expected):
+    if "checks" not in f:
+        return
+    checks = f["checks"]
+    if not checker.check(isinstance(checks, h5py.Group), "/checks: is not a group"):
+        return
+    checker.check(len(checks) > 0, "/checks: has no entries")
+    for key in sorted(checks.keys()):
+        entry = checks.get(key)
+        where = f"/checks/{key}"
+        if not checker.check(isinstance(entry, h5py.Group), f"{where}: is not a group"):
+            continue
+        check_str_attribute(checker, entry, "claim", where)
+        passed = find_value(entry, "passed")
+        checker.check(passed is not None, f"{where}: no 'passed' attribute or dataset")
+        for name in ("measured", "expected", "tolerance"):
+            value = find_value(entry, name)
+            if value is not None:
+                checker.check(is_real(value) or (isinstance(value, np.ndarray) and value.dtype.kind in "fiu"),
+                              f"{where}: '{name}' is {describe_type(value)}, expected a number")
+        if require_as_expected and passed is not None:
+            outcome = find_value(entry, "as_expected")
+            if outcome is None:
+                outcome = passed
+            claim = entry.attrs.get("claim", "?")
+            checker.check(truth(outcome), f"{where}: verdict not as expected: {claim}")
+
+
+def parse_shape(text):
+    text = text.strip().lower()
+    if text in ("", "scalar", "()"):
+        return ()
+    return tuple(int(part) for part in text.replace("×", "x").split("x"))
+
+
+def check_expectations(checker, f, expectations):
+    for expectation in expectations:
+        path, separator, shape_text = expectation.partition("=")
+        try:
+            shape = parse_shape(shape_text)
+        except ValueError:
+            shape = None
+        if not checker.check(separator == "=" and path.startswith("/") and shape is not None,
+                             f"--expect {expectation}: not of the form /PATH=SHAPE (e.g. /model/Phi=2x2)"):
+            continue
+        obj = f.get(path)
+        if not checker.check(obj is not None, f"{path}: no such dataset (expected shape {shape_text})"):
+            continue
+        if not checker.check(isinstance(obj, h5py.Dataset), f"{path}: is a group, expected a dataset"):
+            continue
+        checker.check(obj.shape == shape, f"{path}: shape {obj.shape}, expected {shape}")
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description="Check a SpectralRNN HDF5 file with h5py.")
+    parser.add_argument("file", help="the HDF5 file, e.g. data/01-score-functions.h5")
+    parser.add_argument("--expect", action="append", default=[], metavar="PATH=SHAPE",
+                        help="require the dataset PATH to have SHAPE, e.g. /model/Phi=2x2 (repeatable)")
+    parser.add_argument("--require-as-expected", action="store_true",
+                        help="fail every /checks entry whose verdict did not come out as expected")
+    args = parser.parse_args(argv)
+
+    checker = Checker()
+    try:
+        f = h5py.File(args.file, "r")
+    except Exception as error:
+        checker.check(False, f"{args.file}: cannot open with h5py: {error}")
+        print(f"{checker.passed} passed, {checker.failed} failed")
+        return 1
+    with f:
+        check_root(checker, f)
+        datasets = []
+        f.visititems(lambda name, obj: datasets.append((name, obj)) if isinstance(obj, h5py.Dataset) else None)
+        for name, dataset in datasets:
+            check_dataset(checker, name, dataset)
+        check_checks(checker, f, args.require_as_expected)
+        check_expectations(checker, f, args.expect)
+    print(f"{checker.passed} passed, {checker.failed} failed")
+    return 1 if checker.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,48 @@
+"""Checks that two HDF5 files hold the same groups and datasets, bit for bit, with the
+same attributes (except the root's `created` and `command`, which record when and how a
+file was made). Usage: compare_datasets.py A.h5 B.h5. Last line: "N passed, N failed"."""
+import sys
+
+import h5py
+import numpy as np
+
+SKIP_ROOT = {"created", "command"}
+
+
+def main(a_path, b_path):
+    failures = []
+    compared = 0
+    with h5py.File(a_path, "r") as a, h5py.File(b_path, "r") as b:
+        names_a, names_b = [], []
+        a.visit(names_a.append)
+        b.visit(names_b.append)
+        if sorted(names_a) != sorted(names_b):
+            failures.append(f"objects differ: {sorted(set(names_a) ^ set(names_b))}")
+        for name in sorted(set(names_a) & set(names_b)):
+            oa, ob = a[name], b[name]
+            if isinstance(oa, h5py.Dataset):
+                compared += 1
+                va, vb = oa[()], ob[()]
+                if va.shape != vb.shape or va.tobytes() != vb.tobytes():
+                    failures.append(f"/{name}: values differ")
+            if dict(oa.attrs) .keys() != dict(ob.attrs).keys():
+                failures.append(f"/{name}: attribute names differ")
+            else:
+                for key in oa.attrs:
+                    if not np.array_equal(np.asarray(oa.attrs[key]), np.asarray(ob.attrs[key])):
+                        failures.append(f"/{name}: attribute {key} differs")
+        for key in set(a.attrs) | set(b.attrs):
+            if key in SKIP_ROOT:
+                continue
+            if key not in a.attrs or key not in b.attrs or not np.array_equal(np.asarray(a.attrs[key]), np.asarray(b.attrs[key])):
+                failures.append(f"root attribute {key} differs")
+    for f in failures:
+        print(f)
+    print(f"{compared} datasets identical" if not failures else f"{len(failures)} differences")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit("usage: compare_datasets.py A.h5 B.h5")
+    sys.exit(main(sys.argv[1], sys.argv[2]))
