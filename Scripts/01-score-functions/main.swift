@@ -412,6 +412,11 @@ for (coupled, iidCase) in iidCases {
     file.setAttribute("w", .reals(iidCase.w), at: "/moments/\(name)")
     file.setAttribute("v", .reals(iidCase.v), at: "/moments/\(name)")
     file.setAttribute("c", .real(c), at: "/moments/\(name)")
+    file.addDataset("/moments/\(name)_se", estimate.standardError,
+                    description: "Per-entry standard error of /moments/\(name).", formula: "sd/√N", paper: "Theorem 2")
+    file.addDataset("/theory/\(name)", expected,
+                    description: "E[∇^m_{x_t} G] in closed form, the value the i.i.d. score is claimed to give for /moments/\(name).",
+                    formula: "sin(c + mπ/2) e^{−s²/2} w^{⊗m}", paper: "Theorem 2")
     iidOffset += size
 }
 
@@ -425,13 +430,6 @@ file.addDataset("/samples/x", Tensor(shape: [5, length, dx], storage: savedWindo
 file.addDataset("/samples/u", Tensor(shape: [5, length, dx], storage: savedWindows.flatMap { precision.u($0).storage }),
                 description: "The first-order scores u = P x of the same windows (row t is S₁(x[n], t)).",
                 formula: "S₁(x[n], t) = (P x)_t", paper: "eq. 11, Lemma 4")
-nb.fileAttributes(into: &file)
-nb.recordChecks(into: &file)
-let path = URL(fileURLWithPath: options.dataDirectory).appendingPathComponent("01-score-functions.h5").path
-do {
-    try FileManager.default.createDirectory(atPath: options.dataDirectory, withIntermediateDirectories: true)
-    try file.write(to: path)
-} catch {
-    fail("could not write \(path): \(error)")
-}
+let path: String
+do { path = try nb.save(file) } catch { fail("could not save the results: \(error)") }
 exit(nb.finish(savedFiles: [path]))

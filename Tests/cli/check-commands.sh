@@ -37,7 +37,7 @@ fi
 h5="$data/01-score-functions.h5"
 
 # h5py reads the file with the shapes of the math and str attributes.
-if python3 Tests/interop/check_h5py.py "$h5" \
+if python3 Tests/interop/check_h5py.py "$h5" --require-as-expected \
     --expect /model/Phi=2x2 --expect /model/Sigma=2x2 --expect /model/Gamma=2x2 --expect /model/P=10x10 \
     --expect /theory/J=6x6 --expect /theory/hermite_coefficients=7x7 --expect /samples/x=5x5x2 \
     --expect /moments/stein_sin_S4=2x2x2x2 --expect /moments/stein_sin_S_t_tm1_tm1=2x2x2 >"$work/py.txt" 2>&1; then
@@ -70,7 +70,7 @@ expect_error "inspect: missing file" "no such file" "$bin/spectral-rnn" inspect 
 expect_error "inspect: not HDF5" "not an HDF5 file" "$bin/spectral-rnn" inspect "$work/text.h5"
 expect_error "inspect: missing path" "/model/nothing" "$bin/spectral-rnn" inspect "$h5" /model/nothing
 expect_error "01-score-functions: bad --samples" "--samples" "$bin/01-score-functions" --quick --samples 1 --data-dir "$work/bad"
-expect_error "01-score-functions: data folder is a file" "could not write" "$bin/01-score-functions" --quick --data-dir "$work/text.h5"
+expect_error "01-score-functions: data folder is a file" "names a file, not a folder" "$bin/01-score-functions" --quick --data-dir "$work/text.h5"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

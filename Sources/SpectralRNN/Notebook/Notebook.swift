@@ -12,6 +12,14 @@ public final class Notebook {
     public private(set) var verdicts: [Verdict] = []
     private var currentSection = ""
     private let output: (String) -> Void
+    /// In Markdown, verdicts form one tight list; anything else after them starts a new block.
+    private var inVerdictList = false
+
+    /// Prints a block-level element (separated from its neighbours by a blank line in Markdown).
+    private func block(_ text: String) {
+        inVerdictList = false
+        output(options.markdown ? "\n" + text : text)
+    }
 
     /// Starts a walkthrough and prints its title. `output` receives each printed line
     /// (standard output by default).
@@ -21,8 +29,8 @@ public final class Notebook {
         self.options = options
         self.output = output
         if options.markdown {
-            output("# \(walkthrough): \(title)\n")
-            output("_Output of `swift run -c release \(walkthrough) --markdown` (seed \(options.seed)\(options.quick ? ", --quick" : "")). Regenerate it rather than edit it._\n")
+            output("# \(walkthrough): \(title)")
+            output("\n_Output of `swift run -c release \(walkthrough) --markdown` (seed \(options.seed)\(options.quick ? ", --quick" : "")). Regenerate it with `Scripts/run-walkthroughs --docs` rather than edit it._")
         } else {
             let line = String(repeating: "═", count: min(78, title.count + walkthrough.count + 6))
             output(line)
@@ -36,18 +44,18 @@ public final class Notebook {
     /// Opens a section named after the paper, e.g. "§2.5 Lemma 4: the score is local".
     public func section(_ title: String) {
         currentSection = title
-        output(options.markdown ? "\n## \(title)\n" : "\n\(title)\n" + String(repeating: "─", count: min(78, title.count)))
+        block(options.markdown ? "## \(title)" : "\n\(title)\n" + String(repeating: "─", count: min(78, title.count)))
     }
 
     /// States the claim of the section, with its equation number.
     public func claim(_ text: String) {
-        output(options.markdown ? "**Claim.** \(text)\n" : "Claim. \(text)")
+        block(options.markdown ? "**Claim.** \(text)" : "Claim. \(text)")
     }
 
     /// A few lines of Unicode math.
     public func derivation(_ lines: String...) {
         if options.markdown {
-            output("```text\n" + lines.joined(separator: "\n") + "\n```\n")
+            block("```text\n" + lines.joined(separator: "\n") + "\n```")
         } else {
             for line in lines { output("    │ \(line)") }
         }
@@ -55,16 +63,15 @@ public final class Notebook {
 
     /// A sentence of commentary.
     public func say(_ text: String) {
-        output(options.markdown ? "\(text)\n" : text)
+        block(text)
     }
 
     /// A table of numbers with a header row.
     public func table(_ headers: [String], _ rows: [[String]]) {
         if options.markdown {
-            output("| " + headers.joined(separator: " | ") + " |")
+            block("| " + headers.joined(separator: " | ") + " |")
             output("|" + headers.map { _ in "---:|" }.joined())
             for row in rows { output("| " + row.joined(separator: " | ") + " |") }
-            output("")
         } else {
             let widths = headers.indices.map { c in ([headers[c]] + rows.map { $0[c] }).map(\.count).max()! }
             func line(_ cells: [String]) -> String {
@@ -97,7 +104,12 @@ public final class Notebook {
         }
         if let sigmas = verdict.sigmas { numbers += " = \(format(sigmas, digits: 3))σ" }
         numbers += " (tolerance \(format(verdict.tolerance)): \(verdict.basis))"
-        output(options.markdown ? "- \(mark) \(verdict.claim) — \(numbers)\n" : "  \(mark) \(verdict.claim)\n      \(numbers)")
+        if options.markdown {
+            output((inVerdictList ? "" : "\n") + "- \(mark) \(verdict.claim) — \(numbers)")
+            inVerdictList = true
+        } else {
+            output("  \(mark) \(verdict.claim)\n      \(numbers)")
+        }
         return verdict
     }
 
@@ -190,6 +202,28 @@ public final class Notebook {
             if let samples = v.samples { attributes["samples"] = .integer(samples) }
             tree.addGroup(String(format: "/checks/%03d", k + 1), attributes: attributes)
         }
+    }
+
+    /// Adds the root attributes and `/checks` to the walkthrough's file and writes it
+    /// atomically as `<data dir>/<walkthrough>.h5`; returns the path written.
+    public func save(_ tree: HDF5Tree) throws -> String {
+        var tree = tree
+        fileAttributes(into: &tree)
+        recordChecks(into: &tree)
+        let folder = options.dataDirectory
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { throw HDF5Error(file: folder, message: "--data-dir names a file, not a folder") }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            } catch {
+                throw HDF5Error(file: folder, message: "cannot create the data folder (\((error as NSError).localizedFailureReason ?? "permission denied or a file in the way"))")
+            }
+        }
+        let path = URL(fileURLWithPath: folder).appendingPathComponent("\(walkthrough).h5").path
+        try tree.write(to: path)
+        return path
     }
 
     /// The root attributes every file carries: walkthrough, seed, command, created, version.

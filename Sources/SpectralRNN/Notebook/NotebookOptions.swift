@@ -46,5 +46,9 @@ public struct NotebookOptions: ParsableArguments, Sendable {
         if let samples, samples < 2 {
             throw ValidationError("--samples must be at least 2 (standard errors need two samples), got \(samples)")
         }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dataDirectory, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ValidationError("--data-dir \(dataDirectory) names a file, not a folder")
+        }
     }
 }
