@@ -328,18 +328,11 @@ for (functionIndex, f) in testFunctions.enumerated() {
                                     estimate: estimate, expected: expected)
         steinRows.append([f.name, steinCase.label, format(expected.frobeniusNorm), format(verdict.measured), format(verdict.tolerance)])
         let name = "stein_\(functionIndex == 0 ? "sin" : "poly")_\(pureTime ? "S\(m)" : "S_t_tm1_tm1")"
-        file.addDataset("/moments/\(name)", estimate.mean,
-                        description: "Monte Carlo mean of G(x[n]) ⊗ \(steinCase.label) over N = \(stein.count) windows, G = \(f.name), z = w·x_t + v·x_{t−1} + c (attributes w, v, c).",
-                        formula: "Ê[G ⊗ \(steinCase.label)]", paper: "Theorem 2, Lemma 3")
-        file.setAttribute("w", .reals(steinCase.w), at: "/moments/\(name)")
-        file.setAttribute("v", .reals(steinCase.v), at: "/moments/\(name)")
-        file.setAttribute("c", .real(c), at: "/moments/\(name)")
-        file.addDataset("/moments/\(name)_se", estimate.standardError,
-                        description: "Per-entry standard error of /moments/\(name).",
-                        formula: "sd/√N", paper: "Theorem 2")
-        file.addDataset("/theory/\(name)", expected,
-                        description: "Closed-form E[∇ G] for G = \(f.name), the value Stein's identity predicts for /moments/\(name).",
-                        formula: pureTime ? "E[G⁽ᵐ⁾(z)] w^{⊗m}" : "E[G‴(z)] w⊗v⊗v", paper: "Theorem 2")
+        file.addMoment(name, estimate: estimate, theory: expected,
+                       description: "G(x[n]) ⊗ \(steinCase.label), G = \(f.name), z = w·x_t + v·x_{t−1} + c (attributes w, v, c).",
+                       formula: "Ê[G ⊗ \(steinCase.label)]",
+                       theoryFormula: pureTime ? "E[G⁽ᵐ⁾(z)] w^{⊗m}" : "E[G‴(z)] w⊗v⊗v", paper: "Theorem 2, Lemma 3",
+                       attributes: ["w": .reals(steinCase.w), "v": .reals(steinCase.v), "c": .real(c)])
         offset += size
     }
 }
@@ -406,17 +399,11 @@ for (coupled, iidCase) in iidCases {
     nb.monteCarlo("\(iidCase.label): E[G ⊗ S^{iid}_\(m)] = E[∇^\(m)_{x_t} G]", paper: "Theorem 2 misapplied",
                   estimate: estimate, expected: expected, kind: coupled ? .refutation : .check)
     let name = "iid_score_\(coupled ? "coupled" : "local")_S\(m)"
-    file.addDataset("/moments/\(name)", estimate.mean,
-                    description: "Monte Carlo mean of \(iidCase.label) ⊗ S^{iid}_\(m) over N = \(iid.count) AR(1) windows (i.i.d. score, marginal N(0, Γ)); attributes w, v, c.",
-                    formula: "Ê[G ⊗ S^{iid}_m],  S^{iid} from u = Γ⁻¹ x_t", paper: "Theorem 2 (misapplied)")
-    file.setAttribute("w", .reals(iidCase.w), at: "/moments/\(name)")
-    file.setAttribute("v", .reals(iidCase.v), at: "/moments/\(name)")
-    file.setAttribute("c", .real(c), at: "/moments/\(name)")
-    file.addDataset("/moments/\(name)_se", estimate.standardError,
-                    description: "Per-entry standard error of /moments/\(name).", formula: "sd/√N", paper: "Theorem 2")
-    file.addDataset("/theory/\(name)", expected,
-                    description: "E[∇^m_{x_t} G] in closed form, the value the i.i.d. score is claimed to give for /moments/\(name).",
-                    formula: "sin(c + mπ/2) e^{−s²/2} w^{⊗m}", paper: "Theorem 2")
+    file.addMoment(name, estimate: estimate, theory: expected,
+                   description: "\(iidCase.label) ⊗ S^{iid}_\(m) on AR(1) windows, with the i.i.d. score (marginal N(0, Γ)); attributes w, v, c.",
+                   formula: "Ê[G ⊗ S^{iid}_m],  S^{iid} from u = Γ⁻¹ x_t",
+                   theoryFormula: "E[∇^m_{x_t} G] = sin(c + mπ/2) e^{−s²/2} w^{⊗m}", paper: "Theorem 2 (misapplied)",
+                   attributes: ["w": .reals(iidCase.w), "v": .reals(iidCase.v), "c": .real(c)])
     iidOffset += size
 }
 

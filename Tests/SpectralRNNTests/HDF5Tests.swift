@@ -36,7 +36,6 @@ private func hdf5Error(_ body: () throws -> Void, sourceLocation: SourceLocation
     return nil
 }
 
-private func bits(_ tensor: Tensor) -> [UInt64] { tensor.storage.map(\.bitPattern) }
 
 /// Values that exercise every corner of float64: signed zeros, subnormals, extremes, NaN, ±∞.
 private func awkwardValues(_ count: Int, using generator: inout SeededGenerator) -> [Double] {

@@ -4,27 +4,6 @@
 import Testing
 @testable import SpectralRNN
 
-/// A tiny deterministic generator (64-bit LCG, Knuth's MMIX constants) for test entries.
-fileprivate struct LCG {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed ^ 0x9E37_79B9_7F4A_7C15 }
-
-    /// A uniform value in [0, 1) from the top 53 bits.
-    mutating func uniform() -> Double {
-        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-        return Double(state >> 11) * 0x1p-53
-    }
-
-    /// A uniform value in [−1, 1).
-    mutating func entry() -> Double { 2 * uniform() - 1 }
-
-    mutating func vector(_ n: Int) -> [Double] { (0..<n).map { _ in entry() } }
-
-    mutating func tensor(_ shape: [Int]) -> Tensor {
-        Tensor(shape: shape, storage: vector(shape.reduce(1, *)))
-    }
-}
 
 /// All multi-indices of a shape in row-major order (written independently of `Tensor.advance`).
 fileprivate func allIndices(_ shape: [Int]) -> [[Int]] {

@@ -117,6 +117,9 @@ public struct AR1Process: Sendable {
     /// The log-density of a window, `−½ xᵀPx + ½ log det P − (n·dx/2) log 2π` (paper §2.5,
     /// with the normalization `(2π)^{−n/2}` of errata 1).
     public func logDensity(_ window: Tensor) throws -> Double {
+        guard window.order == 2, window.shape[1] == dimension, window.shape[0] >= 1 else {
+            throw ModelError("AR(1) log-density: a window must be n×\(dimension), got shape \(window.shape)")
+        }
         let n = window.shape[0]
         let p = precision(length: n)
         let x = window.storage

@@ -147,6 +147,7 @@ public final class Notebook {
     public func monteCarlo(_ claim: String, paper: String, estimate: StreamingMean, expected: Tensor,
                            sigmas: Double = 3, kind: Verdict.Kind = .check) -> Verdict {
         precondition(estimate.shape == expected.shape, "Notebook.monteCarlo: shapes \(estimate.shape) and \(expected.shape)")
+        precondition(estimate.count >= 2, "Notebook.monteCarlo: a standard error needs at least 2 samples, got \(estimate.count)")
         let sigma = estimate.standardError.frobeniusNorm
         let gap = (estimate.mean - expected).frobeniusNorm
         let scale = expected.frobeniusNorm
@@ -221,7 +222,7 @@ public final class Notebook {
                 throw HDF5Error(file: folder, message: "cannot create the data folder (\((error as NSError).localizedFailureReason ?? "permission denied or a file in the way"))")
             }
         }
-        let path = URL(fileURLWithPath: folder).appendingPathComponent("\(walkthrough).h5").path
+        let path = (folder as NSString).appendingPathComponent("\(walkthrough).h5")
         try tree.write(to: path)
         return path
     }
@@ -289,5 +290,22 @@ extension HDF5Tree {
         addDataset(path, tensor, attributes: [
             "description": .string(description), "formula": .string(formula), "paper": .string(paper),
         ])
+    }
+
+    /// Adds a Monte Carlo moment as `/moments/NAME`, its per-entry standard errors as
+    /// `/moments/NAME_se`, and the value it is checked against as `/theory/NAME`;
+    /// `attributes` go on the moment (e.g. the parameters of the test function).
+    public mutating func addMoment(_ name: String, estimate: StreamingMean, theory: Tensor,
+                                   description: String, formula: String, theoryFormula: String, paper: String,
+                                   attributes: [String: HDF5Attribute] = [:]) {
+        addDataset("/moments/\(name)", estimate.mean,
+                   description: "\(description) Monte Carlo mean over N = \(estimate.count) samples.",
+                   formula: formula, paper: paper)
+        for (key, value) in attributes { setAttribute(key, value, at: "/moments/\(name)") }
+        addDataset("/moments/\(name)_se", estimate.standardError,
+                   description: "Per-entry standard error of /moments/\(name).", formula: "sd/√N", paper: paper)
+        addDataset("/theory/\(name)", theory,
+                   description: "The closed-form value /moments/\(name) is checked against.",
+                   formula: theoryFormula, paper: paper)
     }
 }

@@ -18,7 +18,14 @@ public struct NotebookOptions: ParsableArguments, Sendable {
     @Flag(help: "Print the same content as Markdown (for docs/).")
     public var markdown = false
 
+    /// Required by ArgumentParser; an instance made this way cannot be read (ArgumentParser
+    /// stops the program). Use `NotebookOptions.defaults` or `parse(_:)` in code.
     public init() {}
+
+    /// The default options, as parsed from an empty command line.
+    public static var defaults: NotebookOptions {
+        do { return try parse([]) } catch { preconditionFailure("NotebookOptions: the defaults do not parse: \(error)") }
+    }
 
     /// The number of samples to use: `--samples` if given, else the quick or full default.
     public func sampleCount(full: Int, quick quickCount: Int) -> Int {

@@ -47,9 +47,10 @@ public struct RandomStream: RandomNumberGenerator, Sendable {
         return result
     }
 
-    /// A uniform draw in the open interval (0, 1), with 53 random bits.
+    /// A uniform draw in the open interval (0, 1): the midpoint of one of 2⁵² equal cells
+    /// (52 random bits plus one half fit exactly in a Double's 53-bit significand).
     public mutating func uniform() -> Double {
-        (Double(next() >> 11) + 0.5) * 0x1.0p-53
+        (Double(next() >> 12) + 0.5) * 0x1.0p-52
     }
 
     /// A standard Gaussian draw N(0, 1) (Box–Muller; the second value of each pair is kept).

@@ -53,6 +53,7 @@ public struct WindowPrecision: Sendable {
     /// `u_t = (P x)_t = P_{t,t−1} x_{t−1} + P_tt x_t + P_{t,t+1} x_{t+1}` — the first-order score
     /// at time t (paper eq. 11), from the window x (n×dx).
     public func u(_ x: Tensor, at t: Int) -> [Double] {
+        precondition(x.shape == [length, dimension], "WindowPrecision.u: window of shape \(x.shape), expected [\(length), \(dimension)]")
         let d = dimension
         var result = [Double](repeating: 0, count: d)
         x.storage.withUnsafeBufferPointer { xs in

@@ -1,0 +1,250 @@
+// Tests of the notebook harness (Notebook/Notebook.swift, Verdict.swift, NotebookOptions.swift):
+// every kind of check can fail (CONVENTIONS §4: "a check must be able to fail"), refutations
+// come out as expected only when the claim is false, the exit status, the /checks groups of
+// the HDF5 file, and the Markdown voice.
+
+import Foundation
+import Testing
+@testable import SpectralRNN
+
+/// Collects the notebook's printed lines.
+private final class Printed {
+    var lines: [String] = []
+    /// Every printed string, split at its newlines.
+    var allLines: [String] { lines.flatMap { $0.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) } }
+    var text: String { lines.joined(separator: "\n") }
+}
+
+/// The default options, as a walkthrough run without flags gets them.
+private func defaultOptions() -> NotebookOptions { NotebookOptions.defaults }
+
+/// A notebook with default options whose output goes to `printed`.
+private func makeNotebook(_ printed: Printed, markdown: Bool = false) -> Notebook {
+    var options = defaultOptions()
+    options.markdown = markdown
+    return Notebook(walkthrough: "00-notebook-tests", title: "Checks that can fail", options: options,
+                    output: { printed.lines.append($0) })
+}
+
+/// N samples of N(μ, 1) from a fixed seed, accumulated.
+private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
+    var rng = RandomStream(seed: 20160303, purpose: "notebook tests: monte carlo")
+    var accumulator = StreamingMean(shape: [1])
+    for _ in 0..<count { accumulator.add([mu + rng.gaussian()]) }
+    return accumulator
+}
+
+@Suite struct NotebookTests {
+
+    /// `agree`: a correct reference passes (✓), a wrong one fails and prints ✗ UNEXPECTED.
+    @Test func agreeCanFail() {
+        let printed = Printed()
+        let nb = makeNotebook(printed)
+        nb.section("§0 agree")
+        let computed = Tensor(vector: [1, 2, 3])
+        let good = nb.agree("the same vector", paper: "test", computed: computed, reference: Tensor(vector: [1, 2, 3]))
+        #expect(good.passed && good.asExpected && good.measured == 0 && good.tolerance == 1e-12)
+        #expect(printed.lines.last!.hasPrefix("  ✓ the same vector"))
+
+        let bad = nb.agree("a wrong reference", paper: "test", computed: computed, reference: Tensor(vector: [1, 2, 4]))
+        #expect(!bad.passed && !bad.asExpected)
+        #expect(abs(bad.measured - 1 / (21.0).squareRoot()) <= 1e-15)
+        #expect(bad.quantity == "rel. error" && bad.section == "§0 agree" && bad.kind == .check)
+        #expect(printed.lines.last!.contains("✗ UNEXPECTED FAILURE: a wrong reference"))
+        // Even a tiny gap beyond the tolerance fails.
+        let barely = nb.agree("a gap of 10⁻⁹", paper: "test", computed: Tensor(vector: [1 + 1e-9]), reference: Tensor(vector: [1]))
+        #expect(!barely.passed)
+        #expect(nb.verdicts.count == 3)
+    }
+
+    /// `exact`: the right value passes, a wrong expected value fails.
+    @Test func exactCanFail() {
+        let printed = Printed()
+        let nb = makeNotebook(printed)
+        nb.section("§0 exact")
+        let phi = 0.6
+        let good = nb.exact("det J = 1 − φ²", paper: "§2.5", quantity: "det J", measured: 1 - phi * phi,
+                            expected: 0.64, tolerance: 1e-15)
+        #expect(good.passed)
+        let bad = nb.exact("det J = 1 − φ (wrong)", paper: "§2.5", quantity: "det J", measured: 1 - phi * phi,
+                           expected: 1 - phi, tolerance: 1e-12)
+        #expect(!bad.passed && !bad.asExpected)
+        #expect(bad.measured == 1 - phi * phi && bad.expected == 1 - phi && bad.sigmas == nil && bad.samples == nil)
+        #expect(printed.text.contains("✗ UNEXPECTED FAILURE: det J = 1 − φ (wrong)"))
+        #expect(printed.text.contains("expected 0.4"))
+    }
+
+    /// `monteCarlo`: N = 10⁴ samples of N(μ, 1) (fixed seed) pass against the true μ within the
+    /// default 3σ band, and fail against μ + 10·(standard error): that gap is at least 10σ minus
+    /// the sample's own deviation, which the first check bounds by 3σ.
+    @Test func monteCarloCanFail() {
+        let printed = Printed()
+        let nb = makeNotebook(printed)
+        nb.section("§0 Monte Carlo")
+        let mu = 0.7
+        let estimate = gaussianSamples(mean: mu, count: 10_000)
+        let se = estimate.standardError.storage[0]
+        // The standard error is sd/√N ≈ 1/100; the sample sd's own relative spread is 1/√(2N) ≈ 0.7%,
+        // so a 10% band is over 14 of its standard deviations.
+        #expect(abs(se - 0.01) <= 0.001, "standard error of a mean of 10⁴ unit-variance draws is ≈ 0.01")
+
+        let good = nb.monteCarlo("E[x] = μ", paper: "test", estimate: estimate, expected: Tensor(vector: [mu]))
+        #expect(good.passed && good.asExpected)
+        #expect(good.samples == 10_000 && good.basis.contains("3σ band, N = 10000"))
+        #expect(abs(good.tolerance - 3 * se / mu) <= 1e-15, "relative tolerance 3σ/|μ|")
+        #expect(good.sigmas! <= 3)
+
+        let shifted = mu + 10 * se
+        let bad = nb.monteCarlo("E[x] = μ + 10 se (wrong)", paper: "test", estimate: estimate, expected: Tensor(vector: [shifted]))
+        #expect(!bad.passed && !bad.asExpected)
+        #expect(bad.sigmas! >= 7 && bad.sigmas! <= 13, "the gap is 10σ ± the sample's own deviation (≤ 3σ)")
+        #expect(printed.lines.last!.contains("✗ UNEXPECTED FAILURE: E[x] = μ + 10 se (wrong)"))
+        #expect(printed.lines.last!.contains("σ"))
+
+        // Expected value 0: the error is reported as a norm, not relative.
+        let centered = gaussianSamples(mean: 0, count: 10_000)
+        let zero = nb.monteCarlo("E[z] = 0", paper: "test", estimate: centered, expected: Tensor(vector: [0]))
+        #expect(zero.quantity == "‖error‖" && zero.passed)
+    }
+
+    /// A refutation comes out as expected when the paper's claim is false (printed "refuted, as
+    /// expected"), and not when it is true (printed ‼ UNEXPECTED).
+    @Test func refutationsAreExpectedToFail() {
+        let printed = Printed()
+        let nb = makeNotebook(printed)
+        nb.section("§9 errata")
+        let refuted = nb.exact("printed normalization (2φ)^{−n/2}", paper: "errata 1", quantity: "∫p",
+                               measured: pow(Double.pi / 0.6, 1.5), expected: 1, tolerance: 1e-12, kind: .refutation)
+        #expect(!refuted.passed && refuted.asExpected)
+        #expect(printed.lines.last!.contains("✗ refuted, as expected: printed normalization"))
+
+        let held = nb.agree("a printed claim that holds", paper: "errata ?", computed: Tensor(vector: [2]),
+                            reference: Tensor(vector: [2]), kind: .refutation)
+        #expect(held.passed && !held.asExpected)
+        #expect(printed.lines.last!.contains("‼ UNEXPECTED: the paper's claim held: a printed claim that holds"))
+    }
+
+    /// `finish` returns 0 when every verdict came out as expected and 1 otherwise, and says which.
+    @Test func finishReturnsTheExitStatus() {
+        let printedGood = Printed()
+        let good = makeNotebook(printedGood)
+        good.section("§1 fine")
+        good.exact("1 = 1", paper: "test", quantity: "x", measured: 1, expected: 1, tolerance: 0)
+        good.exact("1 = 2", paper: "test", quantity: "x", measured: 1, expected: 2, tolerance: 0, kind: .refutation)
+        #expect(good.finish() == 0)
+        #expect(printedGood.text.contains("1 of 1 checks passed; 1 of 1 printed claims of the paper refuted, as expected."))
+        #expect(printedGood.text.contains("Every verdict came out as expected."))
+
+        let printedBad = Printed()
+        let bad = makeNotebook(printedBad)
+        bad.section("§1 broken")
+        bad.exact("1 = 1", paper: "test", quantity: "x", measured: 1, expected: 1, tolerance: 0)
+        bad.exact("1 = 2", paper: "test", quantity: "x", measured: 1, expected: 2, tolerance: 0)
+        #expect(bad.finish(savedFiles: ["data/x.h5"]) == 1)
+        #expect(printedBad.text.contains("1 of 2 checks passed"))
+        #expect(printedBad.text.contains("Saved data/x.h5."))
+        #expect(printedBad.text.contains("Unexpected: [§1 broken] 1 = 2"))
+        #expect(!printedBad.text.contains("Every verdict came out as expected."))
+
+        let printedHeld = Printed()
+        let held = makeNotebook(printedHeld)
+        held.exact("a refutation that held", paper: "test", quantity: "x", measured: 1, expected: 1, tolerance: 0, kind: .refutation)
+        #expect(held.finish() == 1)
+    }
+
+    /// `recordChecks` writes one /checks/NNN group per verdict, in order, with its attributes;
+    /// written with HDF5Tree and read back with HDF5Reader.
+    @Test func recordChecksWritesOneGroupPerVerdict() throws {
+        let printed = Printed()
+        let nb = makeNotebook(printed)
+        nb.section("§2 tree")
+        let first = nb.agree("agreement", paper: "eq. 8", computed: Tensor(vector: [1, 2]), reference: Tensor(vector: [1, 2.5]))
+        let second = nb.exact("det J", paper: "§2.5", quantity: "det J", measured: 0.64, expected: 0.64, tolerance: 1e-15,
+                              basis: "a few roundings")
+        let third = nb.monteCarlo("E[x] = μ", paper: "Theorem 2", estimate: gaussianSamples(mean: 0.7, count: 10_000),
+                                  expected: Tensor(vector: [0.7]))
+        let fourth = nb.exact("printed claim", paper: "errata 3", quantity: "gap", measured: 0.83, expected: 0, tolerance: 0.1,
+                              kind: .refutation)
+        var tree = HDF5Tree()
+        nb.recordChecks(into: &tree)
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("notebook-tests-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("checks.h5").path
+        try tree.write(to: path)
+
+        let reader = try HDF5Reader(path: path)
+        defer { reader.close() }
+        #expect(try reader.children(of: "/checks") == ["001", "002", "003", "004"])
+        #expect(try reader.readAttribute("description", of: "/checks") != nil)
+        for (k, verdict) in [first, second, third, fourth].enumerated() {
+            let attributes = try reader.attributes(of: String(format: "/checks/%03d", k + 1))
+            #expect(attributes["claim"] == .string(verdict.claim))
+            #expect(attributes["section"] == .string("§2 tree"))
+            #expect(attributes["paper"] == .string(verdict.paper))
+            #expect(attributes["kind"] == .string(verdict.kind.rawValue))
+            #expect(attributes["quantity"] == .string(verdict.quantity))
+            #expect(attributes["measured"] == .real(verdict.measured))
+            #expect(attributes["expected"] == .real(verdict.expected))
+            #expect(attributes["tolerance"] == .real(verdict.tolerance))
+            #expect(attributes["basis"] == .string(verdict.basis))
+            #expect(attributes["passed"] == .integer(verdict.passed ? 1 : 0))
+            #expect(attributes["as_expected"] == .integer(verdict.asExpected ? 1 : 0))
+            #expect(attributes["sigmas"] == verdict.sigmas.map { .real($0) })
+            #expect(attributes["samples"] == verdict.samples.map { .integer($0) })
+        }
+        // Spot-check the values themselves, not only their round trip.
+        let one = try reader.attributes(of: "/checks/001")
+        #expect(one["passed"] == .integer(0) && one["kind"] == .string("check") && one["claim"] == .string("agreement"))
+        let two = try reader.attributes(of: "/checks/002")
+        #expect(two["measured"] == .real(0.64) && two["tolerance"] == .real(1e-15) && two["passed"] == .integer(1))
+        let three = try reader.attributes(of: "/checks/003")
+        #expect(three["samples"] == .integer(10_000))
+        let four = try reader.attributes(of: "/checks/004")
+        #expect(four["kind"] == .string("refutation") && four["passed"] == .integer(0) && four["as_expected"] == .integer(1))
+    }
+
+    /// Markdown mode prints a `# ` title, `## ` sections, `**Claim.**`, fenced derivations,
+    /// tables and `- ✓` / `- ✗` verdict lines; plain mode prints none of these.
+    @Test func markdownMode() {
+        let printed = Printed()
+        let nb = makeNotebook(printed, markdown: true)
+        nb.section("§2.3 eq. 8")
+        nb.claim("S_m = S_{m−1} ⊗ S₁ − ∇S_{m−1}")
+        nb.derivation("S₁ = x", "S₂ = x² − 1")
+        nb.table(["m", "He_m(1)"], [["2", "0"], ["3", "-2"]])
+        nb.exact("He₂(1) = 0", paper: "eq. 8", quantity: "He₂(1)", measured: 0, expected: 0, tolerance: 1e-15)
+        nb.exact("He₂(1) = 1 (wrong)", paper: "eq. 8", quantity: "He₂(1)", measured: 0, expected: 1, tolerance: 1e-15)
+        let lines = printed.allLines
+        #expect(lines.first == "# 00-notebook-tests: Checks that can fail")
+        #expect(lines.contains("## §2.3 eq. 8"))
+        #expect(lines.contains("**Claim.** S_m = S_{m−1} ⊗ S₁ − ∇S_{m−1}"))
+        #expect(lines.contains("```text"))
+        #expect(lines.contains("| m | He_m(1) |"))
+        #expect(lines.contains { $0.hasPrefix("- ✓ He₂(1) = 0 — ") })
+        #expect(lines.contains { $0.hasPrefix("- ✗ UNEXPECTED FAILURE: He₂(1) = 1 (wrong) — ") })
+
+        let plain = Printed()
+        let plainNotebook = makeNotebook(plain)
+        plainNotebook.section("§2.3 eq. 8")
+        plainNotebook.exact("He₂(1) = 0", paper: "eq. 8", quantity: "He₂(1)", measured: 0, expected: 0, tolerance: 1e-15)
+        #expect(!plain.allLines.contains { $0.hasPrefix("## ") || $0.hasPrefix("- ✓") || $0.hasPrefix("# ") })
+        #expect(plain.allLines.contains("§2.3 eq. 8"))
+        #expect(plain.allLines.contains("  ✓ He₂(1) = 0"))
+        #expect(plain.allLines.contains("  00-notebook-tests · Checks that can fail"))
+    }
+
+    /// The default options: not quick, not Markdown, the project's seed, `data` folder.
+    @Test func defaultOptionsAndSampleCount() {
+        let options = defaultOptions()
+        #expect(!options.quick && !options.markdown && options.samples == nil)
+        #expect(options.seed == 20160303 && options.dataDirectory == "data")
+        #expect(options.sampleCount(full: 1000, quick: 10) == 1000)
+        var quick = options
+        quick.quick = true
+        #expect(quick.sampleCount(full: 1000, quick: 10) == 10)
+        quick.samples = 77
+        #expect(quick.sampleCount(full: 1000, quick: 10) == 77)
+    }
+}
