@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "SpectralRNN", targets: ["SpectralRNN"]),
         .executable(name: "spectral-rnn", targets: ["spectral-rnn"]),
         .executable(name: "01-score-functions", targets: ["01-score-functions"]),
+        .executable(name: "02-glm", targets: ["02-glm"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -42,11 +43,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "01-score-functions",
-            dependencies: [
-                "SpectralRNN",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            dependencies: ["SpectralRNN"],
             path: "Scripts/01-score-functions"
+        ),
+        .executableTarget(
+            name: "02-glm",
+            dependencies: ["SpectralRNN"],
+            path: "Scripts/02-glm"
         ),
         .testTarget(
             name: "SpectralRNNTests",

@@ -124,6 +124,16 @@ public final class Notebook {
                        sigmas: nil, samples: nil))
     }
 
+    /// A one-sided claim on a non-negative quantity: `measured ≤ bound` (recorded as
+    /// |measured − 0| ≤ bound).
+    @discardableResult
+    public func atMost(_ claim: String, paper: String, quantity: String, measured: Double, bound: Double,
+                       basis: String, kind: Verdict.Kind = .check) -> Verdict {
+        precondition(measured >= 0 || measured.isNaN, "Notebook.atMost: \(quantity) must be non-negative, got \(measured)")
+        return exact(claim, paper: paper, quantity: quantity, measured: measured, expected: 0, tolerance: bound,
+                     basis: basis, kind: kind)
+    }
+
     /// Two tensors agree: the relative error ‖computed − reference‖/‖reference‖ is at most
     /// `tolerance` (default 1e-12: an exact identity computed in float64).
     @discardableResult
