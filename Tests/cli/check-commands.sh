@@ -46,6 +46,20 @@ else
     bad "h5py check of $(basename "$h5")" "$(tail -8 "$work/py.txt")"
 fi
 
+# Walkthrough 02 in --quick mode, and h5py on its file.
+if "$bin/02-glm" --quick --data-dir "$data" >"$work/w02.txt" 2>&1; then
+    ok "02-glm --quick: $(grep -E 'checks passed' "$work/w02.txt")"
+else
+    bad "02-glm --quick exited non-zero" "$(grep -E 'UNEXPECTED|Unexpected|error' "$work/w02.txt" | head -5)"
+fi
+if python3 Tests/interop/check_h5py.py "$data/02-glm.h5" --require-as-expected \
+    --expect /model/A1=3x6 --expect /model/A2=3x4 --expect /moments/second=4x6x6 --expect /theory/second=4x6x6 \
+    --expect /moments/first=4x6 --expect /estimate/A1=3x6 >"$work/py2.txt" 2>&1; then
+    ok "h5py reads 02-glm.h5: $(tail -1 "$work/py2.txt")"
+else
+    bad "h5py check of 02-glm.h5" "$(tail -8 "$work/py2.txt")"
+fi
+
 # Same seed, same flags: the same datasets, bit for bit.
 "$bin/01-score-functions" --quick --data-dir "$work/again" >/dev/null 2>&1
 if python3 Tests/interop/compare_datasets.py "$h5" "$work/again/01-score-functions.h5" >"$work/cmp.txt" 2>&1; then
@@ -71,6 +85,7 @@ expect_error "inspect: not HDF5" "not an HDF5 file" "$bin/spectral-rnn" inspect 
 expect_error "inspect: missing path" "/model/nothing" "$bin/spectral-rnn" inspect "$h5" /model/nothing
 expect_error "01-score-functions: bad --samples" "--samples" "$bin/01-score-functions" --quick --samples 1 --data-dir "$work/bad"
 expect_error "01-score-functions: data folder is a file" "names a file, not a folder" "$bin/01-score-functions" --quick --data-dir "$work/text.h5"
+expect_error "02-glm: unknown flag" "Unknown option" "$bin/02-glm" --quick --bogus
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -2,40 +2,24 @@
 // checks shared by its routines.
 
 /// A tensor-decomposition failure: the routine that failed and why, in one line.
-public struct DecompositionError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// What went wrong, for callers that want to react to one kind only.
-    public enum Kind: String, Sendable, Equatable {
-        /// The requested rank is impossible for this tensor or method (k ≤ 0, k > a mode length, k > rank of M2, …).
-        case invalidRank
-        /// The tensor has the wrong order or shape, or two arguments do not fit together.
-        case wrongShape
-        /// The input has NaN or infinite entries.
-        case nonFiniteInput
-        /// Whitening is not valid: the second-moment matrix M2 is not positive on the components (Procedure 4).
-        case whiteningInvalid
-        /// A general eigendecomposition produced complex eigenvalues where real ones were required.
-        case complexEigenvalues
-        /// A matrix that should have rank k is (numerically) rank-deficient.
-        case rankDeficient
-        /// An iterative method did not reach its tolerance within its iteration budget.
-        case noConvergence
-    }
+public typealias DecompositionError = RoutineError<DecompositionFailure>
 
-    /// The routine that failed, e.g. `"simultaneousDiagonalization"`.
-    public let routine: String
-    /// The kind of failure.
-    public let kind: Kind
-    /// A one-line explanation.
-    public let message: String
-
-    public init(routine: String, kind: Kind, message: String) {
-        self.routine = routine
-        self.kind = kind
-        self.message = message
-    }
-
-    /// `"routine: message"`.
-    public var description: String { "\(routine): \(message)" }
+/// What went wrong in a decomposition routine.
+public enum DecompositionFailure: String, Sendable, Equatable {
+    /// The requested rank is impossible for this tensor or method (k ≤ 0, k > a mode length, k > rank of M2, …).
+    case invalidRank
+    /// The tensor has the wrong order or shape, or two arguments do not fit together.
+    case wrongShape
+    /// The input has NaN or infinite entries.
+    case nonFiniteInput
+    /// Whitening is not valid: the second-moment matrix M2 is not positive on the components (Procedure 4).
+    case whiteningInvalid
+    /// A general eigendecomposition produced complex eigenvalues where real ones were required.
+    case complexEigenvalues
+    /// A matrix that should have rank k is (numerically) rank-deficient.
+    case rankDeficient
+    /// An iterative method did not reach its tolerance within its iteration budget.
+    case noConvergence
 }
 
 /// Input checks and small numerical helpers shared by the decomposition routines.

@@ -9,41 +9,25 @@
 
 import CLapack
 
-/// A linear-algebra failure: the routine that failed and why, in one line.
-public struct LinearAlgebraError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// What went wrong, for callers that want to react to one kind only.
-    public enum Kind: String, Sendable, Equatable {
-        /// The input is not a matrix, or not square, or the operands do not fit together.
-        case wrongShape
-        /// The input has NaN or infinite entries.
-        case nonFiniteInput
-        /// The matrix should be symmetric and is not.
-        case notSymmetric
-        /// The matrix is singular (exactly or to working precision).
-        case singular
-        /// The matrix is not (numerically) positive definite.
-        case notPositiveDefinite
-        /// An iterative LAPACK routine did not converge.
-        case noConvergence
-        /// LAPACK rejected an argument or could not allocate its workspace.
-        case internalFailure
-    }
+/// A failure of a BLAS/LAPACK routine: the routine and why, in one line.
+public typealias LinearAlgebraError = RoutineError<LinearAlgebraFailure>
 
-    /// The routine that failed, e.g. `"solve"`.
-    public let routine: String
-    /// The kind of failure.
-    public let kind: Kind
-    /// A one-line explanation.
-    public let message: String
-
-    public init(routine: String, kind: Kind, message: String) {
-        self.routine = routine
-        self.kind = kind
-        self.message = message
-    }
-
-    /// `"routine: message"`.
-    public var description: String { "\(routine): \(message)" }
+/// What went wrong in a linear-algebra routine.
+public enum LinearAlgebraFailure: String, Sendable, Equatable {
+    /// The input is not a matrix, or not square, or the operands do not fit together.
+    case wrongShape
+    /// The input has NaN or infinite entries.
+    case nonFiniteInput
+    /// The matrix should be symmetric and is not.
+    case notSymmetric
+    /// The matrix is singular (exactly or to working precision).
+    case singular
+    /// The matrix is not (numerically) positive definite.
+    case notPositiveDefinite
+    /// An iterative LAPACK routine did not converge.
+    case noConvergence
+    /// LAPACK rejected an argument or could not allocate its workspace.
+    case internalFailure
 }
 
 // MARK: - BLAS threads
