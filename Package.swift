@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "spectral-rnn", targets: ["spectral-rnn"]),
         .executable(name: "01-score-functions", targets: ["01-score-functions"]),
         .executable(name: "02-glm", targets: ["02-glm"]),
+        .executable(name: "03-quadratic-iornn", targets: ["03-quadratic-iornn"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -50,6 +51,11 @@ let package = Package(
             name: "02-glm",
             dependencies: ["SpectralRNN"],
             path: "Scripts/02-glm"
+        ),
+        .executableTarget(
+            name: "03-quadratic-iornn",
+            dependencies: ["SpectralRNN"],
+            path: "Scripts/03-quadratic-iornn"
         ),
         .testTarget(
             name: "SpectralRNNTests",

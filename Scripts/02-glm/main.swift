@@ -7,20 +7,13 @@ let options = NotebookOptions.parseCommandLine(program: "02-glm")
 let nb = Notebook(walkthrough: "02-glm", title: "The GLM case and the tensor-decomposition toolbox", options: options)
 var file = HDF5Tree()
 
-/// Stops the walkthrough with one clear line.
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write("02-glm: \(message)\n".data(using: .utf8)!)
-    exit(2)
-}
-
 func row(_ values: [Double], digits: Int = 4) -> String {
-    "(" + values.map { format($0, digits: digits) }.joined(separator: ", ") + ")"
+    "(" + values.map { formatNumber($0, digits: digits) }.joined(separator: ", ") + ")"
 }
 
-/// Runs a library step whose failure would be a bug here, not a user's mistake.
-func must<T>(_ what: String, _ body: () throws -> T) -> T {
-    do { return try body() } catch { fail("\(what): \(error)") }
-}
+/// The Monte Carlo checks below that are expected to hold: eq. 12, eq. 13 and the centred tanh's
+/// zero moment.
+nb.planMonteCarloChecks(3, familyFalseAlarmRate: 1e-3)
 
 // MARK: - The model
 
@@ -30,9 +23,9 @@ var parameterRng = RandomStream(seed: options.seed, purpose: "glm parameters")
 let a1 = parameterRng.gaussianTensor([dh, dx], scale: 1.5 / Double(dx).squareRoot())
 let a2 = parameterRng.gaussianTensor([dh, dy])
 let bias = [0.8, -0.6, 0.4]
-let glm = must("the GLM") { try GLM(a1: a1, bias: bias, a2: a2, activation: .tanh, noise: noise) }
-let quadrature = must("Gauss–Hermite rule") { try GaussHermite(points: 500) }
-let fineQuadrature = must("Gauss–Hermite rule") { try GaussHermite(points: 1000) }
+let glm = nb.must("the GLM") { try GLM(a1: a1, bias: bias, a2: a2, activation: .tanh, noise: noise) }
+let quadrature = nb.must("Gauss–Hermite rule") { try GaussHermite(points: 500) }
+let fineQuadrature = nb.must("Gauss–Hermite rule") { try GaussHermite(points: 1000) }
 let sampleSizes = options.quick ? [4_000, 16_000] : [10_000, 40_000, 160_000, 640_000]
 let largest = options.samples ?? sampleSizes.last!
 
@@ -65,13 +58,13 @@ let exactSecond = glm.secondOrderMoment(quadrature: quadrature)
 let progress = nb.progress("sampling the GLM", total: largest)
 let (sampledFirst, sampledSecond) = glm.estimateCrossMoments(samples: largest, seed: options.seed, progress: progress)
 progress.done()
-nb.say("N = \(largest) samples, accumulated in streaming batches (memory flat in N).")
+nb.say("N = \(largest) samples, accumulated in streaming batches (memory flat in N). \(nb.monteCarloPolicy(batches: sampledFirst.batchCount))")
 nb.monteCarlo("eq. 12: Ê[y ⊗ S₁(x)] = A2ᵀ diag(μ′) A1", paper: "eq. 12", estimate: sampledFirst, expected: exactFirst)
 nb.monteCarlo("eq. 13: Ê[y ⊗ S₂(x)] = Σ_j μ″_j b_j ⊗ a_j ⊗ a_j", paper: "eq. 13", estimate: sampledSecond, expected: exactSecond)
 var wrongSecond = Tensor.zeros(exactSecond.shape)
 for j in 0..<dh { wrongSecond += Tensor.outer([a2.row(j), a1.row(j), a1.row(j)]) * mu1[j] }
 nb.monteCarlo("a wrong claim, to show the check can fail: eq. 13 with μ′ in place of μ″", paper: "eq. 13 (altered)",
-              estimate: sampledSecond, expected: wrongSecond, kind: .refutation)
+              estimate: sampledSecond, expected: wrongSecond, kind: .counterexample)
 file.addMoment("first", estimate: sampledFirst, theory: exactFirst,
                description: "Ê[y ⊗ S₁(x)] (dy×dx).", formula: "Ê[y ⊗ x]", theoryFormula: "A2ᵀ diag(μ′) A1", paper: "eq. 12")
 file.addMoment("second", estimate: sampledSecond, theory: exactSecond,
@@ -89,7 +82,7 @@ nb.claim("The paper assumes μ″_j ≠ 0. For an odd σ such as tanh with c = 0
 nb.derivation(
     "tanh″(−z) = −tanh″(z),  a_j·x ~ N(0, ‖a_j‖²) symmetric  ⇒  μ″_j = E[tanh″(a_j·x)] = 0",
     "⇒ E[y ⊗ S₂(x)] = Σ_j μ″_j b_j ⊗ a_j ⊗ a_j = 0: nothing for a decomposition to find")
-let tanhCentred = must("the tanh GLM") { try GLM(a1: a1, bias: nil, a2: a2, activation: .tanh, noise: noise) }
+let tanhCentred = nb.must("the tanh GLM") { try GLM(a1: a1, bias: nil, a2: a2, activation: .tanh, noise: noise) }
 let centredMu2 = tanhCentred.activationMoments(derivative: 2, quadrature: quadrature)
 nb.say("tanh, c = 0: μ″ = \(row(centredMu2));  tanh, c = \(row(bias)) (the model above): μ″ = \(row(mu2)).")
 nb.exact("tanh, c = 0: μ″_j = 0 (by symmetric quadrature)", paper: "§3.1 assumption", quantity: "max |μ″_j|",
@@ -99,14 +92,14 @@ let centred = tanhCentred.estimateCrossMoments(samples: signalSamples, seed: opt
 let zeroTensor = Tensor.zeros([dy, dx, dx])
 nb.monteCarlo("tanh, c = 0: Ê[y ⊗ S₂(x)] is indistinguishable from 0", paper: "eq. 13", estimate: centred, expected: zeroTensor)
 nb.monteCarlo("tanh, c ≠ 0 (the model above): Ê[y ⊗ S₂(x)] is 0 as well (it is not: the bias restores the signal)", paper: "eq. 13",
-              estimate: sampledSecond, expected: zeroTensor, kind: .refutation)
+              estimate: sampledSecond, expected: zeroTensor, kind: .counterexample)
 do {
     var rng = RandomStream(seed: options.seed, purpose: "decompose noise")
     let random = rng.gaussianTensor([dh, dx])
     if let noiseOnly = try? Decomposer.simultaneousDiagonalization.decompose(centred.mean, rank: dh, random: &rng),
        let match = try? factorMatch(estimated: noiseOnly.a, truth: a1),
        let chance = try? factorMatch(estimated: random, truth: a1) {
-        nb.say("Decomposing the c = 0 moment anyway gives directions unrelated to A1: factor match score \(format(match.score)), where \(dh) random directions score \(format(chance.score)) and A1 itself 1.")
+        nb.say("Decomposing the c = 0 moment anyway gives directions unrelated to A1: factor match score \(formatNumber(match.score)), where \(dh) random directions score \(formatNumber(chance.score)) and A1 itself 1.")
     } else {
         nb.say("Decomposing the c = 0 moment anyway fails outright: there is no rank-\(dh) structure in noise.")
     }
@@ -129,11 +122,11 @@ nb.derivation(
 var exactRows: [[String]] = []
 for decomposer in Decomposer.allCases {
     var rng = RandomStream(seed: options.seed, purpose: "decompose exact \(decomposer.rawValue)")
-    let found = must(decomposer.rawValue) { try decomposer.decompose(exactSecond, rank: dh, random: &rng) }
-    let matchA = must("factor match") { try factorMatch(estimated: found.a, truth: a1) }
-    let matchB = must("factor match") { try factorMatch(estimated: found.b, truth: a2) }
+    let found = nb.must(decomposer.rawValue) { try decomposer.decompose(exactSecond, rank: dh, random: &rng) }
+    let matchA = nb.must("factor match") { try factorMatch(estimated: found.a, truth: a1) }
+    let matchB = nb.must("factor match") { try factorMatch(estimated: found.b, truth: a2) }
     let worst = max(1 - matchA.score, 1 - matchB.score)
-    exactRows.append([decomposer.rawValue, format(matchA.score, digits: 15), format(matchB.score, digits: 15), format(found.relativeError(to: exactSecond))])
+    exactRows.append([decomposer.rawValue, formatNumber(matchA.score, digits: 15), formatNumber(matchB.score, digits: 15), formatNumber(found.relativeError(to: exactSecond))])
     let iterative = decomposer != .simultaneousDiagonalization
     nb.atMost("\(decomposer.rawValue) recovers A1 and A2 from the exact tensor", paper: "Appendix A",
               quantity: "1 − factor match score", measured: max(0, worst), bound: iterative ? 1e-8 : 1e-12,
@@ -145,14 +138,14 @@ nb.table(["decomposer", "match A1", "match A2", "rel. error of T"], exactRows)
 nb.say("Whitening is valid only when every weight w_j = λ_j (θ·b_j) of M2 = T(θ, I, I) is positive. Here λ = μ″ = \(row(mu2)) has mixed signs, so the sign of θ·b_j must compensate; the library chooses θ to make every w_j positive. A θ with θ·b_j = ±1 chosen to leave mixed signs shows what goes wrong otherwise:")
 // θ·b_j = s_j solved by θ = pinv(A2) s, with s_j = sign(μ″_j) except s_1 = −sign(μ″_1): w_1 < 0 < w_2, w_3.
 let badSigns = (0..<dh).map { j in (j == 0 ? -1.0 : 1.0) * (mu2[j] > 0 ? 1 : -1) }
-let badTheta = matvec(must("pseudo-inverse") { try pseudoInverse(a2) }, badSigns)
-let goodTheta = must("whitening direction") { try whiteningDirection(exactSecond, rank: dh) }
-func orthonormalityDefect(theta: [Double]) -> (defect: Double, condition: WhiteningCondition) {
-    let m2 = must("M2") { try whiteningSecondMoment(exactSecond, theta: theta) }
-    let condition = must("whitening condition") { try whiteningCondition(secondMoment: m2, rank: dh) }
+let badTheta = matvec(nb.must("pseudo-inverse") { try pseudoInverse(a2) }, badSigns)
+let goodTheta = nb.must("whitening direction") { try whiteningDirection(exactSecond, rank: dh) }
+@MainActor func orthonormalityDefect(theta: [Double]) -> (defect: Double, condition: WhiteningCondition) {
+    let m2 = nb.must("M2") { try whiteningSecondMoment(exactSecond, theta: theta) }
+    let condition = nb.must("whitening condition") { try whiteningCondition(secondMoment: m2, rank: dh) }
     // W from the k eigenvalues of largest modulus, scaled by |γ|^{-1/2} (what whitening does when
     // the signs are ignored); v_j = √|w_j| Wᵀ a_j should be orthonormal.
-    let eigen = must("eigendecomposition") { try symmetricEigen(m2) }
+    let eigen = nb.must("eigendecomposition") { try symmetricEigen(m2) }
     let top = (0..<dx).sorted { abs(eigen.values[$0]) > abs(eigen.values[$1]) }.prefix(dh)
     let w = Tensor(shape: [dx, dh]) { i in eigen.vectors[i[0], top[top.startIndex + i[1]]] / abs(eigen.values[top[top.startIndex + i[1]]]).squareRoot() }
     let weights = (0..<dh).map { j in mu2[j] * dot(theta, a2.row(j)) }
@@ -194,15 +187,15 @@ for n in sampleSizes {
         var rng = RandomStream(seed: options.seed, purpose: "decompose \(decomposer.rawValue) N=\(n)")
         let found: CPDecomposition
         do { found = try decomposer.decompose(second.mean, rank: dh, random: &rng) } catch {
-            sampleRows.append(["\(n)", decomposer.rawValue, "failed¹", "", "", format(second.standardError.frobeniusNorm / exactSecond.frobeniusNorm)])
+            sampleRows.append(["\(n)", decomposer.rawValue, "failed¹", "", "", formatNumber(second.standardError.frobeniusNorm / exactSecond.frobeniusNorm)])
             failures.append("\(decomposer.rawValue), N = \(n): \(error)")
             continue
         }
-        let matchA = must("factor match") { try factorMatch(estimated: found.a, truth: a1) }
-        let matchB = must("factor match") { try factorMatch(estimated: found.b, truth: a2) }
+        let matchA = nb.must("factor match") { try factorMatch(estimated: found.a, truth: a1) }
+        let matchB = nb.must("factor match") { try factorMatch(estimated: found.b, truth: a2) }
         if n == largest { estimatesAtLargest[decomposer] = found }
-        sampleRows.append(["\(n)", decomposer.rawValue, format(matchA.score), format(matchB.score), format(matchA.relativeError),
-                           format(second.standardError.frobeniusNorm / exactSecond.frobeniusNorm)])
+        sampleRows.append(["\(n)", decomposer.rawValue, formatNumber(matchA.score), formatNumber(matchB.score), formatNumber(matchA.relativeError),
+                           formatNumber(second.standardError.frobeniusNorm / exactSecond.frobeniusNorm)])
     }
 }
 nb.table(["N", "decomposer", "match A1", "match A2", "A1 rel. error", "‖se‖/‖T‖"], sampleRows)
@@ -222,7 +215,7 @@ let noiseless = Tensor(shape: test.y.shape, storage: (0..<testSize).flatMap { gl
 func predictionError(_ model: GLM) -> Double {
     Tensor(shape: test.y.shape, storage: (0..<testSize).flatMap { model.mean(test.x.row($0)) }).relativeError(to: noiseless)
 }
-let linearReadout = must("linear regression") { try leastSquares(training.x, training.y) }
+let linearReadout = nb.must("linear regression") { try leastSquares(training.x, training.y) }
 let linearError = matmul(test.x, linearReadout).relativeError(to: noiseless)
 nb.say("Directions from N = \(largest) samples; (s, c, A2) fitted on \(trainingSize) fresh samples; prediction error ‖ŷ − y*‖/‖y*‖ on \(testSize) fresh inputs against the noiseless truth y* = A2ᵀσ(A1x + c).")
 var recoveryRows: [[String]] = []
@@ -237,9 +230,9 @@ for (name, directions) in candidates {
         continue
     }
     if let d = Decomposer.allCases.first(where: { $0.rawValue == name }) { recovered[d] = model }
-    recoveryRows.append([name, format(match.modes[0].score), format(match.modes[0].relativeError), format(match.modes[1].relativeError), format(predictionError(model))])
+    recoveryRows.append([name, formatNumber(match.modes[0].score), formatNumber(match.modes[0].relativeError), formatNumber(match.modes[1].relativeError), formatNumber(predictionError(model))])
 }
-recoveryRows.append(["linear regression y ≈ Wᵀx (baseline)", "", "", "", format(linearError)])
+recoveryRows.append(["linear regression y ≈ Wᵀx (baseline)", "", "", "", formatNumber(linearError)])
 nb.table(["directions", "match A1", "A1 rel. error", "A2 rel. error", "prediction error"], recoveryRows)
 if let model = recovered[.simultaneousDiagonalization] {
     let error = predictionError(model)
@@ -269,5 +262,5 @@ file.addDataset("/samples/y", Tensor(shape: [8, dy], storage: Array(test.y.stora
                 description: "Their noisy outputs.", formula: "y = A2ᵀσ(A1x + c) + η", paper: "§3.1")
 
 let path: String
-do { path = try nb.save(file) } catch { fail("could not save the results: \(error)") }
+do { path = try nb.save(file) } catch { nb.stop("could not save the results: \(error)") }
 exit(nb.finish(savedFiles: [path]))

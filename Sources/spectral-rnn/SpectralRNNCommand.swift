@@ -7,7 +7,7 @@ struct SpectralRNNCommand: ParsableCommand {
         commandName: "spectral-rnn",
         abstract: "Learn recurrent networks by spectral (score-function tensor) methods, "
             + "and inspect the HDF5 files they read and write.",
-        subcommands: [Inspect.self]
+        subcommands: [Simulate.self, Fit.self, Inspect.self]
     )
 
     /// Like ArgumentParser's own `main()`, except that every failure is one line on

@@ -19,23 +19,6 @@ private func power(_ phi: Tensor, _ k: Int) -> Tensor {
     (0..<k).reduce(Tensor.identity(phi.shape[0])) { product, _ in matmul(product, phi) }
 }
 
-/// The covariance of a stationary window, built from its definition: block (s, r) is
-/// `E[x_s x_rᵀ] = Φ^{s−r} Γ` for s ≥ r and its transpose `Γ (Φᵀ)^{r−s}` above the diagonal.
-private func windowCovariance(_ process: AR1Process, length n: Int) -> Tensor {
-    let d = process.dimension
-    var c = Tensor.zeros([n * d, n * d])
-    for s in 0..<n {
-        for r in 0...s {
-            let block = matmul(power(process.phi, s - r), process.gamma)
-            for i in 0..<d { for j in 0..<d {
-                c[s * d + i, r * d + j] = block[i, j]
-                c[r * d + j, s * d + i] = block[i, j]
-            } }
-        }
-    }
-    return c
-}
-
 /// The log-density of N(μ, C) in dimension 2, from the explicit 2×2 inverse and determinant.
 private func gaussianLogDensity2(_ x: [Double], mean: [Double], covariance c: Tensor) -> Double {
     let det = c[0, 0] * c[1, 1] - c[0, 1] * c[1, 0]
@@ -107,6 +90,72 @@ private func gaussianLogDensity2(_ x: [Double], mean: [Double], covariance c: Te
         }
     }
 
+    /// `windowCovariance(length:)` has block (s, r) = Φ^{s−r}Γ for s ≥ r (powers built here by
+    /// repeated products) and its transpose above; for scalar φ it is φ^{|s−t|}/(1 − φ²).
+    @Test func windowCovarianceHasTheStationaryBlocks() throws {
+        let process = try fixedProcess()
+        let n = 4, d = 2
+        let c = process.windowCovariance(length: n)
+        #expect(c.shape == [n * d, n * d])
+        #expect(c == c.transposed())
+        for s in 0..<n {
+            for r in 0...s {
+                let block = matmul(power(process.phi, s - r), process.gamma)
+                let scale = matmul(power(absolute(process.phi), s - r), absolute(process.gamma))
+                for i in 0..<d { for j in 0..<d {
+                    #expect(abs(c[s * d + i, r * d + j] - block[i, j]) <= gamma(4 * n * d) * scale[i, j])
+                } }
+            }
+        }
+        let phi = 0.6
+        let scalar = try AR1Process.scalar(phi: phi).windowCovariance(length: 6)
+        for s in 0..<6 { for t in 0..<6 {
+            let expected = pow(phi, Double(abs(s - t))) / (1 - phi * phi)
+            #expect(abs(scalar[s, t] - expected) <= 1e-14 * expected)
+        } }
+    }
+
+    /// The Markov factorization log N(x₁; 0, Γ) + Σ log N(x_t; Φx_{t−1}, Σ) is the log-density
+    /// computed through P (10⁻¹² of the sum of absolute parts, as for logDensity above), and its
+    /// rounding bound covers the gap to the explicit 2×2 formulas; the local factors of x_t differ
+    /// from the log-density by a constant in x_t, so moving x_t changes both by the same amount.
+    @Test func factorizationIsTheLogDensity() throws {
+        let process = try fixedProcess()
+        var rng = RandomStream(seed: 20160303, purpose: "ar1 tests: factorization")
+        for n in [1, 2, 5] {
+            let x = process.sampleWindow(length: n, using: &rng)
+            let factored = try process.logDensityByFactorization(x)
+            let bound = try process.factorizationRoundingBound(x)
+            var explicit = gaussianLogDensity2(x.row(0), mean: [0, 0], covariance: process.gamma)
+            var magnitude = abs(explicit)
+            for t in 1..<n {
+                let term = gaussianLogDensity2(x.row(t), mean: matvec(process.phi, x.row(t - 1)), covariance: process.sigma)
+                explicit += term
+                magnitude += abs(term)
+            }
+            #expect(abs(factored - (try process.logDensity(x))) <= 1e-12 * (magnitude + Double(2 * n) * log(2 * Double.pi)))
+            #expect(abs(factored - explicit) <= bound + 1e-13 * magnitude, "n = \(n)")
+            #expect(bound > 0 && bound < 1e-12 * (magnitude + 10))
+            // The bound grows with |x|: at |x| + δ it is at least its value at x.
+            let wider = Tensor(shape: x.shape, storage: x.storage.map { abs($0) + 0.1 })
+            #expect(try process.factorizationRoundingBound(wider) >= bound)
+            for t in 0..<n {
+                var moved = x
+                moved[t, 0] += 0.75
+                moved[t, 1] -= 0.5
+                let changeLocal = try process.logLocalFactors(moved, at: t) - (try process.logLocalFactors(x, at: t))
+                let changeWhole = try process.logDensityByFactorization(moved) - factored
+                #expect(abs(changeLocal - changeWhole) <= 1e-12 * (magnitude + 10), "n = \(n), t = \(t)")
+            }
+        }
+        #expect(throws: ModelError("AR(1) local factors: time 3 outside a window of length 3")) {
+            try process.logLocalFactors(process.sampleWindow(length: 3, using: &rng), at: 3)
+        }
+        #expect(throws: ModelError("AR(1) log-density: a window must be n×2, got shape [3]")) {
+            try process.logDensityByFactorization(Tensor(vector: [1, 2, 3]))
+        }
+    }
+
     /// P is the inverse of the window covariance Cov(x_s, x_r) = Φ^{s−r}Γ (s ≥ r): P·C = C·P = I,
     /// entry-wise within 10⁻¹² of (|P||C|) (an exact identity, products of n·dx terms).
     @Test func precisionInvertsTheWindowCovariance() throws {
@@ -115,7 +164,7 @@ private func gaussianLogDensity2(_ x: [Double], mean: [Double], covariance c: Te
         for process in processes {
             for n in [1, 2, 5] {
                 let p = process.precision(length: n)
-                let c = windowCovariance(process, length: n)
+                let c = process.windowCovariance(length: n)
                 let identity = Tensor.identity(n * process.dimension)
                 let scale = matmul(absolute(p), absolute(c))
                 #expect(worstRatio(matmul(p, c), identity, scale: scale) <= 1e-12, "n = \(n)")
@@ -295,7 +344,7 @@ private func gaussianLogDensity2(_ x: [Double], mean: [Double], covariance c: Te
             }
             return worst
         }
-        let covariance = windowCovariance(process, length: n)
+        let covariance = process.windowCovariance(length: n)
         let zMean = worstZ(mean, Tensor.zeros([n, d]))
         let zCovariance = worstZ(second, covariance)
         #expect(zMean <= k, "sample mean: worst deviation \(zMean)σ")

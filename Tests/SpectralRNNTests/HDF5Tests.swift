@@ -469,6 +469,38 @@ struct HDF5Tests {
         #expect(hdf5Error { _ = try HDF5Inspector.describe(file: text) }?.description == "\(text): not an HDF5 file")
     }
 
+    /// A dataset with a null dataspace (h5py.Empty) is listed as "(null dataspace)", shown on its
+    /// own without statistics, and refused by readTensor with one line; an unsigned 64-bit
+    /// attribute keeps every value up to UInt64.max, in the reader and in the inspector.
+    @Test func inspectorShowsNullDataspacesAndLargeUnsignedAttributes() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        var tree = HDF5Tree()
+        tree.setAttribute("seed", .unsigned(UInt64.max))
+        tree.setAttribute("small", .unsigned(7))
+        tree.addPayload("/empty", .null, attributes: ["description": .string("nothing")])
+        tree.addDataset("/x", Tensor(vector: [1, 2]))
+        let file = folder.file("null.h5")
+        try tree.write(to: file)
+
+        let reader = try HDF5Reader(path: file)
+        #expect(try reader.attributes(of: "/") == ["seed": .unsigned(UInt64.max), "small": .unsigned(7)])
+        #expect(hdf5Error { _ = try reader.readTensor("/empty") }?.description == "\(file): /empty: has no data (null dataspace)")
+        reader.close()
+
+        let whole = try HDF5Inspector.describe(file: file)
+        #expect(whole.split(separator: "\n").map(String.init) == [
+            "/",
+            "  @seed = 18446744073709551615",
+            "  @small = 7",
+            "  empty  (null dataspace) float64",
+            "    @description = \"nothing\"",
+            "  x  2 float64",
+        ])
+        let detail = try HDF5Inspector.describe(file: file, path: "/empty")
+        #expect(detail == "/empty  (null dataspace) float64\n  @description = \"nothing\"")
+    }
+
     @Test func errorDescriptionIsOneLine() {
         #expect(HDF5Error(file: "f.h5", object: "/a", message: "bad").description == "f.h5: /a: bad")
         #expect(HDF5Error(file: "f.h5", object: nil, message: "bad").description == "f.h5: bad")

@@ -88,11 +88,18 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
         // so a 10% band is over 14 of its standard deviations.
         #expect(abs(se - 0.01) <= 0.001, "standard error of a mean of 10⁴ unit-variance draws is ≈ 0.01")
 
+        // No batch means and no plan: σ from the per-sample sd, k at the default per-check rate
+        // (the t quantile with N − 1 = 9999 degrees of freedom, 3.0007), or as given.
         let good = nb.monteCarlo("E[x] = μ", paper: "test", estimate: estimate, expected: Tensor(vector: [mu]))
         #expect(good.passed && good.asExpected)
-        #expect(good.samples == 10_000 && good.basis.contains("3σ band, N = 10000"))
-        #expect(abs(good.tolerance - 3 * se / mu) <= 1e-15, "relative tolerance 3σ/|μ|")
+        let k = StudentT.criticalValue(twoSidedTail: Notebook.defaultPerCheckFalseAlarmRate, degreesOfFreedom: 9_999)
+        #expect(abs(k - 3.0007) <= 1e-3)
+        #expect(good.samples == 10_000 && good.basis.contains("σ from the per-sample sd") && good.basis.contains("N = 10000"))
+        #expect(abs(good.tolerance - k * se / mu) <= 1e-15, "relative tolerance kσ/|μ|")
+        #expect(abs(good.falseAlarmRate! - Notebook.defaultPerCheckFalseAlarmRate) <= 1e-9)
         #expect(good.sigmas! <= 3)
+        let given = nb.monteCarlo("E[x] = μ", paper: "test", estimate: estimate, expected: Tensor(vector: [mu]), sigmas: 3)
+        #expect(abs(given.tolerance - 3 * se / mu) <= 1e-15 && given.basis.hasPrefix("3σ band"))
 
         let shifted = mu + 10 * se
         let bad = nb.monteCarlo("E[x] = μ + 10 se (wrong)", paper: "test", estimate: estimate, expected: Tensor(vector: [shifted]))
@@ -105,6 +112,41 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
         let centered = gaussianSamples(mean: 0, count: 10_000)
         let zero = nb.monteCarlo("E[z] = 0", paper: "test", estimate: centered, expected: Tensor(vector: [0]))
         #expect(zero.quantity == "‖error‖" && zero.passed)
+    }
+
+    /// With batch means (an `inChunks` estimate) σ comes from their spread, and a plan of K
+    /// checks at family rate α sets k to the t quantile with B − 1 degrees of freedom at α/K.
+    /// The band is flagged LOW POWER when it exceeds half the claimed value.
+    @Test func monteCarloUsesBatchMeansAndThePlan() {
+        let printed = Printed()
+        let nb = makeNotebook(printed)
+        nb.section("§0 batch means")
+        nb.planMonteCarloChecks(4, familyFalseAlarmRate: 1e-3)
+        #expect(nb.monteCarloPlan == MonteCarloPlan(checks: 4, familyFalseAlarmRate: 1e-3))
+        #expect(abs(nb.perCheckFalseAlarmRate - 2.5e-4) <= 1e-18)
+        let estimate = StreamingMean.inChunks(32, samples: 32_000, shape: [1]) { chunk, count, accumulator in
+            var rng = RandomStream(seed: 20160303, purpose: "notebook tests: batches", index: UInt64(chunk))
+            for _ in 0..<count { accumulator.add([0.7 + rng.gaussian()]) }
+        }
+        #expect(estimate.batchCount == 32)
+        let verdict = nb.monteCarlo("E[x] = 0.7", paper: "test", estimate: estimate, expected: Tensor(vector: [0.7]))
+        let k = StudentT.criticalValue(twoSidedTail: 2.5e-4, degreesOfFreedom: 31)
+        #expect(verdict.passed && verdict.basis.contains("32 batch means, t with 31 df"))
+        #expect(verdict.basis.contains("≤ 0.001 over 4 checks"))
+        #expect(abs(verdict.tolerance - k * estimate.batchStandardError!.storage[0] / 0.7) <= 1e-15)
+        #expect(abs(verdict.falseAlarmRate! - 2.5e-4) <= 1e-9)
+        #expect(nb.monteCarloChecksMade == 1)
+        #expect(!verdict.basis.contains("LOW POWER") && nb.lowPowerVerdicts.isEmpty)
+        // A claimed value far smaller than the band: flagged, and counted in the summary.
+        let weak = nb.monteCarlo("E[x − 0.7] = 0.001", paper: "test",
+                                 estimate: StreamingMean.inChunks(32, samples: 320, shape: [1]) { chunk, count, accumulator in
+                                     var rng = RandomStream(seed: 7, purpose: "weak", index: UInt64(chunk))
+                                     for _ in 0..<count { accumulator.add([0.001 + rng.gaussian()]) }
+                                 }, expected: Tensor(vector: [0.001]))
+        #expect(weak.basis.contains("LOW POWER") && nb.lowPowerVerdicts.count == 1)
+        _ = nb.finish()
+        #expect(printed.text.contains("1 Monte Carlo verdict had little power"))
+        #expect(printed.text.contains("Monte Carlo: 2 of the 4 planned checks made"))
     }
 
     /// A refutation comes out as expected when the paper's claim is false (printed "refuted, as
@@ -122,6 +164,55 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
                             reference: Tensor(vector: [2]), kind: .refutation)
         #expect(held.passed && !held.asExpected)
         #expect(printed.lines.last!.contains("‼ UNEXPECTED: the paper's claim held: a printed claim that holds"))
+
+        // NaN neither confirms nor refutes: a refutation or counterexample needs a finite measurement.
+        for kind in [Verdict.Kind.refutation, .counterexample, .check] {
+            let nan = nb.exact("a NaN measurement", paper: "test", quantity: "x", measured: .nan, expected: 1,
+                               tolerance: 1e-12, kind: kind)
+            #expect(!nan.passed && !nan.isMeasured && !nan.asExpected, "\(kind)")
+            let infiniteTolerance = nb.exact("an infinite band", paper: "test", quantity: "x", measured: 5, expected: 1,
+                                             tolerance: .infinity, kind: kind)
+            #expect(!infiniteTolerance.passed && !infiniteTolerance.asExpected, "\(kind)")
+        }
+        #expect(printed.text.contains("‼ UNEXPECTED: no finite measurement, nothing refuted: a NaN measurement"))
+        #expect(printed.text.contains("✗ UNEXPECTED FAILURE (no finite measurement): a NaN measurement"))
+        let nanEstimate = nb.agree("a NaN tensor", paper: "test", computed: Tensor(vector: [.nan]), reference: Tensor(vector: [1]),
+                                   kind: .refutation)
+        #expect(!nanEstimate.asExpected)
+    }
+
+    /// A counterexample (a claim the walkthrough sets up to fail, not the paper's) is counted
+    /// apart from the paper's refutations, in the summary and in /checks.
+    @Test func counterexamplesAreCountedApart() throws {
+        let printed = Printed()
+        let nb = makeNotebook(printed)
+        nb.section("§1 kinds")
+        nb.exact("1 = 1", paper: "test", quantity: "x", measured: 1, expected: 1, tolerance: 0)
+        nb.exact("printed: 1 = 2", paper: "errata", quantity: "x", measured: 1, expected: 2, tolerance: 0, kind: .refutation)
+        let intuition = nb.exact("intuition: 1 = 3", paper: "test", quantity: "x", measured: 1, expected: 3, tolerance: 0,
+                                 kind: .counterexample)
+        nb.exact("intuition: 1 = 4", paper: "test", quantity: "x", measured: 1, expected: 4, tolerance: 0, kind: .counterexample)
+        #expect(intuition.asExpected && printed.lines.last!.contains("✗ fails, as expected: intuition: 1 = 4"))
+        #expect(nb.summaryLine == "1 of 1 checks passed; 1 of 1 printed claims of the paper refuted; 2 of 2 counter-claims of the walkthrough failed, as expected.")
+        #expect(nb.finish() == 0)
+        let held = makeNotebook(Printed())
+        held.exact("a counter-claim that holds", paper: "test", quantity: "x", measured: 1, expected: 1, tolerance: 0,
+                   kind: .counterexample)
+        #expect(held.finish() == 1)
+
+        var tree = HDF5Tree()
+        nb.recordChecks(into: &tree)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("notebook-kinds-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("kinds.h5").path
+        try tree.write(to: path)
+        let reader = try HDF5Reader(path: path)
+        defer { reader.close() }
+        let counts = try reader.attributes(of: "/checks")
+        #expect(counts["check_count"] == .integer(1) && counts["refutation_count"] == .integer(1)
+                && counts["counterexample_count"] == .integer(2) && counts["counterexample_as_expected"] == .integer(2))
+        #expect(try reader.attributes(of: "/checks/003")["kind"] == .string("counterexample"))
     }
 
     /// `finish` returns 0 when every verdict came out as expected and 1 otherwise, and says which.
@@ -193,6 +284,7 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
             #expect(attributes["as_expected"] == .integer(verdict.asExpected ? 1 : 0))
             #expect(attributes["sigmas"] == verdict.sigmas.map { .real($0) })
             #expect(attributes["samples"] == verdict.samples.map { .integer($0) })
+            #expect(attributes["false_alarm_rate"] == verdict.falseAlarmRate.map { .real($0) })
         }
         // Spot-check the values themselves, not only their round trip.
         let one = try reader.attributes(of: "/checks/001")
@@ -233,6 +325,42 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
         #expect(plain.allLines.contains("§2.3 eq. 8"))
         #expect(plain.allLines.contains("  ✓ He₂(1) = 0"))
         #expect(plain.allLines.contains("  00-notebook-tests · Checks that can fail"))
+    }
+
+    /// `--samples` below the minimum (including `--samples -3`, read as a value) and a
+    /// `--data-dir` that cannot hold the file are refused by validation, each with one clear
+    /// message; a missing data folder is created.
+    @Test func badOptionsAreRefused() throws {
+        func message(_ arguments: [String]) -> String? {
+            do {
+                _ = try NotebookOptions.parse(arguments)
+                return nil
+            } catch {
+                return NotebookOptions.message(for: error)
+            }
+        }
+        let minimum = "--samples must be at least \(NotebookOptions.minimumSamples)"
+        #expect(NotebookOptions.minimumSamples == 64)
+        for value in ["1", "7", "63", "0", "-3"] {
+            #expect(message(["--samples", value])?.hasPrefix(minimum) == true, "--samples \(value)")
+        }
+        #expect(message(["--samples=-3"])?.hasPrefix(minimum) == true)
+        #expect(message(["--samples", "64"]) == nil)
+
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("notebook-options-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = folder + "/f.txt"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+        #expect(message(["--data-dir", file]) == "--data-dir \(file) names a file, not a folder")
+        #expect(message(["--data-dir", file + "/sub/deeper"]) == "--data-dir \(file)/sub/deeper: \(file) is a file, not a folder")
+        #expect(message(["--data-dir", ""]) == "--data-dir must name a folder, got an empty string")
+        #expect(message(["--data-dir", "/proc/nope"])?.hasPrefix("--data-dir /proc/nope: cannot create /proc/nope (") == true)
+        // A missing folder (and its parents) is created.
+        let fresh = folder + "/a/b"
+        #expect(message(["--data-dir", fresh]) == nil)
+        var isFolder: ObjCBool = false
+        #expect(FileManager.default.fileExists(atPath: fresh, isDirectory: &isFolder) && isFolder.boolValue)
     }
 
     /// The default options: not quick, not Markdown, the project's seed, `data` folder.

@@ -211,4 +211,126 @@ private let fixedData: [[Double]] = (0..<37).map { (k: Int) -> [Double] in
         reference.add([0.5, -0.25])
         #expect(bits(continued.mean) == bits(reference.mean) && bits(continued.standardError) == bits(reference.standardError))
     }
+
+    // MARK: Batch means
+
+    /// With at least as many chunks as batches, each chunk is one batch: the batch standard
+    /// error is √(Σ_b n_b (m_b − M)² / ((B − 1) N)) over the chunk means, computed here from
+    /// the chunks run one by one; bit-for-bit the same on every run.
+    @Test func inChunksKeepsOneBatchPerChunk() {
+        let body: @Sendable (Int, Int, inout StreamingMean) -> Void = { k, count, accumulator in
+            var rng = RandomStream(seed: 20160303, purpose: "moments tests: batch means", index: UInt64(k))
+            for _ in 0..<count { accumulator.add(rng.gaussians(2).map { $0 * $0 * $0 }) }
+        }
+        let samples = 32 * 100 + 5  // the remainder goes to the first 5 chunks
+        let estimate = StreamingMean.inChunks(32, samples: samples, shape: [2], body)
+        #expect(estimate.count == samples && estimate.batchCount == 32)
+        var chunks: [StreamingMean] = []
+        for k in 0..<32 {
+            var chunk = StreamingMean(shape: [2])
+            body(k, 100 + (k < 5 ? 1 : 0), &chunk)
+            chunks.append(chunk)
+        }
+        #expect(chunks.map(\.count) == (0..<32).map { 100 + ($0 < 5 ? 1 : 0) })
+        let overall = estimate.mean.storage
+        let batchError = estimate.batchStandardError!
+        for i in 0..<2 {
+            let spread = chunks.reduce(0.0) { $0 + Double($1.count) * pow($1.mean.storage[i] - overall[i], 2) }
+            let expected = (spread / (31 * Double(samples))).squareRoot()
+            #expect(abs(batchError.storage[i] - expected) <= 1e-12 * expected)
+            // Both estimate the same standard error: within a factor 2 here (31 degrees of freedom).
+            let perSample = estimate.standardError.storage[i]
+            #expect(batchError.storage[i] > perSample / 2 && batchError.storage[i] < perSample * 2)
+        }
+        let again = StreamingMean.inChunks(32, samples: samples, shape: [2], body)
+        #expect(bits(again.batchStandardError!) == bits(batchError) && bits(again.mean) == bits(estimate.mean))
+    }
+
+    /// Fewer chunks than batches: each chunk records batches of its own consecutive samples,
+    /// ⌈32/8⌉ = 4 to 8 per chunk; the batch means are those of the runs of samples they cover.
+    @Test func fewChunksRecordBatchesOfConsecutiveSamples() {
+        let body: @Sendable (Int, Int, inout StreamingMean) -> Void = { k, count, accumulator in
+            var rng = RandomStream(seed: 20160303, purpose: "moments tests: recorded batches", index: UInt64(k))
+            for _ in 0..<count { accumulator.add([rng.gaussian()]) }
+        }
+        for samples in [8 * 37, 8 * 1000 + 3, 8 * 4096] {
+            let estimate = StreamingMean.inChunks(8, samples: samples, shape: [1], body)
+            #expect(estimate.batchCount >= 32 && estimate.batchCount < 64, "N = \(samples): \(estimate.batchCount) batches")
+            #expect(estimate.batchStandardError != nil)
+        }
+        // A recording accumulator on its own: 100 samples, target 4 ⇒ length 16 batches
+        // (the doubling stops at 4…7 batches), the last 4 samples folded into the 6th batch.
+        var recorder = StreamingMean(shape: [1], recordingBatches: 4)
+        let values = (0..<100).map { Double($0 % 7) - 3 + Double($0) / 50 }
+        for v in values { recorder.add([v]) }
+        #expect(recorder.batchCount == 6)
+        let means = (0..<6).map { b -> Double in
+            let run = values[(b * 16)..<(b == 5 ? 100 : (b + 1) * 16)]
+            return run.reduce(0, +) / Double(run.count)
+        }
+        let counts = (0..<6).map { $0 == 5 ? 20.0 : 16.0 }
+        let overall = values.reduce(0, +) / 100
+        let spread = zip(means, counts).reduce(0.0) { $0 + $1.1 * pow($1.0 - overall, 2) }
+        let expected = (spread / (5 * 100)).squareRoot()
+        #expect(abs(recorder.batchStandardError!.storage[0] - expected) <= 1e-12 * expected)
+    }
+
+    /// Adding a sample to a merged accumulator drops its batch means (the sample is in no batch);
+    /// merging two batched accumulators keeps both sets; slicing entries slices the batch means.
+    @Test func batchMeansFollowMergesAddsAndSlices() {
+        let body: @Sendable (Int, Int, inout StreamingMean) -> Void = { k, count, accumulator in
+            var rng = RandomStream(seed: 20160303, purpose: "moments tests: batch bookkeeping", index: UInt64(k))
+            for _ in 0..<count { accumulator.add(rng.gaussians(3)) }
+        }
+        let first = StreamingMean.inChunks(32, samples: 640, shape: [3], body)
+        let second = StreamingMean.inChunks(32, samples: 320, shape: [3], body)
+        var merged = first
+        merged.merge(second)
+        #expect(merged.batchCount == 64 && merged.count == 960)
+        var plain = StreamingMean(shape: [3])
+        plain.add([1, 2, 3])
+        var mixed = first
+        mixed.merge(plain)
+        #expect(mixed.batchCount == 0 && mixed.batchStandardError == nil)
+        var added = first
+        added.add([0, 0, 0])
+        #expect(added.batchCount == 0 && added.count == 641)
+        let slice = first.entries(1..<3, shape: [2])
+        #expect(slice.batchCount == 32)
+        #expect(bits(slice.batchStandardError!) == Array(bits(first.batchStandardError!)[1..<3]))
+        #expect(StreamingMean(shape: [3]).batchStandardError == nil)
+    }
+
+    /// Fewer samples than chunks: the remainder is spread, no chunk gets more than one, and
+    /// empty chunks add no batch.
+    @Test func fewSamplesAreSpreadAcrossChunks() {
+        let estimate = StreamingMean.inChunks(32, samples: 7, shape: [1]) { k, count, accumulator in
+            for _ in 0..<count { accumulator.add([Double(k)]) }
+        }
+        #expect(estimate.count == 7 && estimate.batchCount == 7)
+        #expect(estimate.mean.storage[0] == 3)
+    }
+
+    // MARK: Student's t
+
+    /// Closed forms (ν = 1, 2) and table values of two-sided quantiles; the normal tail beyond
+    /// 10⁴ degrees of freedom.
+    @Test func studentTTailsAndQuantiles() {
+        for k in [0.5, 1.0, 2.0, 4.0, 10.0] {
+            #expect(abs(StudentT.twoSidedTail(k, degreesOfFreedom: 1) - (1 - 2 / Double.pi * atan(k))) <= 1e-15)
+            #expect(abs(StudentT.twoSidedTail(k, degreesOfFreedom: 2) - (1 - k / (2 + k * k).squareRoot())) <= 1e-15)
+        }
+        // Quantiles t_{1−α/2, ν} from standard tables.
+        for (alpha, nu, quantile) in [(0.05, 10, 2.228138852), (0.01, 30, 2.749995652), (0.001, 5, 6.868826626),
+                                      (0.05, 1, 12.70620474), (0.05, 3, 3.182446305)] {
+            let k = StudentT.criticalValue(twoSidedTail: alpha, degreesOfFreedom: nu)
+            #expect(abs(k - quantile) <= 1e-7 * quantile, "α = \(alpha), ν = \(nu): \(k)")
+        }
+        #expect(abs(StudentT.twoSidedTail(4, degreesOfFreedom: 20_000) - 6.334248366623996e-05) <= 1e-15)
+        // The t tail is heavier than the normal one and approaches it.
+        let normal = erfc(4 / 2.squareRoot())
+        #expect(StudentT.twoSidedTail(4, degreesOfFreedom: 31) > StudentT.twoSidedTail(4, degreesOfFreedom: 1000))
+        #expect(abs(StudentT.twoSidedTail(4, degreesOfFreedom: 9_999) - normal) <= 2e-2 * normal)
+        #expect(StudentT.twoSidedTail(0, degreesOfFreedom: 5) == 1)
+    }
 }

@@ -18,11 +18,9 @@ import Testing
 // MARK: - Helpers
 
 
-/// Roundings on any path of the library's order-m score of dimension d: computing one entry of
-/// `u_t = Σ_s P_ts x_s` takes 3 blocks × d products and sums (≤ 2·3d + 3 roundings); level k of
-/// the three-term recursion adds one product and k − 1 product–subtraction pairs (≤ 2k roundings);
-/// Σ_{k=2}^{m} 2k = m(m+1) − 2.
-private func scoreRoundings(order m: Int, dimension d: Int) -> Int { 6 * d + 3 + m * (m + 1) - 2 }
+/// Roundings on any path of the library's order-m score of dimension d (the library's count,
+/// `GaussianScore.roundings`).
+private func scoreRoundings(order m: Int, dimension d: Int) -> Int { GaussianScore.roundings(order: m, dimension: d) }
 
 /// The sum over all partial matchings of `slots`: each matched pair (a, b) contributes
 /// `pair(a, b)`, each unmatched slot c contributes `single(c)` (MATH.md §2, written here
@@ -50,8 +48,15 @@ private func absoluteU(_ x: Tensor, at t: Int, precision p: WindowPrecision) -> 
 }
 
 /// The entry-wise sum of the absolute values of the terms of `S_{τ1…τm}(x)`: the scale its
-/// rounding errors are measured against.
+/// rounding errors are measured against. The suites use the library's
+/// `GaussianScore.absoluteTermSum` (shared with the walkthroughs); this independent version,
+/// a direct sum over matchings, checks it.
 private func termBound(window x: Tensor, times: [Int], precision p: WindowPrecision) -> Tensor {
+    GaussianScore.absoluteTermSum(window: x, times: times, precision: p)
+}
+
+/// The matching sum of absolute terms written out here, independently of the library.
+private func independentTermBound(window x: Tensor, times: [Int], precision p: WindowPrecision) -> Tensor {
     let uAbs = Dictionary(uniqueKeysWithValues: Set(times).map { ($0, absoluteU(x, at: $0, precision: p)) })
     return Tensor(shape: Array(repeating: p.dimension, count: times.count)) { index in
         matchingSum(Array(times.indices),
@@ -237,6 +242,29 @@ private func checkRecursionStep(times: [Int], window x: Tensor, precision p: Win
         }
     }
 
+    /// The library's `absoluteTermSum` (the recursion run on −|P| and |P||x|) is the direct sum
+    /// over matchings of |P_ab| and (|P||x|)_c, and bounds |S| entry-wise; `roundingBound` is
+    /// γ_K times it, and `WindowPrecision.absoluteU` is |P||x| from the dense precision.
+    @Test func absoluteTermSumIsTheMatchingSumOfAbsoluteTerms() throws {
+        var rng = RandomStream(seed: 20160303, purpose: "score tests: absolute terms")
+        let process = try randomProcess(dimension: 2, radius: 0.8, using: &rng)
+        let n = 5
+        let p = process.windowPrecision(length: n)
+        let x = process.sampleWindow(length: n, using: &rng)
+        for t in 0..<n { #expect(p.absoluteU(x, at: t) == absoluteU(x, at: t, precision: p)) }
+        for times in [[2], [2, 2], [1, 2, 1], [0, 3, 0, 4], [2, 2, 2, 2], [4, 3, 2, 1, 0]] {
+            let library = GaussianScore.absoluteTermSum(window: x, times: times, precision: p)
+            let independent = independentTermBound(window: x, times: times, precision: p)
+            #expect(worstRatio(library, independent, scale: independent) <= 1e-13, "times \(times)")
+            let score = GaussianScore.mixed(window: x, times: times, precision: p)
+            #expect(zip(score.storage, library.storage).allSatisfy { abs($0) <= $1 * (1 + 1e-13) })
+            let bound = GaussianScore.roundingBound(window: x, times: times, precision: p)
+            let g = Rounding.gamma(GaussianScore.roundings(order: times.count, dimension: 2))
+            #expect(worstRatio(bound, library * g, scale: library * g) <= 1e-15)
+        }
+        #expect(Rounding.gamma(10) == 10 * 0x1p-53 / (1 - 10 * 0x1p-53))
+    }
+
     /// Blocks two or more steps apart vanish, so a mixed score over non-adjacent times factorizes:
     /// S_{0,3,0} = S_{0,0} ⊗ u₃ (slot order kept), and S_{0,3} = u₀ ⊗ u₃ exactly.
     @Test func nonAdjacentTimesDoNotCouple() throws {
@@ -335,11 +363,19 @@ private func checkRecursionStep(times: [Int], window x: Tensor, precision p: Win
         for slots in cases {
             let times = slots.map(\.time)
             let vectors = slots.map(\.vector)
-            let contracted = ContractedScore(slots: slots, precision: p).value(window: x, precision: p)
+            let contraction = ContractedScore(slots: slots, precision: p)
+            let contracted = contraction.value(window: x, precision: p)
             let dense = GaussianScore.mixed(window: x, times: times, precision: p).contracted(withVectors: vectors)
             let scale = termBound(window: x, times: times, precision: p).contracted(withVectors: vectors.map { $0.map(abs) })
-            #expect(abs(contracted - dense) <= 1e-12 * scale,
-                    "times \(times): contracted \(contracted), dense \(dense), scale \(scale)")
+            // The contraction's own Σ|terms| is the dense one contracted with |v|.
+            #expect(abs(contraction.absoluteTermSum(window: x, precision: p) - scale) <= 1e-13 * scale)
+            // Derived bound: the contraction's rounding bound, plus the dense score's (γ_K per entry)
+            // and that of its contraction (dx^m products of m factors, summed).
+            let m = times.count
+            let bound = contraction.roundingBound(window: x, precision: p)
+                + (Rounding.gamma(scoreRoundings(order: m, dimension: d)) + Rounding.gamma(m + Int(pow(Double(d), Double(m))))) * scale
+            #expect(abs(contracted - dense) <= bound,
+                    "times \(times): contracted \(contracted), dense \(dense), bound \(bound)")
         }
         #expect(ContractedScore(slots: [], precision: p).value(window: x, precision: p) == 1)
     }

@@ -35,11 +35,9 @@ struct LCG {
     }
 }
 
-/// γ_k = k u / (1 − k u), u = 2⁻⁵³: the relative rounding bound of k floating-point operations.
-func gamma(_ k: Int) -> Double {
-    let ku = Double(k) * 0x1p-53
-    return ku / (1 - ku)
-}
+/// γ_k = k u / (1 − k u), u = 2⁻⁵³: the relative rounding bound of k floating-point operations
+/// (the library's `Rounding.gamma`).
+func gamma(_ k: Int) -> Double { Rounding.gamma(k) }
 
 /// The largest `|a − b| / scale` over the entries (0/0 counts as 0).
 func worstRatio(_ a: Tensor, _ b: Tensor, scale: Tensor) -> Double {

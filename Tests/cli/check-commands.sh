@@ -83,9 +83,173 @@ echo "not an HDF5 file" >"$work/text.h5"
 expect_error "inspect: missing file" "no such file" "$bin/spectral-rnn" inspect "$work/missing.h5"
 expect_error "inspect: not HDF5" "not an HDF5 file" "$bin/spectral-rnn" inspect "$work/text.h5"
 expect_error "inspect: missing path" "/model/nothing" "$bin/spectral-rnn" inspect "$h5" /model/nothing
-expect_error "01-score-functions: bad --samples" "--samples" "$bin/01-score-functions" --quick --samples 1 --data-dir "$work/bad"
+expect_error "01-score-functions: bad --samples" "--samples must be at least 64" "$bin/01-score-functions" --quick --samples 1 --data-dir "$work/bad"
+expect_error "01-score-functions: --samples 7 (fewer than the batches)" "--samples must be at least 64" "$bin/01-score-functions" --quick --samples 7 --data-dir "$work/bad"
+expect_error "01-score-functions: --samples -3" "--samples must be at least 64, got -3" "$bin/01-score-functions" --quick --samples -3 --data-dir "$work/bad"
+expect_error "02-glm: --samples=-3" "--samples must be at least 64, got -3" "$bin/02-glm" --quick --samples=-3 --data-dir "$work/bad"
 expect_error "01-score-functions: data folder is a file" "names a file, not a folder" "$bin/01-score-functions" --quick --data-dir "$work/text.h5"
+expect_error "01-score-functions: data folder under a file" "$work/text.h5 is a file, not a folder" "$bin/01-score-functions" --quick --data-dir "$work/text.h5/sub"
+expect_error "01-score-functions: empty data folder" "--data-dir must name a folder" "$bin/01-score-functions" --quick --data-dir ""
+expect_error "01-score-functions: data folder cannot be created" "cannot create /proc/nope" "$bin/01-score-functions" --quick --data-dir /proc/nope
+# The smallest sample count runs to the end without a trap (every verdict may not be as expected
+# with so few samples, but the run must finish and say so).
+"$bin/01-score-functions" --samples 64 --data-dir "$work/small" >"$work/small.txt" 2>&1
+status=$?
+if [ "$status" -le 1 ] && grep -q "checks passed" "$work/small.txt"; then
+    ok "01-score-functions --samples 64 runs to the summary (exit $status)"
+else
+    bad "01-score-functions --samples 64" "exit $status" "$(tail -3 "$work/small.txt")"
+fi
+
+# spectral-rnn inspect on h5py's null dataspace and a uint64 attribute above Int64.max.
+if python3 - "$work/odd.h5" <<'PY' 2>"$work/py-odd.txt"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f.create_dataset("empty", data=h5py.Empty("f8"))
+    f.attrs["big"] = np.uint64(2**64 - 1)
+PY
+then
+    if "$bin/spectral-rnn" inspect "$work/odd.h5" >"$work/odd.txt" 2>&1 \
+        && grep -q "empty  (null dataspace) float64" "$work/odd.txt" && grep -q "@big = 18446744073709551615" "$work/odd.txt" \
+        && "$bin/spectral-rnn" inspect "$work/odd.h5" /empty >"$work/odd-empty.txt" 2>&1; then
+        ok "spectral-rnn inspect lists a null dataspace and a uint64 attribute above Int64.max"
+    else
+        bad "spectral-rnn inspect on a null dataspace / uint64 attribute" "$(head -5 "$work/odd.txt" "$work/odd-empty.txt" 2>/dev/null)"
+    fi
+else
+    bad "h5py could not write the null-dataspace file" "$(tail -3 "$work/py-odd.txt")"
+fi
+# The seed is stored so that any UInt64 round-trips.
+if "$bin/01-score-functions" --samples 64 --seed 18446744073709551615 --data-dir "$work/bigseed" >/dev/null 2>&1; [ $? -le 1 ] \
+    && python3 -c "import h5py, sys; s = h5py.File(sys.argv[1])['/'].attrs['seed']; sys.exit(0 if int(s) == 2**64 - 1 else 1)" \
+        "$work/bigseed/01-score-functions.h5" 2>/dev/null; then
+    ok "01-score-functions stores seed 2⁶⁴ − 1 exactly"
+else
+    bad "seed 2⁶⁴ − 1 does not round-trip"
+fi
 expect_error "02-glm: unknown flag" "Unknown option" "$bin/02-glm" --quick --bogus
+
+# spectral-rnn simulate and fit, end to end: a small simulated file, its fit, the shapes
+# of every output, the process read or estimated, reproducibility, and each bad input of
+# fit (one line, non-zero exit, no output file written or an earlier one left intact).
+sim="$work/sim.h5"
+if "$bin/spectral-rnn" simulate --dx 4 --hidden 3 --dy 5 --windows 3000 --length 16 --phi 0.5 --seed 3 \
+    --output "$sim" >"$work/sim.txt" 2>&1 && grep -q "N = 3000 windows" "$work/sim.txt"; then
+    ok "spectral-rnn simulate writes $(basename "$sim")"
+else
+    bad "spectral-rnn simulate" "$(head -5 "$work/sim.txt")"
+fi
+if python3 Tests/interop/check_h5py.py "$sim" --expect /x=3000x16x4 --expect /y=3000x16x5 \
+    --expect /process/Phi=4x4 --expect /process/Sigma=4x4 --expect /model/A1=3x4 --expect /model/U=3x3 \
+    --expect /model/A2=3x5 >"$work/pysim.txt" 2>&1; then
+    ok "h5py reads the simulated file: $(tail -1 "$work/pysim.txt")"
+else
+    bad "h5py check of the simulated file" "$(tail -8 "$work/pysim.txt")"
+fi
+fit="$work/fit.h5"
+if "$bin/spectral-rnn" fit "$sim" --hidden 3 --output "$fit" >"$work/fit.txt" 2>&1 \
+    && grep -q "input process: from the file" "$work/fit.txt" && grep -q "against /model" "$work/fit.txt"; then
+    ok "spectral-rnn fit on it: $(grep -E 'prediction error' "$work/fit.txt" | sed 's/^ *//')"
+else
+    bad "spectral-rnn fit" "$(head -12 "$work/fit.txt")"
+fi
+if python3 Tests/interop/check_h5py.py "$fit" --expect /estimate/A1=3x4 --expect /estimate/U=3x3 \
+    --expect /estimate/A2=3x5 --expect /estimate/U_least_squares=3x3 --expect /process/Phi=4x4 \
+    --expect /process/Sigma=4x4 --expect /diagnostics/second_moment=5x4x4 --expect /diagnostics/second_moment_se=5x4x4 \
+    --expect /diagnostics/projected_mixed=3x3 --expect /diagnostics/condition_numbers=2 \
+    --expect /comparison/prediction_error=scalar >"$work/pyfit.txt" 2>&1; then
+    ok "h5py reads the fit: $(tail -1 "$work/pyfit.txt")"
+else
+    bad "h5py check of the fit" "$(tail -8 "$work/pyfit.txt")"
+fi
+if python3 - "$fit" >"$work/fitattrs.txt" 2>&1 <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    assert f["/process"].attrs["source"] == "file", f["/process"].attrs["source"]
+    assert f["/diagnostics"].attrs["second_moment_samples"] == 3000 * 16
+    assert f["/diagnostics"].attrs["mixed_moment_samples"] == 3000 * 15
+    assert np.all(np.isfinite(f["/estimate/U"][()]))
+    error = f["/comparison/prediction_error"][()]
+    assert 0 < error < 0.5, error
+print("process source 'file', 48000 and 45000 samples, prediction error", round(float(error), 4))
+PY
+then
+    ok "fit output attributes: $(tail -1 "$work/fitattrs.txt")"
+else
+    bad "fit output attributes" "$(tail -3 "$work/fitattrs.txt")"
+fi
+"$bin/spectral-rnn" fit "$sim" --hidden 3 --output "$work/fit-again.h5" >/dev/null 2>&1
+if python3 Tests/interop/compare_datasets.py "$fit" "$work/fit-again.h5" >"$work/fitcmp.txt" 2>&1; then
+    ok "spectral-rnn fit is reproducible: $(tail -1 "$work/fitcmp.txt")"
+else
+    bad "spectral-rnn fit is not reproducible" "$(tail -5 "$work/fitcmp.txt")"
+fi
+"$bin/spectral-rnn" fit "$sim" --hidden 3 --threads 1 --output "$work/fit-1thread.h5" >/dev/null 2>&1
+if python3 - "$fit" "$work/fit-1thread.h5" >"$work/threads.txt" 2>&1 <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    gaps = {name: float(np.max(np.abs(a[name][()] - b[name][()])) / np.max(np.abs(b[name][()])))
+            for name in ("/estimate/A1", "/estimate/U", "/estimate/A2", "/diagnostics/second_moment")}
+assert max(gaps.values()) < 1e-9, gaps
+print("largest relative gap", f"{max(gaps.values()):.1e}")
+PY
+then
+    ok "fit --threads 1 agrees with --threads 2 to rounding: $(tail -1 "$work/threads.txt")"
+else
+    bad "fit --threads 1 differs from --threads 2" "$(tail -3 "$work/threads.txt")"
+fi
+
+# Inputs for the process-less fit and the bad inputs, written with h5py from the simulated file.
+python3 - "$sim" "$work" <<'PY'
+import sys, h5py, numpy as np
+sim, work = sys.argv[1], sys.argv[2]
+with h5py.File(sim, "r") as f:
+    x, y = f["/x"][()], f["/y"][()]
+def write(name, **datasets):
+    with h5py.File(f"{work}/{name}", "w") as f:
+        for path, value in datasets.items():
+            f[path] = value
+write("noprocess.h5", x=x, y=y)
+write("noy.h5", x=x)
+write("rank2.h5", x=x.reshape(-1, x.shape[2]), y=y)
+nan = x.copy(); nan[1234, 5, 2] = np.nan
+write("nanx.h5", x=nan, y=y)
+write("integers.h5", x=np.round(x * 100).astype(np.int32), y=y)
+write("short.h5", x=x[:, :2], y=y[:, :2])
+write("othern.h5", x=x, y=y[:2000])
+PY
+if "$bin/spectral-rnn" fit "$work/noprocess.h5" --hidden 3 --output "$work/fit-estimated.h5" >"$work/fit2.txt" 2>&1 \
+    && grep -q "estimated from /x by least squares" "$work/fit2.txt" \
+    && python3 -c "import h5py,sys; f=h5py.File(sys.argv[1]); sys.exit(f['/process'].attrs['source'] != 'estimated')" "$work/fit-estimated.h5"; then
+    ok "fit without /process estimates the AR(1) and says so: $(grep -o 'spectral radius of Φ̂ [0-9.]*' "$work/fit2.txt")"
+else
+    bad "fit without /process" "$(head -5 "$work/fit2.txt")"
+fi
+out="$work/out.h5"
+expect_error "fit: missing file" "no such file" "$bin/spectral-rnn" fit "$work/missing.h5" --hidden 3 --output "$out"
+expect_error "fit: not HDF5" "not an HDF5 file" "$bin/spectral-rnn" fit "$work/text.h5" --hidden 3 --output "$out"
+expect_error "fit: missing /y" "/y: no such dataset" "$bin/spectral-rnn" fit "$work/noy.h5" --hidden 3 --output "$out"
+expect_error "fit: wrong rank" "/x: expected rank 3" "$bin/spectral-rnn" fit "$work/rank2.h5" --hidden 3 --output "$out"
+expect_error "fit: NaN in /x" "/x: contains NaN at index [1234, 5, 2]" "$bin/spectral-rnn" fit "$work/nanx.h5" --hidden 3 --output "$out"
+expect_error "fit: integer /x" "expected float64 values, found int32" "$bin/spectral-rnn" fit "$work/integers.h5" --hidden 3 --output "$out"
+expect_error "fit: windows too short" "n = 2 steps are too short" "$bin/spectral-rnn" fit "$work/short.h5" --hidden 3 --output "$out"
+expect_error "fit: N differs" "must have the same N and n" "$bin/spectral-rnn" fit "$work/othern.h5" --hidden 3 --output "$out"
+expect_error "fit: --hidden > dx is refused" "--hidden 5 exceeds dx = 4" "$bin/spectral-rnn" fit "$sim" --hidden 5 --output "$out"
+expect_error "fit: output folder missing" "does not exist" "$bin/spectral-rnn" fit "$sim" --hidden 3 --output "$work/nowhere/out.h5"
+expect_error "fit: output is the input" "is the input file" "$bin/spectral-rnn" fit "$sim" --hidden 3 --output "$sim"
+if [ -e "$out" ]; then bad "a failed fit left $out behind"; else ok "failed fits wrote no output file"; fi
+cp "$fit" "$work/kept.h5"
+expect_error "fit: NaN in /x, earlier output kept" "contains NaN" "$bin/spectral-rnn" fit "$work/nanx.h5" --hidden 3 --output "$work/kept.h5"
+if cmp -s "$fit" "$work/kept.h5" && [ -z "$(find "$work" -maxdepth 1 -name '.kept.h5.tmp-*')" ]; then
+    ok "a failed fit leaves the previous output intact and no temporary file"
+else
+    bad "a failed fit changed the previous output or left a temporary file"
+fi
+expect_error "simulate: --hidden > --dx" "--hidden 5 exceeds --dx 4" "$bin/spectral-rnn" simulate --dx 4 --hidden 5 --dy 5 --windows 10 --length 5 --output "$out"
+expect_error "simulate: |phi| >= 1" "--phi must satisfy |φ| < 1" "$bin/spectral-rnn" simulate --dx 4 --hidden 3 --dy 5 --windows 10 --length 5 --phi 1 --output "$out"
+expect_error "simulate: no windows" "--windows must be at least 1" "$bin/spectral-rnn" simulate --dx 4 --hidden 3 --dy 5 --windows 0 --length 5 --output "$out"
+expect_error "simulate: n < 3" "--length must be at least 3" "$bin/spectral-rnn" simulate --dx 4 --hidden 3 --dy 5 --windows 10 --length 2 --output "$out"
+expect_error "simulate: negative noise" "--noise must be" "$bin/spectral-rnn" simulate --dx 4 --hidden 3 --dy 5 --windows 10 --length 5 --noise=-0.1 --output "$out"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

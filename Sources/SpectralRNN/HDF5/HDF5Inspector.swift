@@ -49,8 +49,8 @@ public enum HDF5Inspector {
             case .group:
                 try describeGroup(childPath, title: name + "/", depth: depth + 1, reader: reader, into: &lines)
             case .dataset:
-                let info = try reader.datasetDescription(childPath)
-                lines.append(indent + "  \(name)  \(hdf5ShapeText(info.shape)) \(info.type)")
+                let info = try reader.datasetSummary(childPath)
+                lines.append(indent + "  \(name)  \(shapeText(info.shape)) \(info.type)")
                 try describeAttributes(of: childPath, indent: indent + "    ", reader: reader, into: &lines)
             }
         }
@@ -60,7 +60,7 @@ public enum HDF5Inspector {
                                            reader: HDF5Reader, into lines: inout [String]) throws {
         let readings = try reader.attributeReadings(of: objectPath)
         for name in readings.keys.sorted() {
-            lines.append(indent + "@\(name) = " + format(readings[name]!))
+            lines.append(indent + "@\(name) = " + attributeText(readings[name]!))
         }
     }
 
@@ -68,10 +68,10 @@ public enum HDF5Inspector {
 
     private static func describeDatasetInDetail(_ datasetPath: String, reader: HDF5Reader,
                                                 into lines: inout [String]) throws {
-        let info = try reader.datasetDescription(datasetPath)
-        lines.append("\(datasetPath)  \(hdf5ShapeText(info.shape)) \(info.type)")
+        let info = try reader.datasetSummary(datasetPath)
+        lines.append("\(datasetPath)  \(shapeText(info.shape)) \(info.type)")
         try describeAttributes(of: datasetPath, indent: "  ", reader: reader, into: &lines)
-        guard info.isNumber else { return }
+        guard info.isNumber, info.shape != nil else { return }
         let tensor = try reader.readNumbers(datasetPath)
         lines.append("  statistics:")
         lines.append(contentsOf: statistics(tensor).map { "    " + $0 })
@@ -79,6 +79,11 @@ public enum HDF5Inspector {
             lines.append("  values:")
             lines.append(contentsOf: valueLines(tensor).map { "    " + $0 })
         }
+    }
+
+    /// `2×3`, `scalar`, or `(null dataspace)` for a dataset that holds no data (h5py.Empty).
+    static func shapeText(_ shape: [Int]?) -> String {
+        shape.map(hdf5ShapeText) ?? "(null dataspace)"
     }
 
     /// min, max, mean and Frobenius norm of the finite entries, and the non-finite count.
@@ -106,7 +111,7 @@ public enum HDF5Inspector {
     /// The values as aligned rows: one row for a vector, the rows of a matrix, and for
     /// higher orders each matrix slice `[i, j, :, :]` under its own heading.
     static func valueLines(_ tensor: Tensor) -> [String] {
-        let texts = tensor.storage.map(formatNumber)
+        let texts = tensor.storage.map(valueText)
         let width = texts.map { $0.count }.max() ?? 0
         let padded = texts.map { String(repeating: " ", count: width - $0.count) + $0 }
         switch tensor.order {
@@ -134,18 +139,19 @@ public enum HDF5Inspector {
     }
 
     /// A number for the values table: six significant digits, `nan`, `inf`, `-inf`.
-    static func formatNumber(_ value: Double) -> String {
+    static func valueText(_ value: Double) -> String {
         if value.isNaN { return "nan" }
         if value.isInfinite { return value > 0 ? "inf" : "-inf" }
         return String(format: "%.6g", value)
     }
 
     /// An attribute value: strings quoted (long ones shortened), numbers in full precision.
-    static func format(_ reading: HDF5Reader.AttributeReading) -> String {
+    static func attributeText(_ reading: HDF5Reader.AttributeReading) -> String {
         switch reading {
         case .unsupported(let what): return "<\(what)>"
         case .value(.string(let text)): return quote(text)
         case .value(.integer(let number)): return "\(number)"
+        case .value(.unsigned(let number)): return "\(number)"
         case .value(.real(let number)): return "\(number)"
         case .value(.reals(let values)):
             if values.count <= 10 { return "[" + values.map { "\($0)" }.joined(separator: ", ") + "]" }

@@ -122,6 +122,18 @@ enum HDF5Library {
         }
     }
 
+    /// A copy of an integer datatype with the sign removed (uint64 from int64); -1 on failure.
+    /// The caller closes it.
+    static func unsignedCopy(of type: hid_t) -> hid_t {
+        let copy = H5Tcopy(type)
+        guard copy >= 0 else { return -1 }
+        guard H5Tset_sign(copy, H5T_SGN_NONE) >= 0 else {
+            _ = H5Tclose(copy)
+            return -1
+        }
+        return copy
+    }
+
     /// The dimensions of a dataspace: `[]` for a scalar, nil for a null dataspace.
     static func dimensions(_ space: hid_t) -> [Int]? {
         switch H5Sget_simple_extent_type(space) {

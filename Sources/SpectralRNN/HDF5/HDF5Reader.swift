@@ -112,7 +112,8 @@ public final class HDF5Reader: @unchecked Sendable {
     }
 
     /// Every attribute of the group or dataset at `objectPath`: strings (fixed or variable
-    /// length), integers, float64 (or float32) scalars and 1-d arrays. Any other kind throws.
+    /// length), signed integers (`.integer`), unsigned integers (`.unsigned`), float64 (or
+    /// float32) scalars and 1-d arrays. Any other kind throws.
     public func attributes(of objectPath: String) throws -> [String: HDF5Attribute] {
         try HDF5Library.withLock {
             var result: [String: HDF5Attribute] = [:]
@@ -194,6 +195,15 @@ public final class HDF5Reader: @unchecked Sendable {
             }
         case H5T_INTEGER:
             guard dims.isEmpty else { return .unsupported(described) }
+            if H5Tget_sign(type) == H5T_SGN_NONE {
+                // Unsigned: read as uint64, so values above Int64.max are not clamped.
+                let memoryType = HDF5Library.unsignedCopy(of: shim_H5T_NATIVE_INT64())
+                try check(memoryType, what, objectPath)
+                defer { _ = H5Tclose(memoryType) }
+                var value: UInt64 = 0
+                try check(H5Aread(attribute, memoryType, &value), what, objectPath)
+                return .value(.unsigned(value))
+            }
             var value: Int64 = 0
             try check(H5Aread(attribute, shim_H5T_NATIVE_INT64(), &value), what, objectPath)
             return .value(.integer(Int(value)))
@@ -262,8 +272,18 @@ public final class HDF5Reader: @unchecked Sendable {
         }
     }
 
-    /// Shape and type name of the dataset at `datasetPath` (for the inspector).
+    /// Shape and type name of the dataset at `datasetPath`; a null dataspace throws.
     func datasetDescription(_ datasetPath: String) throws -> (shape: [Int], type: String, isNumber: Bool) {
+        try HDF5Library.withLock {
+            let summary = try datasetSummary(datasetPath)
+            guard let shape = summary.shape else { throw error(datasetPath, "has no data (null dataspace)") }
+            return (shape, summary.type, summary.isNumber)
+        }
+    }
+
+    /// Shape (nil for a null dataspace, which holds no data, like h5py.Empty) and type name of
+    /// the dataset at `datasetPath` (for the inspector).
+    func datasetSummary(_ datasetPath: String) throws -> (shape: [Int]?, type: String, isNumber: Bool) {
         try HDF5Library.withLock {
             let dataset = try openObject(datasetPath, expecting: .dataset)
             defer { HDF5Library.close(dataset) }
@@ -271,7 +291,10 @@ public final class HDF5Reader: @unchecked Sendable {
             try check(type, "cannot read the datatype", datasetPath)
             defer { _ = H5Tclose(type) }
             let typeClass = H5Tget_class(type)
-            return (try datasetShape(dataset, datasetPath), HDF5Library.typeName(type),
+            let space = H5Dget_space(dataset)
+            try check(space, "cannot read the dataspace", datasetPath)
+            defer { _ = H5Sclose(space) }
+            return (HDF5Library.dimensions(space), HDF5Library.typeName(type),
                     typeClass == H5T_FLOAT || typeClass == H5T_INTEGER)
         }
     }

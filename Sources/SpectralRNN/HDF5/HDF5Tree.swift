@@ -7,6 +7,8 @@ public enum HDF5Attribute: Equatable, Sendable {
     case string(String)
     /// A signed 64-bit integer.
     case integer(Int)
+    /// An unsigned 64-bit integer (h5py returns `numpy.uint64`), e.g. a seed: every UInt64 round-trips.
+    case unsigned(UInt64)
     /// A float64 scalar.
     case real(Double)
     /// A one-dimensional float64 array.
@@ -32,6 +34,8 @@ public struct HDF5Tree: Sendable {
         case float32(shape: [Int], values: [Float])
         case int64(shape: [Int], values: [Int64])
         case string(String)
+        /// A float64 dataset with a null dataspace: no data at all (h5py.Empty).
+        case null
     }
 
     /// An attribute as stored: the public kinds, or a fixed-length string (tests only).
@@ -169,6 +173,9 @@ public struct HDF5Tree: Sendable {
             try HDF5Library.withLock {
                 try writeFile(temporary, reportingAs: path)
             }
+            // The bytes reach the disk before the name does: a crash after the rename cannot
+            // leave an empty or partial file under the final name.
+            try Self.synchronize(temporary, reportingAs: path)
             guard rename(temporary, path) == 0 else {
                 let reason = String(cString: strerror(errno))
                 throw HDF5Error(file: path, message: "cannot move the finished file into place: \(reason)")
@@ -176,6 +183,24 @@ public struct HDF5Tree: Sendable {
         } catch {
             _ = unlink(temporary)
             throw error
+        }
+        // Make the rename itself durable (best effort: some file systems refuse fsync on folders).
+        let folderDescriptor = open(folder, O_RDONLY)
+        if folderDescriptor >= 0 {
+            _ = fsync(folderDescriptor)
+            _ = close(folderDescriptor)
+        }
+    }
+
+    /// fsync of a finished file, so its contents are on disk before it is renamed into place.
+    private static func synchronize(_ file: String, reportingAs path: String) throws {
+        let descriptor = open(file, O_RDONLY)
+        guard descriptor >= 0 else {
+            throw HDF5Error(file: path, message: "cannot reopen the finished file to flush it: \(String(cString: strerror(errno)))")
+        }
+        defer { _ = close(descriptor) }
+        guard fsync(descriptor) == 0 else {
+            throw HDF5Error(file: path, message: "cannot flush the file to disk: \(String(cString: strerror(errno)))")
         }
     }
 
@@ -213,6 +238,7 @@ public struct HDF5Tree: Sendable {
         HDF5Library.close(root)
         toClose.removeAll { $0 == root }
 
+        try HDF5Library.check(H5Fflush(fileID, H5F_SCOPE_GLOBAL), "cannot flush the file", file: reportedPath, object: nil)
         fileOpen = false
         try HDF5Library.check(H5Fclose(fileID), "cannot finish writing the file", file: reportedPath, object: nil)
     }
@@ -254,9 +280,12 @@ public struct HDF5Tree: Sendable {
             shape = s; fileType = shim_H5T_STD_I64LE(); memoryType = shim_H5T_NATIVE_INT64()
         case .string:
             fileType = HDF5Library.createVariableStringType(); memoryType = fileType; ownsTypes = true
+        case .null:
+            fileType = shim_H5T_IEEE_F64LE(); memoryType = shim_H5T_NATIVE_DOUBLE()
         }
         defer { if ownsTypes { _ = H5Tclose(fileType) } }
-        let space = HDF5Library.createSpace(shape)
+        let space: hid_t
+        if case .null = payload { space = H5Screate(H5S_NULL) } else { space = HDF5Library.createSpace(shape) }
         try HDF5Library.check(space, "cannot create a dataspace of shape \(hdf5ShapeText(shape))",
                               file: file, object: path)
         defer { _ = H5Sclose(space) }
@@ -284,6 +313,7 @@ public struct HDF5Tree: Sendable {
                 var pointer: UnsafePointer<CChar>? = cString
                 return H5Dwrite(dataset, memoryType, all, all, plist, &pointer)
             }
+        case .null: break
         }
         if status < 0 {
             let error = HDF5Library.failure("cannot write dataset values", file: file, object: path)
@@ -306,7 +336,7 @@ public struct HDF5Tree: Sendable {
         let what = "cannot write attribute \"\(name)\""
         var shape: [Int] = []
         var fileType: hid_t, memoryType: hid_t
-        var ownsType = false
+        var ownsType = false, ownsMemoryType = false
         switch value {
         case .value(.string):
             fileType = HDF5Library.createVariableStringType(); memoryType = fileType; ownsType = true
@@ -315,13 +345,21 @@ public struct HDF5Tree: Sendable {
             if fileType >= 0 { _ = H5Tset_size(fileType, max(1, text.utf8.count)) }
         case .value(.integer):
             fileType = shim_H5T_STD_I64LE(); memoryType = shim_H5T_NATIVE_INT64()
+        case .value(.unsigned):
+            // uint64: the int64 types with the sign removed (no shim constant is needed).
+            fileType = HDF5Library.unsignedCopy(of: shim_H5T_STD_I64LE()); ownsType = true
+            memoryType = HDF5Library.unsignedCopy(of: shim_H5T_NATIVE_INT64()); ownsMemoryType = true
         case .value(.real):
             fileType = shim_H5T_IEEE_F64LE(); memoryType = shim_H5T_NATIVE_DOUBLE()
         case .value(.reals(let values)):
             shape = [values.count]; fileType = shim_H5T_IEEE_F64LE(); memoryType = shim_H5T_NATIVE_DOUBLE()
         }
+        defer {
+            if ownsType && fileType >= 0 { _ = H5Tclose(fileType) }
+            if ownsMemoryType && memoryType >= 0 { _ = H5Tclose(memoryType) }
+        }
         try HDF5Library.check(fileType, what, file: file, object: path)
-        defer { if ownsType { _ = H5Tclose(fileType) } }
+        try HDF5Library.check(memoryType, what, file: file, object: path)
         let space = HDF5Library.createSpace(shape)
         try HDF5Library.check(space, what, file: file, object: path)
         defer { _ = H5Sclose(space) }
@@ -341,6 +379,9 @@ public struct HDF5Tree: Sendable {
             status = H5Awrite(attribute, memoryType, bytes)
         case .value(.integer(let number)):
             var value = Int64(number)
+            status = H5Awrite(attribute, memoryType, &value)
+        case .value(.unsigned(let number)):
+            var value = number
             status = H5Awrite(attribute, memoryType, &value)
         case .value(.real(let number)):
             var value = number

@@ -114,6 +114,107 @@ public struct AR1Process: Sendable {
         return p
     }
 
+    /// The covariance of a stationary window of length n (n·dx × n·dx, time-major): block
+    /// (s, r) is `Cov(x_s, x_r) = Φ^{s−r} Γ` for s ≥ r, and its transpose `Γ (Φᵀ)^{r−s}` above
+    /// the diagonal (MATH.md §2). Its inverse is the precision P.
+    public func windowCovariance(length n: Int) -> Tensor {
+        precondition(n >= 1, "windowCovariance: a window has at least one time step, got \(n)")
+        let d = dimension
+        var c = Tensor.zeros([n * d, n * d])
+        var block = gamma  // Φ^k Γ for k = 0, 1, …
+        for k in 0..<n {
+            for r in 0..<(n - k) {
+                let s = r + k
+                for i in 0..<d { for j in 0..<d {
+                    c[s * d + i, r * d + j] = block[i, j]
+                    c[r * d + j, s * d + i] = block[i, j]
+                } }
+            }
+            block = matmul(phi, block)
+        }
+        return c
+    }
+
+    /// The log-density of a window by its Markov factorization (paper §2.5),
+    /// `log N(x₁; 0, Γ) + Σ_{t=2}^{n} log N(x_t; Φ x_{t−1}, Σ)`, each factor
+    /// `−½ rᵀC⁻¹r − ½ log det C − (dx/2) log 2π`. The same function as `logDensity`, computed
+    /// without the window precision P.
+    public func logDensityByFactorization(_ window: Tensor) throws -> Double {
+        try checkWindow(window, "log-density")
+        return (0..<window.shape[0]).reduce(0.0) { $0 + factor($1, of: window).value }
+    }
+
+    /// The factors of the window's density that contain x_t (Lemma 4, eq. 10):
+    /// `log p(x_t | x_{t−1}) + log p(x_{t+1} | x_t)`, with `log p(x₁)` for t = 1 and no second
+    /// factor at the window's end. As a function of x_t it differs from the log-density by a
+    /// constant, so its derivatives in x_t are those of the log-density.
+    public func logLocalFactors(_ window: Tensor, at t: Int) throws -> Double {
+        try checkWindow(window, "local factors")
+        let n = window.shape[0]
+        guard t >= 0 && t < n else { throw ModelError("AR(1) local factors: time \(t) outside a window of length \(n)") }
+        return factor(t, of: window).value + (t + 1 < n ? factor(t + 1, of: window).value : 0)
+    }
+
+    /// A bound on the rounding error of `logDensityByFactorization` (t = nil) or of
+    /// `logLocalFactors(at: t)` at this window: `γ_K · Σ|parts|` (Higham §3.1), the parts of each
+    /// factor bounded by `½ r̄ᵀ|C⁻¹| r̄` with `r̄ = |x_s| + |Φ||x_{s−1}| ≥ |r|`, `½|log det C|` and
+    /// `(dx/2) log 2π`; K counts the roundings of r (dx + 1), of the quadratic form (dx² + 2) and
+    /// of the sum of the parts (3 per factor). The inverses C⁻¹ and log-determinants are computed
+    /// once per process: their errors are the same at every window (they cancel in finite
+    /// differences) and are not included. Entry-wise increasing in |x|, so its value at
+    /// `|x| + δ` bounds it on every point within δ of x.
+    public func factorizationRoundingBound(_ window: Tensor, at t: Int? = nil) throws -> Double {
+        try checkWindow(window, "rounding bound")
+        let n = window.shape[0]
+        let times: [Int]
+        if let t {
+            guard t >= 0 && t < n else { throw ModelError("AR(1) rounding bound: time \(t) outside a window of length \(n)") }
+            times = t + 1 < n ? [t, t + 1] : [t]
+        } else {
+            times = Array(0..<n)
+        }
+        let d = dimension
+        let k = 2 * (d + 1) + d * d + 2 + 3 * times.count
+        return Rounding.gamma(k) * times.reduce(0.0) { $0 + factor($1, of: window).magnitude }
+    }
+
+    private func checkWindow(_ window: Tensor, _ what: String) throws {
+        guard window.order == 2, window.shape[1] == dimension, window.shape[0] >= 1 else {
+            throw ModelError("AR(1) \(what): a window must be n×\(dimension), got shape \(window.shape)")
+        }
+    }
+
+    /// Factor s of the Markov factorization, `log N(x_s; 0, Γ)` (s = 0) or
+    /// `log N(x_s; Φ x_{s−1}, Σ)`, and the sum of the absolute values of its parts (bounded as
+    /// in `factorizationRoundingBound`).
+    private func factor(_ s: Int, of window: Tensor) -> (value: Double, magnitude: Double) {
+        let d = dimension
+        let x = Array(window.storage[(s * d)..<((s + 1) * d)])
+        var r = x
+        var rBound = x.map(abs)
+        let precision = s == 0 ? stationaryPrecision : innovationPrecision
+        let choleskyFactor = s == 0 ? gammaFactor : sigmaFactor
+        if s > 0 {
+            let previous = Array(window.storage[((s - 1) * d)..<(s * d)])
+            let mean = matvec(phi, previous)
+            for i in 0..<d {
+                r[i] -= mean[i]
+                for j in 0..<d { rBound[i] += abs(phi[i, j]) * abs(previous[j]) }
+            }
+        }
+        var quadratic = 0.0, quadraticBound = 0.0
+        for i in 0..<d {
+            for j in 0..<d {
+                quadratic += r[i] * precision[i, j] * r[j]
+                quadraticBound += rBound[i] * abs(precision[i, j]) * rBound[j]
+            }
+        }
+        // ½ log det C = Σ log L_ii for the Cholesky factor L of C.
+        let halfLogDet = (0..<d).reduce(0.0) { $0 + log(choleskyFactor[$1, $1]) }
+        let constant = 0.5 * Double(d) * log(2 * Double.pi)
+        return (-0.5 * quadratic - halfLogDet - constant, 0.5 * quadraticBound + abs(halfLogDet) + constant)
+    }
+
     /// The log-density of a window, `−½ xᵀPx + ½ log det P − (n·dx/2) log 2π` (paper §2.5,
     /// with the normalization `(2π)^{−n/2}` of errata 1).
     public func logDensity(_ window: Tensor) throws -> Double {

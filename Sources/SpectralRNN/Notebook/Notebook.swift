@@ -11,6 +11,10 @@ public final class Notebook {
     public let options: NotebookOptions
     public private(set) var verdicts: [Verdict] = []
     private var currentSection = ""
+    /// The declared family of Monte Carlo checks, if any (`planMonteCarloChecks`).
+    public private(set) var monteCarloPlan: MonteCarloPlan?
+    /// The Monte Carlo checks (kind `.check`) made so far.
+    public private(set) var monteCarloChecksMade = 0
     private let output: (String) -> Void
     /// In Markdown, verdicts form one tight list; anything else after them starts a new block.
     private var inVerdictList = false
@@ -92,18 +96,22 @@ public final class Notebook {
     public func record(_ verdict: Verdict) -> Verdict {
         verdicts.append(verdict)
         let mark: String
-        switch (verdict.kind, verdict.passed) {
-        case (.check, true): mark = "✓"
-        case (.check, false): mark = "✗ UNEXPECTED FAILURE:"
-        case (.refutation, false): mark = "✗ refuted, as expected:"
-        case (.refutation, true): mark = "‼ UNEXPECTED: the paper's claim held:"
+        switch (verdict.kind, verdict.passed, verdict.isMeasured) {
+        case (.check, true, _): mark = "✓"
+        case (.check, false, true): mark = "✗ UNEXPECTED FAILURE:"
+        case (.check, false, false): mark = "✗ UNEXPECTED FAILURE (no finite measurement):"
+        case (.refutation, false, true): mark = "✗ refuted, as expected:"
+        case (.refutation, true, _): mark = "‼ UNEXPECTED: the paper's claim held:"
+        case (.counterexample, false, true): mark = "✗ fails, as expected:"
+        case (.counterexample, true, _): mark = "‼ UNEXPECTED: the counter-claim held:"
+        case (_, false, false): mark = "‼ UNEXPECTED: no finite measurement, nothing refuted:"
         }
-        var numbers = "\(verdict.quantity) \(format(verdict.measured))"
+        var numbers = "\(verdict.quantity) \(formatNumber(verdict.measured))"
         if verdict.expected != 0 || verdict.quantity.hasPrefix("|") {
-            numbers += ", expected \(format(verdict.expected))"
+            numbers += ", expected \(formatNumber(verdict.expected))"
         }
-        if let sigmas = verdict.sigmas { numbers += " = \(format(sigmas, digits: 3))σ" }
-        numbers += " (tolerance \(format(verdict.tolerance)): \(verdict.basis))"
+        if let sigmas = verdict.sigmas { numbers += " = \(formatNumber(sigmas, digits: 3))σ" }
+        numbers += " (tolerance \(formatNumber(verdict.tolerance)): \(verdict.basis))"
         if options.markdown {
             output((inVerdictList ? "" : "\n") + "- \(mark) \(verdict.claim) — \(numbers)")
             inVerdictList = true
@@ -149,25 +157,103 @@ public final class Notebook {
                               tolerance: tolerance, basis: basis, sigmas: nil, samples: nil))
     }
 
+    /// Declares the family of Monte Carlo checks of the walkthrough: `checks` claims expected
+    /// to hold (kind `.check`; refutations and counterexamples are not counted), each tested
+    /// at the false-alarm rate `familyFalseAlarmRate / checks`, so that by Bonferroni's
+    /// inequality a run with every claim true passes all of them with probability at least
+    /// 1 − `familyFalseAlarmRate`. `monteCarlo` stops the program if more checks are made than declared.
+    public func planMonteCarloChecks(_ checks: Int, familyFalseAlarmRate: Double = 1e-3) {
+        precondition(checks >= 1 && familyFalseAlarmRate > 0 && familyFalseAlarmRate < 1,
+                     "Notebook.planMonteCarloChecks: need checks ≥ 1 and a rate in (0, 1)")
+        monteCarloPlan = MonteCarloPlan(checks: checks, familyFalseAlarmRate: familyFalseAlarmRate)
+    }
+
+    /// A relative Monte Carlo tolerance above this is flagged as lacking power: a band wider than
+    /// half the claimed value can barely tell the claim from a claim of 0.
+    public static let lowPowerTolerance = 0.5
+
+    /// The Monte Carlo checks whose relative tolerance exceeded `lowPowerTolerance`.
+    public var lowPowerVerdicts: [Verdict] {
+        verdicts.filter { $0.kind == .check && $0.falseAlarmRate != nil && $0.quantity == "rel. error" && $0.tolerance > Self.lowPowerTolerance }
+    }
+
+    /// The per-check false-alarm rate used when no plan is declared (that of a 3σ band of a
+    /// normal deviation).
+    public static let defaultPerCheckFalseAlarmRate = 0.0027
+
+    /// The per-check false-alarm rate of a Monte Carlo check: from the plan, or the default.
+    public var perCheckFalseAlarmRate: Double {
+        monteCarloPlan.map { $0.familyFalseAlarmRate / Double($0.checks) } ?? Self.defaultPerCheckFalseAlarmRate
+    }
+
+    /// The number of standard errors a Monte Carlo check allows when its standard error has
+    /// `degreesOfFreedom` degrees of freedom: the two-sided Student-t quantile at the per-check rate.
+    public func monteCarloBand(degreesOfFreedom: Int) -> Double {
+        StudentT.criticalValue(twoSidedTail: perCheckFalseAlarmRate, degreesOfFreedom: degreesOfFreedom)
+    }
+
+    /// A sentence for the walkthrough's text stating how Monte Carlo tolerances are set, for
+    /// estimates holding `batches` batch means.
+    public func monteCarloPolicy(batches: Int) -> String {
+        let k = monteCarloBand(degreesOfFreedom: batches - 1)
+        var text = "Each Monte Carlo tolerance is k·σ, σ = √(Σ se²) the standard error of the estimate's error norm, with each entry's se taken from the spread of \(batches) batch means (independent chunks of the sample; a batch mean is close to Gaussian even when single samples are heavy-tailed), so the deviation in σ follows Student's t with \(batches - 1) degrees of freedom (exactly for a scalar, the worst case of a tensor whose error lies along one direction). k = \(formatNumber(k, digits: 3)) makes a true claim fail with probability \(formatNumber(perCheckFalseAlarmRate, digits: 2))"
+        if let plan = monteCarloPlan {
+            text += " = \(formatNumber(plan.familyFalseAlarmRate, digits: 2))/\(plan.checks): over the \(plan.checks) Monte Carlo checks of this walkthrough, a run with every claim true fails one of them with probability at most \(formatNumber(plan.familyFalseAlarmRate * 100, digits: 2))% (Bonferroni)."
+        } else {
+            text += " per check."
+        }
+        return text
+    }
+
     /// A Monte Carlo estimate against its claimed value, with a tolerance from the sample
-    /// itself: the error norm ‖Ê − E‖ against `sigmas` times `σ = √(Σ se²)`, the root of the
-    /// summed squared standard errors of the entries (the error norm's own scale under the
-    /// claim). Reported relative to ‖E‖ when E ≠ 0.
+    /// itself: the error norm ‖Ê − E‖ against `k·σ`, σ = √(Σ se²) the root of the summed
+    /// squared standard errors of the entries (the error norm's own scale under the claim).
+    /// Each se comes from the estimate's batch means when it holds at least two (B − 1 degrees
+    /// of freedom), else from the per-sample sd (N − 1). k is `sigmas` when given, else the
+    /// Student-t quantile at the per-check false-alarm rate (`planMonteCarloChecks`).
+    /// Reported relative to ‖E‖ when E ≠ 0.
     @discardableResult
     public func monteCarlo(_ claim: String, paper: String, estimate: StreamingMean, expected: Tensor,
-                           sigmas: Double = 3, kind: Verdict.Kind = .check) -> Verdict {
+                           sigmas: Double? = nil, kind: Verdict.Kind = .check) -> Verdict {
         precondition(estimate.shape == expected.shape, "Notebook.monteCarlo: shapes \(estimate.shape) and \(expected.shape)")
         precondition(estimate.count >= 2, "Notebook.monteCarlo: a standard error needs at least 2 samples, got \(estimate.count)")
-        let sigma = estimate.standardError.frobeniusNorm
+        if kind == .check {
+            monteCarloChecksMade += 1
+            if let plan = monteCarloPlan {
+                precondition(monteCarloChecksMade <= plan.checks,
+                             "Notebook.monteCarlo: \(monteCarloChecksMade) Monte Carlo checks made, \(plan.checks) planned; update planMonteCarloChecks")
+            }
+        }
+        let standardError: Tensor, degreesOfFreedom: Int, source: String
+        if let batchError = estimate.batchStandardError {
+            standardError = batchError
+            degreesOfFreedom = estimate.batchCount - 1
+            source = "σ from \(estimate.batchCount) batch means, t with \(degreesOfFreedom) df"
+        } else {
+            standardError = estimate.standardError
+            degreesOfFreedom = estimate.count - 1
+            source = "σ from the per-sample sd"
+        }
+        let k = sigmas ?? monteCarloBand(degreesOfFreedom: degreesOfFreedom)
+        let falseAlarm = StudentT.twoSidedTail(k, degreesOfFreedom: degreesOfFreedom)
+        var rate = "false alarm \(formatNumber(falseAlarm, digits: 2)) per check"
+        if let plan = monteCarloPlan, sigmas == nil {
+            rate += ", ≤ \(formatNumber(plan.familyFalseAlarmRate, digits: 2)) over \(plan.checks) checks"
+        }
+        let sigma = standardError.frobeniusNorm
         let gap = (estimate.mean - expected).frobeniusNorm
         let scale = expected.frobeniusNorm
         let relative = scale > 0
+        let tolerance = k * sigma / (relative ? scale : 1)
+        var basis = "\(formatNumber(k, digits: 3))σ band (\(source); \(rate)), N = \(estimate.count)"
+        if kind == .check && relative && tolerance > Self.lowPowerTolerance {
+            basis += "; LOW POWER: the band exceeds \(formatNumber(Self.lowPowerTolerance)) of ‖E‖, so even E = 0 might pass — more samples are needed for this check to mean much"
+        }
         return record(Verdict(section: currentSection, claim: claim, paper: paper, kind: kind,
                               quantity: relative ? "rel. error" : "‖error‖",
                               measured: relative ? gap / scale : gap, expected: 0,
-                              tolerance: sigmas * sigma / (relative ? scale : 1),
-                              basis: "\(format(sigmas, digits: 2))σ band, N = \(estimate.count)",
-                              sigmas: gap / sigma, samples: estimate.count))
+                              tolerance: tolerance, basis: basis,
+                              sigmas: gap / sigma, samples: estimate.count, falseAlarmRate: falseAlarm))
     }
 
     // MARK: Progress
@@ -181,11 +267,16 @@ public final class Notebook {
 
     /// The closing summary; returns the exit status (0 when every verdict came out as expected).
     public func finish(savedFiles: [String] = []) -> Int32 {
-        let checks = verdicts.filter { $0.kind == .check }
-        let refutations = verdicts.filter { $0.kind == .refutation }
         let unexpected = verdicts.filter { !$0.asExpected }
         section("Summary")
-        say("\(checks.filter(\.passed).count) of \(checks.count) checks passed; \(refutations.filter { !$0.passed }.count) of \(refutations.count) printed claims of the paper refuted, as expected.")
+        say(summaryLine)
+        if let plan = monteCarloPlan {
+            say("Monte Carlo: \(monteCarloChecksMade) of the \(plan.checks) planned checks made, each at false-alarm rate \(formatNumber(plan.familyFalseAlarmRate / Double(plan.checks), digits: 2)): with every claim true, a run fails one with probability at most \(formatNumber(plan.familyFalseAlarmRate * 100, digits: 2))%.")
+        }
+        let weak = lowPowerVerdicts
+        if !weak.isEmpty {
+            say("\(weak.count) Monte Carlo verdict\(weak.count == 1 ? "" : "s") had little power at this sample size (band above \(formatNumber(Self.lowPowerTolerance)) of the claimed value; marked LOW POWER above)\(options.quick ? ": --quick trades power for speed" : "").")
+        }
         for file in savedFiles { say("Saved \(file).") }
         if unexpected.isEmpty {
             say(options.markdown ? "**Every verdict came out as expected.**" : "Every verdict came out as expected.")
@@ -195,11 +286,42 @@ public final class Notebook {
         return 1
     }
 
+    /// "N of N checks passed; R of R printed claims of the paper refuted; C of C counter-claims
+    /// of the walkthrough failed, as expected." (parts with no verdicts left out).
+    public var summaryLine: String {
+        let checks = verdicts.filter { $0.kind == .check }
+        let refutations = verdicts.filter { $0.kind == .refutation }
+        let counterexamples = verdicts.filter { $0.kind == .counterexample }
+        var parts = ["\(checks.filter(\.passed).count) of \(checks.count) checks passed"]
+        if !refutations.isEmpty {
+            parts.append("\(refutations.filter(\.asExpected).count) of \(refutations.count) printed claims of the paper refuted")
+        }
+        if !counterexamples.isEmpty {
+            parts.append("\(counterexamples.filter(\.asExpected).count) of \(counterexamples.count) counter-claims of the walkthrough failed")
+        }
+        return parts.joined(separator: "; ") + (refutations.isEmpty && counterexamples.isEmpty ? "." : ", as expected.")
+    }
+
+    /// Stops the walkthrough with one clear line on standard error, `WALKTHROUGH: message`,
+    /// and exit status 2 — for a failure the run itself cannot recover from (a model it cannot
+    /// build, a file it cannot save).
+    public func stop(_ message: String) -> Never {
+        FileHandle.standardError.write("\(walkthrough): \(message)\n".data(using: .utf8)!)
+        exit(2)
+    }
+
+    /// Runs a library step whose failure would be a bug here, not a user's mistake; on an
+    /// error, stops with `what: error`.
+    public func must<T>(_ what: String, _ body: () throws -> T) -> T {
+        do { return try body() } catch { stop("\(what): \(error)") }
+    }
+
     /// Writes every verdict under `/checks/NNN` (attributes: claim, section, paper, kind,
-    /// quantity, measured, expected, tolerance, basis, sigmas, samples, passed, as_expected).
+    /// quantity, measured, expected, tolerance, basis, sigmas, samples, false_alarm_rate,
+    /// passed, as_expected); `/checks` carries the counts of each kind.
     public func recordChecks(into tree: inout HDF5Tree) {
         tree.addGroup("/checks", attributes: [
-            "description": .string("Every verdict of the walkthrough, in the order printed. passed = the claim held within the tolerance; as_expected = checks passed and refutations failed."),
+            "description": .string("Every verdict of the walkthrough, in the order printed. kind: check (a claim expected to hold), refutation (a printed claim of the paper, expected to fail) or counterexample (a claim the walkthrough sets up to fail, not the paper's). passed = the claim held within the tolerance; as_expected = checks passed, refutations and counterexamples failed by a finite measurement."),
         ])
         for (k, v) in verdicts.enumerated() {
             var attributes: [String: HDF5Attribute] = [
@@ -211,7 +333,13 @@ public final class Notebook {
             ]
             if let sigmas = v.sigmas { attributes["sigmas"] = .real(sigmas) }
             if let samples = v.samples { attributes["samples"] = .integer(samples) }
+            if let rate = v.falseAlarmRate { attributes["false_alarm_rate"] = .real(rate) }
             tree.addGroup(String(format: "/checks/%03d", k + 1), attributes: attributes)
+        }
+        for kind in Verdict.Kind.allCases {
+            let ofKind = verdicts.filter { $0.kind == kind }
+            tree.setAttribute("\(kind.rawValue)_count", .integer(ofKind.count), at: "/checks")
+            tree.setAttribute("\(kind.rawValue)_as_expected", .integer(ofKind.filter(\.asExpected).count), at: "/checks")
         }
     }
 
@@ -237,10 +365,11 @@ public final class Notebook {
         return path
     }
 
-    /// The root attributes every file carries: walkthrough, seed, command, created, version.
+    /// The root attributes every file carries: walkthrough, seed (uint64, any seed round-trips),
+    /// command, created, version.
     public func fileAttributes(into tree: inout HDF5Tree) {
         tree.setAttribute("walkthrough", .string(walkthrough))
-        tree.setAttribute("seed", .integer(Int(truncatingIfNeeded: options.seed)))
+        tree.setAttribute("seed", .unsigned(options.seed))
         tree.setAttribute("command", .string(CommandLine.arguments.joined(separator: " ")))
         tree.setAttribute("created", .string(ISO8601DateFormatter().string(from: Date())))
         tree.setAttribute("version", .string("SpectralRNN \(spectralRNNVersion)"))
@@ -248,13 +377,25 @@ public final class Notebook {
     }
 }
 
-/// A short number for verdict lines: 4 significant digits, scientific when tiny or huge.
-public func format(_ x: Double, digits: Int = 4) -> String {
+/// A short number for verdict lines and tables: 4 significant digits, scientific when tiny or huge.
+public func formatNumber(_ x: Double, digits: Int = 4) -> String {
     if x == 0 { return "0" }
     if !x.isFinite { return "\(x)" }
     let magnitude = abs(x)
     if magnitude < 1e-3 || magnitude >= 1e6 { return String(format: "%.\(max(1, digits - 1))e", x) }
     return String(format: "%.\(digits)g", x)
+}
+
+/// The former name of `formatNumber`, kept only until its remaining callers (Models/Activation.swift,
+/// the spectral-rnn command, walkthrough 03) have moved to `formatNumber`; then delete it.
+public func format(_ x: Double, digits: Int = 4) -> String { formatNumber(x, digits: digits) }
+
+/// A declared family of Monte Carlo checks (`Notebook.planMonteCarloChecks`).
+public struct MonteCarloPlan: Sendable, Equatable {
+    /// The number of Monte Carlo claims expected to hold.
+    public let checks: Int
+    /// The probability, at most, that a run with every claim true fails one of them.
+    public let familyFalseAlarmRate: Double
 }
 
 /// Progress of a long loop, shown as a percentage on standard error; safe to advance from
@@ -312,8 +453,14 @@ extension HDF5Tree {
                    description: "\(description) Monte Carlo mean over N = \(estimate.count) samples.",
                    formula: formula, paper: paper)
         for (key, value) in attributes { setAttribute(key, value, at: "/moments/\(name)") }
-        addDataset("/moments/\(name)_se", estimate.standardError,
-                   description: "Per-entry standard error of /moments/\(name).", formula: "sd/√N", paper: paper)
+        if let batchError = estimate.batchStandardError {
+            addDataset("/moments/\(name)_se", batchError,
+                       description: "Per-entry standard error of /moments/\(name), from the spread of its \(estimate.batchCount) batch means (what the check uses).",
+                       formula: "√(Σ_b n_b (m_b − m)² / ((B − 1) N))", paper: paper)
+        } else {
+            addDataset("/moments/\(name)_se", estimate.standardError,
+                       description: "Per-entry standard error of /moments/\(name).", formula: "sd/√N", paper: paper)
+        }
         addDataset("/theory/\(name)", theory,
                    description: "The closed-form value /moments/\(name) is checked against.",
                    formula: theoryFormula, paper: paper)

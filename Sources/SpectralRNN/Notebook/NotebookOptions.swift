@@ -6,7 +6,10 @@ public struct NotebookOptions: ParsableArguments, Sendable {
     @Flag(help: "Small samples, for tests: runs in seconds.")
     public var quick = false
 
-    @Option(help: "Number of Monte Carlo samples (overrides the walkthrough's default).")
+    // `.unconditional`: the next argument is the value even when it starts with a dash, so
+    // `--samples -3` is refused by `validate` with the minimum rather than read as a flag.
+    @Option(parsing: .unconditional,
+            help: "Number of Monte Carlo samples (overrides the walkthrough's default; at least \(NotebookOptions.minimumSamples)).")
     public var samples: Int?
 
     @Option(help: "Seed of the project's random generator.")
@@ -49,13 +52,47 @@ public struct NotebookOptions: ParsableArguments, Sendable {
         }
     }
 
+    /// The smallest `--samples`: 32 batch means of at least 2 samples each (the standard
+    /// errors of the Monte Carlo checks come from the spread of the batch means).
+    public static let minimumSamples = 2 * StreamingMean.defaultBatches
+
     public mutating func validate() throws {
-        if let samples, samples < 2 {
-            throw ValidationError("--samples must be at least 2 (standard errors need two samples), got \(samples)")
+        if let samples, samples < Self.minimumSamples {
+            throw ValidationError("--samples must be at least \(Self.minimumSamples) (\(StreamingMean.defaultBatches) batches of at least 2 samples for the standard errors), got \(samples)")
         }
+        if let problem = Self.dataDirectoryProblem(dataDirectory) {
+            throw ValidationError(problem)
+        }
+    }
+
+    /// Why `folder` cannot receive the walkthrough's file, or nil when it can: it must be a
+    /// writable folder, or be creatable (it is created here, with its missing parents, so a
+    /// bad path is reported before the run rather than when saving at the end).
+    static func dataDirectoryProblem(_ folder: String) -> String? {
+        guard !folder.isEmpty else { return "--data-dir must name a folder, got an empty string" }
+        let manager = FileManager.default
         var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: dataDirectory, isDirectory: &isFolder), !isFolder.boolValue {
-            throw ValidationError("--data-dir \(dataDirectory) names a file, not a folder")
+        if manager.fileExists(atPath: folder, isDirectory: &isFolder) {
+            guard isFolder.boolValue else { return "--data-dir \(folder) names a file, not a folder" }
+            guard access(folder, W_OK | X_OK) == 0 else { return "--data-dir \(folder) is not writable" }
+            return nil
         }
+        // Walk up to the nearest existing parent, which must be a folder, then create the
+        // missing folders downwards (mkdir, so a failure says why).
+        var missing: [String] = []
+        var path = folder
+        while !manager.fileExists(atPath: path) {
+            missing.append(path)
+            let parent = (path as NSString).deletingLastPathComponent
+            if parent.isEmpty || parent == path { break }
+            path = parent
+        }
+        if manager.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue {
+            return "--data-dir \(folder): \(path) is a file, not a folder"
+        }
+        for created in missing.reversed() where mkdir(created, 0o777) != 0 && errno != EEXIST {
+            return "--data-dir \(folder): cannot create \(created) (\(String(cString: strerror(errno))))"
+        }
+        return nil
     }
 }

@@ -85,6 +85,38 @@ public enum GaussianScore {
     }
 }
 
+extension GaussianScore {
+    /// The entry-wise sum of the absolute values of the terms of the matching sum of
+    /// `S_{τ1…τm}` (MATH.md §2): `|P_ab|` for each matched pair and `magnitude(τ_c)[i_c]` for
+    /// each single slot — with `magnitude(τ) ≥ |u_τ|` entry-wise, a bound on `|S|` and the
+    /// scale its rounding errors are measured against.
+    public static func absoluteTermSum(magnitude: (Int) -> [Double], times: [Int],
+                                       precision: WindowPrecision) -> Tensor {
+        mixed(u: magnitude, times: times, precision: precision.negatedAbsolute)
+    }
+
+    /// `absoluteTermSum` for a window, with `(|P| |x|)_τ ≥ |u_τ|` for the single slots.
+    public static func absoluteTermSum(window x: Tensor, times: [Int], precision: WindowPrecision) -> Tensor {
+        absoluteTermSum(magnitude: { precision.absoluteU(x, at: $0) }, times: times, precision: precision)
+    }
+
+    /// Roundings on any path of the library's order-m score of dimension d: one entry of
+    /// `u_t = Σ_s P_ts x_s` takes 3 blocks × d products and sums (≤ 2·3d + 3 roundings); level k
+    /// of the three-term recursion adds one product and k − 1 product–subtraction pairs
+    /// (≤ 2k roundings), Σ_{k=2}^{m} 2k = m(m+1) − 2.
+    public static func roundings(order m: Int, dimension d: Int) -> Int { 6 * d + 3 + recursionRoundings(order: m) }
+
+    /// The roundings the recursion itself adds to given `u` and P: m(m+1) − 2.
+    public static func recursionRoundings(order m: Int) -> Int { m * (m + 1) - 2 }
+
+    /// An entry-wise bound on the rounding error of `mixed(window:times:precision:)`:
+    /// `γ_K · absoluteTermSum`, K = `roundings(order:dimension:)` (Higham §3.1, see `Rounding`).
+    public static func roundingBound(window x: Tensor, times: [Int], precision: WindowPrecision) -> Tensor {
+        absoluteTermSum(window: x, times: times, precision: precision)
+            * Rounding.gamma(roundings(order: times.count, dimension: precision.dimension))
+    }
+}
+
 /// One slot of a contracted mixed score: the time it lies at and the vector it is
 /// contracted with.
 public struct ScoreSlot: Sendable, Equatable {
@@ -158,6 +190,29 @@ public struct ContractedScore: Sendable {
     /// The contraction for a window x (n×dx) under the precision the score was prepared with.
     public func value(window x: Tensor, precision: WindowPrecision) -> Double {
         value(u: { precision.u(x, at: $0) })
+    }
+
+    /// The sum of the absolute values of the terms of the contraction for a window x: the
+    /// same matching sum with `|w_g|ᵀ(|P| |x|)_{τg}` for each single slot and `|w_g|ᵀ|P_{τg τh}||w_h|`
+    /// for each pair — equal to `absoluteTermSum` of the dense score contracted with the `|v_k|`.
+    public func absoluteTermSum(window x: Tensor, precision: WindowPrecision) -> Double {
+        let absoluteSlots = zip(groups, multiplicities).flatMap { group, k in
+            Array(repeating: ScoreSlot(time: group.time, vector: group.vector.map(abs)), count: k)
+        }
+        let bound = ContractedScore(slots: absoluteSlots, precision: precision.negatedAbsolute)
+        return bound.value(projections: bound.groups.map { dot(precision.absoluteU(x, at: $0.time), $0.vector) })
+    }
+
+    /// Roundings on any path of `value(window:precision:)`: `u` (6d + 3, as for the dense score),
+    /// a projection on w (2d), a coupling `wᵀ P w` (4d), and per recursion level one product and
+    /// r product–subtraction pairs (2(r + 1)), over m levels.
+    public func roundings(dimension d: Int) -> Int {
+        6 * d + 3 + 2 * d + 4 * d + 2 * multiplicities.reduce(0, +) * (groups.count + 1)
+    }
+
+    /// A bound on the rounding error of `value(window:precision:)`: `γ_K · absoluteTermSum`.
+    public func roundingBound(window x: Tensor, precision: WindowPrecision) -> Double {
+        Rounding.gamma(roundings(dimension: precision.dimension)) * absoluteTermSum(window: x, precision: precision)
     }
 
     /// The contraction from the projections `a_g = u_{τg}·w_g`.

@@ -68,6 +68,28 @@ public struct WindowPrecision: Sendable {
         return result
     }
 
+    /// `(|P| |x|)_t`, entry-wise: a bound on `|u_t|` and the sum of the absolute values of the
+    /// terms `u_t` adds up (the scale of its rounding error).
+    public func absoluteU(_ x: Tensor, at t: Int) -> [Double] {
+        precondition(x.shape == [length, dimension], "WindowPrecision.absoluteU: window of shape \(x.shape), expected [\(length), \(dimension)]")
+        let d = dimension
+        var result = [Double](repeating: 0, count: d)
+        for s in max(0, t - 1)...min(length - 1, t + 1) {
+            for i in 0..<d {
+                for j in 0..<d { result[i] += abs(entry(t, i, s, j)) * abs(x[s, j]) }
+            }
+        }
+        return result
+    }
+
+    /// The precision whose every block is the entry-wise absolute value `|P_st|`, negated:
+    /// the score recursion run on it with non-negative `u` adds `|P_ab|` for each pair where
+    /// the score subtracts `P_ab`, so it sums the absolute values of the score's terms.
+    public var negatedAbsolute: WindowPrecision {
+        func negatedAbs(_ block: Tensor) -> Tensor { Tensor(shape: block.shape, storage: block.storage.map { -abs($0) }) }
+        return WindowPrecision(diagonal: diagonal.map(negatedAbs), subdiagonal: subdiagonal.map(negatedAbs))
+    }
+
     /// `u = P x` for the whole window, as an n×dx tensor (row t is `u_t`).
     public func u(_ x: Tensor) -> Tensor {
         precondition(x.shape == [length, dimension], "WindowPrecision.u: window of shape \(x.shape), expected [\(length), \(dimension)]")

@@ -1,0 +1,386 @@
+import CHDF5
+import Foundation
+
+/// The windows of an input file of `spectral-rnn fit` (CONVENTIONS §5): `/x` (`N×n×dx`) and
+/// `/y` (`N×n×dy`), float, read in batches so memory does not grow with the file.
+///
+/// Many short windows are read as whole windows, about `batchBytes` of `/x` and `/y`
+/// together per batch, one `WindowSegment` per window. Long windows (one window, or a
+/// window larger than half a batch) are read in time chunks: each batch covers about
+/// `batchBytes` of time steps of one window, split into segments that carry the margins
+/// the estimators need (`t−2 … t+1` around every accumulated step t).
+///
+/// Everything that can be checked without reading the values is checked by `init`, each
+/// failure one `HDF5Error` naming the file, the dataset and what was expected. The values
+/// are checked as they are read: a NaN or infinite entry stops `forEachBatch` with an
+/// error naming its index, before the batch holding it is handed to the estimator.
+public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
+    /// The default batch size: about 4 MB of `/x` and `/y` together.
+    public static let defaultBatchBytes = 4 << 20
+    /// The fewest accumulated steps of a time-chunk segment (all of them when the window is shorter).
+    static let minimumSegmentSteps = 256
+    /// The most segments one time-chunk batch is split into.
+    static let segmentsPerTimeBatch = 8
+
+    /// The file on disk.
+    public let path: String
+    /// The open file (shared: `readProcess(from:)` can use it too).
+    public let reader: HDF5Reader
+    /// N, the number of windows.
+    public let windows: Int
+    /// n, the number of time steps of every window.
+    public let length: Int
+    /// dx, the dimension of one input vector x_t.
+    public let inputDimension: Int
+    /// dy, the dimension of one output vector y_t.
+    public let outputDimension: Int
+    /// The target size of one batch of `/x` and `/y` values, in bytes.
+    public let batchBytes: Int
+
+    /// How `forEachBatch` cuts the file.
+    public enum Layout: Equatable, Sendable {
+        /// Whole windows, this many per batch (the last batch may hold fewer).
+        case windows(perBatch: Int)
+        /// Each window in time chunks of `stepsPerBatch` accumulated steps, each chunk split
+        /// into segments of `stepsPerSegment` accumulated steps.
+        case timeChunks(stepsPerBatch: Int, stepsPerSegment: Int)
+    }
+
+    /// How this file is cut into batches.
+    public let layout: Layout
+
+    /// Whether a reader thread reads the next batch while the current one is processed.
+    public let prefetch: Bool
+
+    /// The number of (window, t) pairs, `N·n`.
+    public var pairs: Int { windows * length }
+
+    /// Opens `path` and validates `/x` and `/y` (existence, rank 3, float type, the same N
+    /// and n, `n ≥ 3`, no empty mode). The values are checked later, as they are read.
+    /// `prefetch` reads the next batch on a second thread while the current one is processed.
+    public convenience init(path: String, batchBytes: Int = HDF5WindowSource.defaultBatchBytes,
+                            prefetch: Bool = true) throws {
+        try self.init(reader: HDF5Reader(path: path), batchBytes: batchBytes, prefetch: prefetch)
+    }
+
+    /// Validates `/x` and `/y` of an open file, as `init(path:batchBytes:prefetch:)`.
+    public init(reader: HDF5Reader, batchBytes: Int = HDF5WindowSource.defaultBatchBytes,
+                prefetch: Bool = true) throws {
+        precondition(batchBytes > 0, "HDF5WindowSource: batchBytes must be positive")
+        self.reader = reader
+        self.prefetch = prefetch
+        self.path = reader.path
+        self.batchBytes = batchBytes
+        let xShape = try HDF5WindowSource.validatedShape(reader, "/x", letter: "x", dimension: "dx")
+        let yShape = try HDF5WindowSource.validatedShape(reader, "/y", letter: "y", dimension: "dy")
+        guard xShape[0] == yShape[0], xShape[1] == yShape[1] else {
+            throw HDF5Error(file: reader.path, object: "/y",
+                            message: "has N = \(yShape[0]) windows of n = \(yShape[1]) steps (shape \(hdf5ShapeText(yShape))) "
+                                + "but /x has N = \(xShape[0]) windows of n = \(xShape[1]) steps (shape \(hdf5ShapeText(xShape))); "
+                                + "/x and /y must have the same N and n")
+        }
+        guard xShape[1] >= 3 else {
+            throw HDF5Error(file: reader.path, object: "/x",
+                            message: "windows of n = \(xShape[1]) step\(xShape[1] == 1 ? "" : "s") are too short: fit needs n ≥ 3, "
+                                + "since the U estimate pairs y_t with the mixed score S_{t,t−1,t−1}, whose u_{t−1} involves "
+                                + "x_{t−2}, x_{t−1} and x_t")
+        }
+        windows = xShape[0]
+        length = xShape[1]
+        inputDimension = xShape[2]
+        outputDimension = yShape[2]
+        layout = HDF5WindowSource.layout(windows: windows, length: length,
+                                         bytesPerStep: 8 * (inputDimension + outputDimension), batchBytes: batchBytes)
+    }
+
+    /// The shape of `/x` or `/y` after checking it exists, is a float dataset of rank 3 and
+    /// has no empty mode.
+    private static func validatedShape(_ reader: HDF5Reader, _ object: String, letter: String,
+                                       dimension: String) throws -> [Int] {
+        let expected = "an input file for fit needs /x (N×n×dx) and /y (N×n×dy), float64"
+        func failure(_ message: String) -> HDF5Error { HDF5Error(file: reader.path, object: object, message: message) }
+        guard reader.exists(object) else { throw failure("no such dataset (\(expected))") }
+        guard try reader.kind(of: object) == .dataset else { throw failure("is a group, expected a dataset (\(expected))") }
+        let description = try reader.datasetDescription(object)
+        guard description.type.hasPrefix("float") else {
+            throw failure("expected float64 values, found \(description.type)")
+        }
+        let shape = description.shape
+        guard shape.count == 3 else {
+            throw failure("expected rank 3 (N windows × n steps × \(dimension)), found rank \(shape.count) "
+                          + "(shape \(hdf5ShapeText(shape)))")
+        }
+        let names = ["N (windows)", "n (steps)", dimension]
+        if let empty = shape.firstIndex(of: 0) {
+            throw failure("has \(names[empty]) = 0 (shape \(hdf5ShapeText(shape))); every mode must be at least 1")
+        }
+        return shape
+    }
+
+    /// Whole windows when a window fits in half a batch and there are several; time chunks otherwise.
+    static func layout(windows: Int, length: Int, bytesPerStep: Int, batchBytes: Int) -> Layout {
+        let windowBytes = length * bytesPerStep
+        if windows > 1, windowBytes <= batchBytes / 2 {
+            return .windows(perBatch: max(1, batchBytes / windowBytes))
+        }
+        let stepsPerBatch = max(minimumSegmentSteps, batchBytes / bytesPerStep)
+        let perSegment = (stepsPerBatch + segmentsPerTimeBatch - 1) / segmentsPerTimeBatch
+        return .timeChunks(stepsPerBatch: stepsPerBatch, stepsPerSegment: max(minimumSegmentSteps, perSegment))
+    }
+
+    /// Hands the estimator every (window, t) pair exactly once, in batches, in file order.
+    /// Each call starts again from the beginning of the file.
+    ///
+    /// With `prefetch`, a reader thread reads (and checks) batch k+1 while `body` works on
+    /// batch k, so reading overlaps computing; at most three batches of segments are in memory
+    /// (the one processed, the one waiting, the one being read), about 12 MB by default. An error
+    /// of batch k+1 (a NaN, an unreadable slab) is thrown after batch k, in file order.
+    public func forEachBatch(_ body: ([WindowSegment]) throws -> Void) throws {
+        guard prefetch else {
+            try produce { segments in
+                try body(segments)
+                return true
+            }
+            return
+        }
+        let channel = BatchChannel()
+        let finished = DispatchSemaphore(value: 0)
+        let reader = Thread { [self] in
+            defer {
+                channel.finish()
+                finished.signal()
+            }
+            do {
+                try produce { segments in channel.put(.success(segments)) }
+            } catch {
+                _ = channel.put(.failure(error))
+            }
+        }
+        reader.name = "HDF5WindowSource reader"
+        reader.start()
+        defer {
+            channel.cancel()
+            finished.wait()
+        }
+        while let batch = channel.take() {
+            try body(try batch.get())
+        }
+    }
+
+    /// Reads the batches in file order and hands each to `emit`, which returns false to stop.
+    private func produce(_ emit: ([WindowSegment]) throws -> Bool) throws {
+        let data = try OpenData(path: path)
+        defer { data.close() }
+        let dx = inputDimension, dy = outputDimension, n = length
+        switch layout {
+        case .windows(let perBatch):
+            var xs = [Double](repeating: 0, count: min(perBatch, windows) * n * dx)
+            var ys = [Double](repeating: 0, count: min(perBatch, windows) * n * dy)
+            var first = 0
+            while first < windows {
+                let count = min(perBatch, windows - first)
+                try read(data.x, "/x", start: [first, 0, 0], count: [count, n, dx], into: &xs)
+                try read(data.y, "/y", start: [first, 0, 0], count: [count, n, dy], into: &ys)
+                var segments: [WindowSegment] = []
+                segments.reserveCapacity(count)
+                for k in 0..<count {
+                    segments.append(WindowSegment(windowLength: n, firstTime: 0,
+                                                  x: Array(xs[(k * n * dx)..<((k + 1) * n * dx)]),
+                                                  y: Array(ys[(k * n * dy)..<((k + 1) * n * dy)]),
+                                                  accumulate: 0..<n))
+                }
+                guard try emit(segments) else { return }
+                first += count
+            }
+        case .timeChunks(let stepsPerBatch, let stepsPerSegment):
+            let most = min(n, stepsPerBatch + 3)
+            var xs = [Double](repeating: 0, count: most * dx)
+            var ys = [Double](repeating: 0, count: most * dy)
+            for window in 0..<windows {
+                var start = 0
+                while start < n {
+                    let end = min(n, start + stepsPerBatch)
+                    // The batch's steps with the margins its first and last segments need.
+                    let low = max(0, start - 2), high = min(n, end + 1)
+                    try read(data.x, "/x", start: [window, low, 0], count: [1, high - low, dx], into: &xs)
+                    try read(data.y, "/y", start: [window, low, 0], count: [1, high - low, dy], into: &ys)
+                    var segments: [WindowSegment] = []
+                    var from = start
+                    while from < end {
+                        let to = min(end, from + stepsPerSegment)
+                        let first = max(0, from - 2), last = min(n, to + 1)
+                        segments.append(WindowSegment(windowLength: n, firstTime: first,
+                                                      x: Array(xs[((first - low) * dx)..<((last - low) * dx)]),
+                                                      y: Array(ys[((first - low) * dy)..<((last - low) * dy)]),
+                                                      accumulate: from..<to))
+                        from = to
+                    }
+                    guard try emit(segments) else { return }
+                    start = end
+                }
+            }
+        }
+    }
+
+    /// A one-slot queue between the reader thread and `forEachBatch`'s caller.
+    private final class BatchChannel: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var slot: Result<[WindowSegment], any Error>?
+        private var finished = false
+        private var cancelled = false
+
+        /// Waits for the slot to be free; false (and nothing stored) once the consumer has stopped.
+        func put(_ batch: Result<[WindowSegment], any Error>) -> Bool {
+            condition.lock()
+            defer { condition.unlock() }
+            while slot != nil && !cancelled { condition.wait() }
+            guard !cancelled else { return false }
+            slot = batch
+            condition.broadcast()
+            return true
+        }
+
+        /// The next batch, or nil when the reader has finished and everything was taken.
+        func take() -> Result<[WindowSegment], any Error>? {
+            condition.lock()
+            defer { condition.unlock() }
+            while slot == nil && !finished { condition.wait() }
+            let batch = slot
+            slot = nil
+            condition.broadcast()
+            return batch
+        }
+
+        /// Called by the reader when it has nothing more to put.
+        func finish() {
+            condition.lock()
+            finished = true
+            condition.broadcast()
+            condition.unlock()
+        }
+
+        /// Called by the consumer when it stops (done, or `body` threw): the reader stops too.
+        func cancel() {
+            condition.lock()
+            cancelled = true
+            slot = nil
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+
+    /// `/x` and `/y` opened for one pass (a second handle on the file, closed at the end of the pass).
+    private final class OpenData {
+        let file: hid_t, x: hid_t, y: hid_t
+
+        init(path: String) throws {
+            (file, x, y) = try HDF5Library.withLock {
+                let access = H5Pcreate(shim_H5P_FILE_ACCESS())
+                try HDF5Library.check(access, "cannot create a property list", file: path, object: nil)
+                defer { _ = H5Pclose(access) }
+                // The same close degree as HDF5Reader's handle on the same file (HDF5 requires it).
+                _ = H5Pset_fclose_degree(access, H5F_CLOSE_STRONG)
+                let file = try HDF5Library.check(H5Fopen(path, shim_H5F_ACC_RDONLY(), access), "cannot open HDF5 file",
+                                                 file: path, object: nil)
+                let x = H5Dopen2(file, "/x", HDF5Library.defaultList)
+                let y = x < 0 ? -1 : H5Dopen2(file, "/y", HDF5Library.defaultList)
+                guard x >= 0, y >= 0 else {
+                    let error = HDF5Library.failure("cannot open the dataset", file: path, object: x < 0 ? "/x" : "/y")
+                    HDF5Library.close(x)
+                    _ = H5Fclose(file)
+                    throw error
+                }
+                return (file, x, y)
+            }
+        }
+
+        func close() {
+            HDF5Library.withLock {
+                HDF5Library.close(x)
+                HDF5Library.close(y)
+                _ = H5Fclose(file)
+            }
+        }
+    }
+
+    /// Reads the slab `start`, `count` of an open `/x` or `/y` into the front of `buffer`
+    /// (converted to float64), refusing NaN and infinite values.
+    private func read(_ dataset: hid_t, _ object: String, start: [Int], count: [Int], into buffer: inout [Double]) throws {
+        let total = count.reduce(1, *)
+        precondition(total <= buffer.count, "HDF5WindowSource: a slab of \(total) values for a buffer of \(buffer.count)")
+        try HDF5Library.withLock {
+            let fileSpace = H5Dget_space(dataset)
+            try HDF5Library.check(fileSpace, "cannot read the dataspace", file: path, object: object)
+            defer { _ = H5Sclose(fileSpace) }
+            let offsets = start.map { hsize_t($0) }, sizes = count.map { hsize_t($0) }
+            try HDF5Library.check(H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, offsets, nil, sizes, nil),
+                                  "cannot select slab start \(start) count \(count)", file: path, object: object)
+            let memorySpace = HDF5Library.createSpace(count)
+            try HDF5Library.check(memorySpace, "cannot create a dataspace", file: path, object: object)
+            defer { _ = H5Sclose(memorySpace) }
+            let status = buffer.withUnsafeMutableBufferPointer {
+                H5Dread(dataset, shim_H5T_NATIVE_DOUBLE(), memorySpace, fileSpace, HDF5Library.defaultList, $0.baseAddress)
+            }
+            try HDF5Library.check(status, "cannot read windows \(start[0])…\(start[0] + count[0] - 1)", file: path, object: object)
+        }
+        let firstBad: Int? = buffer.withUnsafeBufferPointer { values in
+            // NaN or ±∞ times 0 is NaN, a finite value times 0 is 0: one cheap pass, then a search if needed.
+            // Four independent sums so the loop is not bound by the latency of one chain of adds.
+            var p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0
+            var k = 0
+            while k + 4 <= total {
+                p0 += values[k] * 0; p1 += values[k + 1] * 0; p2 += values[k + 2] * 0; p3 += values[k + 3] * 0
+                k += 4
+            }
+            while k < total { p0 += values[k] * 0; k += 1 }
+            guard (p0 + p1 + p2 + p3).isNaN else { return nil }
+            return values[0..<total].firstIndex { !$0.isFinite }
+        }
+        guard let firstBad else { return }
+        let value = buffer[firstBad]
+        let what = value.isNaN ? "NaN" : (value > 0 ? "+infinity" : "-infinity")
+        let bad = buffer[0..<total].lazy.filter { !$0.isFinite }.count
+        var local = [Int](repeating: 0, count: 3), rest = firstBad
+        for mode in stride(from: 2, through: 0, by: -1) {
+            local[mode] = rest % count[mode]
+            rest /= count[mode]
+        }
+        let index = zip(start, local).map { String($0 + $1) }.joined(separator: ", ")
+        var message = "contains \(what) at index [\(index)]; every value must be finite"
+        if bad > 1 {
+            let windows = count[0] == 1 ? "window \(start[0])" : "windows \(start[0])…\(start[0] + count[0] - 1)"
+            message += " (\(bad) non-finite values among those read from \(windows))"
+        }
+        throw HDF5Error(file: path, object: object, message: message)
+    }
+}
+
+/// The input process stored in an input file: `/process/Phi` and `/process/Sigma` (both
+/// dx×dx), or nil when the file has neither. One without the other, a wrong shape, a
+/// non-finite value, an unstable Φ or a Σ that is not symmetric positive definite throws
+/// an `HDF5Error` naming the file and the dataset.
+public func readProcess(from reader: HDF5Reader, dimension: Int? = nil) throws -> AR1Process? {
+    let hasPhi = reader.exists("/process/Phi"), hasSigma = reader.exists("/process/Sigma")
+    guard hasPhi || hasSigma else { return nil }
+    guard hasPhi && hasSigma else {
+        throw HDF5Error(file: reader.path, object: hasPhi ? "/process/Sigma" : "/process/Phi",
+                        message: "no such dataset, but \(hasPhi ? "/process/Phi" : "/process/Sigma") is there: give both "
+                            + "/process/Phi and /process/Sigma (dx×dx), or neither to estimate the AR(1) process from /x")
+    }
+    let phi = try reader.readTensor("/process/Phi", rank: 2, requireFinite: true)
+    let sigma = try reader.readTensor("/process/Sigma", rank: 2, requireFinite: true)
+    for (object, matrix) in [("/process/Phi", phi), ("/process/Sigma", sigma)] {
+        let d = dimension ?? phi.shape[0]
+        guard matrix.shape == [d, d] else {
+            let because = dimension == nil ? "square like /process/Phi" : "dx×dx with dx = \(d) from /x"
+            throw HDF5Error(file: reader.path, object: object,
+                            message: "expected shape \(d)×\(d) (\(because)), found \(hdf5ShapeText(matrix.shape))")
+        }
+    }
+    do {
+        return try AR1Process(phi: phi, sigma: sigma)
+    } catch {
+        let message = (error as? ModelError)?.message ?? "\(error)"
+        throw HDF5Error(file: reader.path, object: "/process", message: message)
+    }
+}

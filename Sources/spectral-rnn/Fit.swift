@@ -1,0 +1,267 @@
+import ArgumentParser
+import Foundation
+import SpectralRNN
+
+/// `spectral-rnn fit FILE --hidden DH --output OUT`: GLOREE for the quadratic IO-RNN
+/// (paper Algorithm 1, corrected as in MATH.md §4c) on the windows of an input file.
+struct Fit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fit a quadratic IO-RNN to /x and /y of an HDF5 file by GLOREE (spectral method).",
+        discussion: """
+            FILE holds /x (N×n×dx) and /y (N×n×dy), float64: N windows of n ≥ 3 steps (many \
+            short windows or one long one). The input is taken to be a stationary Gaussian \
+            AR(1) process: /process/Phi and /process/Sigma (dx×dx) when the file has them, \
+            otherwise Φ and Σ are estimated from /x by least squares. A1 and A2 come from the \
+            rank-dh decomposition of Ê[y_t ⊗ S₂(x[n], t)], U from the mixed moment \
+            Ê[y_t ⊗ S_{t,t−1,t−1}(x[n])] (MATH.md §4). The file is read in batches of about \
+            4 MB, twice. DH must not exceed dx or dy (full row rank of A1 and A2, paper \
+            Theorem 5); a larger DH is refused. OUT gets /estimate/{A1,U,A2,U_least_squares}, \
+            the process used under /process and /diagnostics, written atomically. When FILE \
+            has /model (from `spectral-rnn simulate`), the report compares the fit with it.
+            """
+    )
+
+    @Argument(help: "The input HDF5 file, with /x (N×n×dx) and /y (N×n×dy).")
+    var file: String
+
+    @Option(help: "dh, the number of hidden units to fit (at most dx and dy).")
+    var hidden: Int
+
+    @Option(help: "The HDF5 file to write the estimate to.")
+    var output: String
+
+    @Option(help: "Seed of the decomposition's random draws (and of the fresh windows of the comparison).")
+    var seed: UInt64 = 20160303
+
+    @Option(help: "Worker threads for the moment accumulation (results do not depend on it).")
+    var threads: Int = 2
+
+    func validate() throws {
+        guard hidden >= 1 else { throw ValidationError("--hidden must be at least 1, got \(hidden)") }
+        guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
+        try validateOutput(output)
+        if Fit.canonicalPath(output) == Fit.canonicalPath(file) {
+            throw ValidationError("--output \(output) is the input file; write the estimate to another file")
+        }
+    }
+
+    static func canonicalPath(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+    }
+
+    func run() throws {
+        do {
+            try fit()
+        } catch let error as HDF5Error {
+            printFailure("\(error) (nothing was written to \(output))")
+            throw ExitCode(1)
+        } catch {
+            printFailure("\(file): \(error) (nothing was written to \(output))")
+            throw ExitCode(1)
+        }
+    }
+
+    private func fit() throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let source = try HDF5WindowSource(path: file)
+        let dx = source.inputDimension, dy = source.outputDimension
+        guard hidden <= dx, hidden <= dy else {
+            let which = hidden > dx ? "dx = \(dx) (/x is \(source.windows)×\(source.length)×\(dx))"
+                : "dy = \(dy) (/y is \(source.windows)×\(source.length)×\(dy))"
+            throw HDF5Error(file: file, message: "--hidden \(hidden) exceeds \(which): GLOREE needs A1 (dh×dx) and "
+                            + "A2 (dh×dy) of full row rank, dh ≤ dx and dh ≤ dy (paper Theorem 5); use --hidden ≤ \(min(dx, dy))")
+        }
+
+        // The input process: from the file, or estimated from /x.
+        let process: AR1Process
+        let processNote: String
+        var estimatedPairs: Int? = nil
+        if let stored = try readProcess(from: source.reader, dimension: dx) {
+            process = stored
+            processNote = "from the file (/process/Phi, /process/Sigma); spectral radius of Φ \(format(try spectralRadius(stored.phi)))"
+        } else {
+            let estimate = try fitAR1Process(source)
+            process = estimate.process
+            estimatedPairs = estimate.pairs
+            processNote = "estimated from /x by least squares over \(estimate.pairs) pairs (x_{t−1}, x_t), since the file has no "
+                + "/process; spectral radius of Φ̂ \(format(try spectralRadius(process.phi))), tr Σ̂ \(format(trace(process.sigma)))"
+        }
+
+        let result = try gloree(source, process: process, hidden: hidden, seed: seed, threads: threads)
+        let diagnostics = result.diagnostics
+        let elapsed = clock.now - started
+
+        // What to compare with, when the file says how it was made.
+        var comparison: [String] = []
+        var tree = HDF5Tree()
+        switch trueModel(source.reader, dx: dx, dh: hidden, dy: dy) {
+        case .none: break
+        case .some(.success(let truth)):
+            comparison = compare(result, with: truth, process: process, length: source.length,
+                                 windows: source.windows, into: &tree)
+        case .some(.failure(let why)):
+            comparison = ["against /model of the input: no comparison (\(why))"]
+        }
+
+        fill(&tree, result: result, process: process, estimatedPairs: estimatedPairs, source: source)
+        try tree.write(to: output)
+
+        var lines: [String] = []
+        lines.append("spectral-rnn fit \(file): N = \(source.windows) window\(source.windows == 1 ? "" : "s") × n = \(source.length) steps, dx = \(dx), dy = \(dy); dh = \(hidden)")
+        lines.append("  input process: \(processNote)")
+        lines.append("  samples: \(diagnostics.secondMomentSamples) (window, t) pairs for Ê[y_t ⊗ S₂(x[n], t)], "
+                     + "\(diagnostics.mixedMomentSamples) for the mixed moment Ê[y_t ⊗ S_{t,t−1,t−1}] (two passes over the file)")
+        lines.append("  decomposition (\(Decomposer.simultaneousDiagonalization.rawValue)): relative residual "
+                     + "\(format(diagnostics.decompositionResidual)); relative standard error of the moment "
+                     + "\(format(diagnostics.secondMomentRelativeStandardError)), of Û \(format(diagnostics.uRelativeStandardError))")
+        lines.append("  condition numbers: cond(Â1) = \(format(diagnostics.conditionNumberA1)), cond(Â2) = \(format(diagnostics.conditionNumberA2))"
+                     + " (rank conditions dh ≤ dx, dh ≤ dy hold)")
+        if diagnostics.warnings.isEmpty {
+            lines.append("  warnings: none")
+        } else {
+            lines.append("  warnings:")
+            lines += diagnostics.warnings.map { "    - \($0)" }
+        }
+        lines += comparison.map { "  \($0)" }
+        lines.append("  wrote \(output): /estimate/{A1, U, A2, U_least_squares}, /process (source \"\(estimatedPairs == nil ? "file" : "estimated")\"), "
+                     + "/diagnostics\(comparison.isEmpty ? "" : ", /comparison")")
+        lines.append("  fit time \(String(format: "%.2f", elapsed / .seconds(1))) s "
+                     + "(\(threads) thread\(threads == 1 ? "" : "s"))")
+        print(lines.joined(separator: "\n"))
+    }
+
+    private func trace(_ m: Tensor) -> Double { (0..<m.shape[0]).reduce(0) { $0 + m[$1, $1] } }
+
+    /// Why a model stored in the input cannot be compared with the fit.
+    struct NotComparable: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The model under /model (written by `simulate`): nil when the file has none, a failure
+    /// (with the reason) when it cannot be compared with a fit of this size.
+    private func trueModel(_ reader: HDF5Reader, dx: Int, dh: Int, dy: Int) -> Result<QuadraticIORNN, NotComparable>? {
+        guard reader.exists("/model/A1"), reader.exists("/model/U"), reader.exists("/model/A2") else { return nil }
+        do {
+            let a1 = try reader.readTensor("/model/A1", rank: 2, requireFinite: true)
+            let u = try reader.readTensor("/model/U", rank: 2, requireFinite: true)
+            let a2 = try reader.readTensor("/model/A2", rank: 2, requireFinite: true)
+            guard a1.shape == [dh, dx], a2.shape == [dh, dy] else {
+                return .failure(NotComparable(description: "/model/A1 is \(hdf5Shape(a1.shape)) and /model/A2 is "
+                                              + "\(hdf5Shape(a2.shape)), the fit has dh = \(dh)"))
+            }
+            return .success(try QuadraticIORNN(a1: a1, u: u, a2: a2))
+        } catch {
+            return .failure(NotComparable(description: "\(error)"))
+        }
+    }
+
+    private func hdf5Shape(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: "×") }
+
+    /// Parameter errors after alignment and the prediction error on fresh windows; lines for the report.
+    private func compare(_ result: GLOREEResult, with truth: QuadraticIORNN, process: AR1Process, length: Int,
+                         windows: Int, into tree: inout HDF5Tree) -> [String] {
+        var lines: [String] = []
+        do {
+            let estimate = try result.model()
+            let errors = try ParameterErrors(estimate, truth: truth)
+            lines.append("against /model of the input, \(errors)")
+            tree.addDataset("/comparison/parameter_errors", Tensor(vector: [errors.a1, errors.u, errors.a2]),
+                            description: "Relative Frobenius errors of Â1, Û, Â2 against /model of the input file, after "
+                                + "matching hidden units by |cosine| and rescaling (a_j, U_j·, U_·j, b_j) → (s a_j, s U_j·, U_·j/s², b_j/s²).",
+                            formula: "‖X̂ − X‖_F / ‖X‖_F for X = A1, U, A2", paper: "§3.2; MATH.md §1")
+            tree.setAttribute("permutation", .string(errors.permutation.map(String.init).joined(separator: " ")),
+                              at: "/comparison/parameter_errors")
+        } catch {
+            lines.append("against /model of the input: no comparison (\(error))")
+        }
+        // Fresh windows of the input process, at most about 10⁵ steps.
+        let steps = 100_000
+        let freshLength = min(length, steps)
+        let freshWindows = max(1, min(windows, steps / freshLength))
+        do {
+            let (x, _) = try truth.withNoise(0).simulate(process: process, windows: freshWindows, length: freshLength,
+                                                         seed: seed, purpose: "spectral-rnn fit fresh windows")
+            let error = try predictionError(try result.model(), truth, on: x)
+            lines.append("prediction error on \(freshWindows) fresh window\(freshWindows == 1 ? "" : "s") of \(freshLength) steps "
+                         + "against the noiseless truth: ‖ŷ − y*‖/‖y*‖ = \(format(error))")
+            tree.addDataset("/comparison/prediction_error", Tensor(scalar: error),
+                            description: "Relative prediction error of the fitted model on \(freshWindows) fresh windows of "
+                                + "\(freshLength) steps of the input process, against the noiseless outputs of /model.",
+                            formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
+        } catch {
+            lines.append("prediction error: not computed (\(error))")
+        }
+        return lines
+    }
+
+    /// The output file's datasets and attributes.
+    private func fill(_ tree: inout HDF5Tree, result: GLOREEResult, process: AR1Process, estimatedPairs: Int?,
+                      source: HDF5WindowSource) {
+        let d = result.diagnostics
+        tree.setAttribute("command", .string(CommandLine.arguments.joined(separator: " ")))
+        tree.setAttribute("created", .string(ISO8601DateFormatter().string(from: Date())))
+        tree.setAttribute("version", .string("SpectralRNN \(spectralRNNVersion)"))
+        tree.setAttribute("seed", .unsigned(seed))
+        tree.setAttribute("walkthrough", .string("spectral-rnn fit"))
+        tree.setAttribute("input", .string(file))
+        tree.setAttribute("hidden", .integer(hidden))
+        tree.setAttribute("threads", .integer(threads))
+
+        tree.addDataset("/estimate/A1", result.a1,
+                        description: "Estimated A1 (dh×dx): unit rows â_j, entry of largest modulus positive (one representative "
+                            + "of the scaling class).",
+                        formula: "Ê[y_t ⊗ S₂(x[n], t)] ≈ 2 Σ_j b_j ⊗ a_j ⊗ a_j, decomposed with rank dh", paper: "Thm 5, eq. 14; Alg. 1")
+        tree.addDataset("/estimate/U", result.u,
+                        description: "Estimated U (dh×dh) by the entrywise-dual solve on the corrected mixed moment.",
+                        formula: "U_jk = T(β_j, α_j, α_k, α_k) / 4, T = Ê[y_t ⊗ S_{t,t−1,t−1}(x[n])], α = pinv(Â1), β = pinv(Â2)",
+                        paper: "MATH.md §4(c) (corrects Thm 5 second display, errata 3–4)")
+        tree.addDataset("/estimate/A2", result.a2,
+                        description: "Estimated A2 (dh×dy): rows b_j scaled so that 2 Σ_j b_j ⊗ â_j ⊗ â_j reproduces the moment.",
+                        formula: "b_j = λ_j b̂_j / 2", paper: "Thm 5, eq. 14; Alg. 1")
+        tree.addDataset("/estimate/U_least_squares", result.uByLeastSquares,
+                        description: "U by least squares on the projected equations P_jk/4 = Σ_l U_jl (α_k·a_l)² (equal to "
+                            + "/estimate/U up to rounding when Â1 has full row rank).",
+                        formula: "vec(M_j) = (A1 ⊙ A1)ᵀ U_j·ᵀ, M_j = Σ_k U_jk a_k a_kᵀ", paper: "MATH.md §4(c); Alg. 1 line 10")
+
+        let from = estimatedPairs == nil ? "read from /process of the input file"
+            : "estimated from /x by least squares over \(estimatedPairs!) pairs (x_{t−1}, x_t)"
+        tree.addDataset("/process/Phi", process.phi, description: "The AR(1) transition matrix Φ used by the fit (dx×dx), \(from).",
+                        formula: "x_t = Φ x_{t−1} + ε_t", paper: "§2.5")
+        tree.addDataset("/process/Sigma", process.sigma, description: "The AR(1) innovation covariance Σ used by the fit (dx×dx), \(from).",
+                        formula: "ε_t ~ N(0, Σ)", paper: "§2.5")
+        tree.addDataset("/process/Gamma", process.gamma, description: "The stationary covariance Γ of the process used (dx×dx).",
+                        formula: "Γ = Φ Γ Φᵀ + Σ", paper: "§2.5")
+        tree.setAttribute("source", .string(estimatedPairs == nil ? "file" : "estimated"), at: "/process")
+        if let estimatedPairs { tree.setAttribute("pairs", .integer(estimatedPairs), at: "/process") }
+
+        tree.addDataset("/diagnostics/second_moment", result.secondMoment.mean,
+                        description: "Ê[y_t ⊗ S₂(x[n], t)] (dy×dx×dx) over \(d.secondMomentSamples) (window, t) pairs.",
+                        formula: "Ê[y_t ⊗ (u_t u_tᵀ − P_tt)], u = P x", paper: "Thm 5, eq. 14")
+        tree.addDataset("/diagnostics/second_moment_se", result.secondMoment.standardError,
+                        description: "Per-entry standard error of /diagnostics/second_moment (pairs treated as independent).",
+                        formula: "sd/√N", paper: "Thm 5, eq. 14")
+        tree.addDataset("/diagnostics/projected_mixed", result.projectedMixed.mean,
+                        description: "The mixed moment contracted with the duals (dh×dh) over \(d.mixedMomentSamples) pairs; ≈ 4U.",
+                        formula: "T(β_j, α_j, α_k, α_k), T = Ê[y_t ⊗ S_{t,t−1,t−1}(x[n])]", paper: "MATH.md §4(c)")
+        tree.addDataset("/diagnostics/projected_mixed_se", result.projectedMixed.standardError,
+                        description: "Per-entry standard error of /diagnostics/projected_mixed (given Â1, Â2).",
+                        formula: "sd/√N", paper: "MATH.md §4(c)")
+        tree.addDataset("/diagnostics/U_se", d.uStandardError,
+                        description: "Per-entry standard error of /estimate/U (given Â1, Â2).",
+                        formula: "se(P)/4", paper: "MATH.md §4(c)")
+        tree.addDataset("/diagnostics/condition_numbers", Tensor(vector: [d.conditionNumberA1, d.conditionNumberA2]),
+                        description: "Row condition numbers σ₁/σ_dh of Â1 and Â2 (∞ without full row rank).",
+                        formula: "(cond(Â1), cond(Â2))", paper: "Thm 5 (full row rank)")
+        tree.setAttribute("second_moment_samples", .integer(d.secondMomentSamples), at: "/diagnostics")
+        tree.setAttribute("mixed_moment_samples", .integer(d.mixedMomentSamples), at: "/diagnostics")
+        tree.setAttribute("decomposition_residual", .real(d.decompositionResidual), at: "/diagnostics")
+        tree.setAttribute("second_moment_relative_se", .real(d.secondMomentRelativeStandardError), at: "/diagnostics")
+        tree.setAttribute("u_relative_se", .real(d.uRelativeStandardError), at: "/diagnostics")
+        tree.setAttribute("decomposer", .string(Decomposer.simultaneousDiagonalization.rawValue), at: "/diagnostics")
+        tree.setAttribute("warning_count", .integer(d.warnings.count), at: "/diagnostics")
+        tree.setAttribute("warnings", .string(d.warnings.joined(separator: "\n")), at: "/diagnostics")
+        tree.setAttribute("windows", .integer(source.windows), at: "/diagnostics")
+        tree.setAttribute("length", .integer(source.length), at: "/diagnostics")
+    }
+}
