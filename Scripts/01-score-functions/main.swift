@@ -358,7 +358,7 @@ nb.table(["score", "w", "v", "s²"], zip(steinCases, variances).map { [$0.label,
 // e^{−s²/2} is small, about 0.4). Quick: the S₄ and mixed-score bands of G = sin z and the mixed
 // band of the polynomial stay wider than 0.5 and are marked LOW POWER.
 let steinSamples = options.sampleCount(full: 1_000_000, quick: 100_000)
-nb.say("c = \(c); t = \(t + 1) of n = \(length); N = \(steinSamples) windows in \(chunks) independent chunks. \(nb.monteCarloPolicy(batches: chunks))")
+nb.say("c = \(c); t = \(t + 1) of n = \(length); N = \(steinSamples) windows in \(chunks) independent chunks; tolerances as stated in §2.5: \(formatNumber(nb.monteCarloBand(degreesOfFreedom: chunks - 1), digits: 3))σ of the error norm, σ from the \(chunks) batch means.")
 let progress = nb.progress("Stein's identity", total: steinSamples)
 let steinProcess = process
 let steinPrecision = precision
@@ -436,9 +436,9 @@ do {
               basis: "each gap within the sum of both computations' rounding bounds")
 }
 
-// MARK: - Refutation: the i.i.d. score on AR(1) data
+// MARK: - Counterexample: the i.i.d. score on AR(1) data
 
-nb.section("Refutation: the i.i.d. score used on AR(1) data breaks Stein's identity")
+nb.section("Counterexample: the i.i.d. score used on AR(1) data breaks Stein's identity")
 nb.claim("Treating the inputs as independent, each x_t ~ N(0, Γ) (the i.i.d. score S^{iid}_m built from u = Γ⁻¹x_t), gives E[G ⊗ S^{iid}_m] = E[∇^m_{x_t} G]. It does for G of x_t alone; it does not once G also depends on a neighbour, as an RNN output y_t depends on x_{t−1}.")
 nb.derivation(
     "S^{iid}_1 = Γ⁻¹ x_t,  S₁(x[n], t) = (P x)_t = Γ⁻¹x_t + [(P x)_t − Γ⁻¹x_t]",

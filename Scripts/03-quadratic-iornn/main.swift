@@ -7,24 +7,14 @@ import SpectralRNN
 let options = NotebookOptions.parseCommandLine(program: "03-quadratic-iornn")
 let nb = Notebook(walkthrough: "03-quadratic-iornn", title: "The quadratic IO-RNN: GLOREE as printed, where it breaks, and a corrected estimator", options: options)
 var file = HDF5Tree()
-
-/// Stops the walkthrough with one clear line.
-func fail(_ message: String) -> Never {
-    FileHandle.standardError.write("03-quadratic-iornn: \(message)\n".data(using: .utf8)!)
-    exit(2)
-}
-
-/// Runs a library step whose failure would be a bug here, not a user's mistake.
-func must<T>(_ what: String, _ body: () throws -> T) -> T {
-    do { return try body() } catch { fail("\(what): \(error)") }
-}
+nb.planMonteCarloChecks(3, familyFalseAlarmRate: 1e-3)
 
 func row(_ values: [Double], digits: Int = 4) -> String {
-    "(" + values.map { format($0, digits: digits) }.joined(separator: ", ") + ")"
+    "(" + values.map { formatNumber($0, digits: digits) }.joined(separator: ", ") + ")"
 }
 
 /// The duals of a full-row-rank k×d matrix: the columns of its pseudo-inverse (d×k).
-func duals(_ m: Tensor) -> Tensor { must("pseudo-inverse") { try pseudoInverse(m) } }
+@MainActor func duals(_ m: Tensor) -> Tensor { nb.must("pseudo-inverse") { try pseudoInverse(m) } }
 
 /// `T(β_j, α_j, α_k, α_k) / 4` for all j, k: U from a dense mixed moment (MATH.md §4(c)).
 func uFromMixedMoment(_ t: Tensor, alpha: Tensor, beta: Tensor) -> Tensor {
@@ -39,16 +29,16 @@ func uFromMixedMoment(_ t: Tensor, alpha: Tensor, beta: Tensor) -> Tensor {
 let (dx, dh, dy) = (4, 3, 4)
 let phi = 0.5
 let outputNoise = 0.1
-let process = must("AR(1) process") { try AR1Process(phi: Tensor.identity(dx) * phi, sigma: Tensor.identity(dx)) }
-let model = must("the IO-RNN") {
+let process = nb.must("AR(1) process") { try AR1Process(phi: Tensor.identity(dx) * phi, sigma: Tensor.identity(dx)) }
+let model = nb.must("the IO-RNN") {
     try QuadraticIORNN.random(inputDimension: dx, hidden: dh, outputDimension: dy, noise: outputNoise,
                               spectralNormU: 0.2, rowNormA1: 0.5, seed: options.seed)
 }
 let windowLength = 8
 nb.section("The model: a quadratic IO-RNN on AR(1) input (paper §3.2)")
 nb.claim("h_0 = 0, h_t = (A1 x_t + U h_{t−1})^{∘2}, y_t = A2ᵀ h_t + η_t; x_t = φ x_{t−1} + ε_t. A1 is dh×dx (rows a_j), U is dh×dh, A2 is dh×dy (rows b_j).")
-let rho = must("input bound") { try QuadraticIORNN.inputBound(for: process, exceedanceProbability: 1e-9) }
-let stability = must("stability report") { try model.stabilityReport(inputBound: rho) }
+let rho = nb.must("input bound") { try QuadraticIORNN.inputBound(for: process, exceedanceProbability: 1e-9) }
+let stability = nb.must("stability report") { try model.stabilityReport(inputBound: rho) }
 nb.say("dx = \(dx), dh = \(dh), dy = \(dy), Φ = \(phi)·I, Σ = I, output noise \(outputNoise), windows of n = \(windowLength) steps. \(stability)")
 file.addDataset("/model/A1", model.a1, description: "True A1 (dh×dx): row j is a_j.", formula: "h_t = (A1 x_t + U h_{t−1})^{∘2}", paper: "§3.2")
 file.addDataset("/model/U", model.u, description: "True U (dh×dh).", formula: "h_t = (A1 x_t + U h_{t−1})^{∘2}", paper: "§3.2")
@@ -61,7 +51,7 @@ file.setAttribute("window_length", .integer(windowLength), at: "/model")
 // MARK: - Theorem 5, first display
 
 let largestWindows = options.quick ? 16_000 : 128_000
-let data = must("simulation") { try model.simulate(process: process, windows: largestWindows, length: windowLength, seed: options.seed, purpose: "training windows") }
+let data = nb.must("simulation") { try model.simulate(process: process, windows: largestWindows, length: windowLength, seed: options.seed, purpose: "training windows") }
 let source = TensorWindowSource(x: data.x, y: data.y)
 var fixedRng = RandomStream(seed: options.seed, purpose: "fixed window")
 let fixedWindow = process.sampleWindow(length: windowLength, using: &fixedRng)
@@ -75,14 +65,15 @@ nb.derivation(
     "∇²_{x_t} y_t = Σ_j b_j ⊗ ∇²_{x_t} h_{t,j} = 2 Σ_j b_j ⊗ a_j ⊗ a_j   (exactly, for every x[n])",
     "Lemma 3:  E[y_t ⊗ S₂(x[n], t)] = E[∇²_{x_t} y_t] = 2 Σ_j b_j ⊗ a_j ⊗ a_j,  S₂(x[n], t) = u_t ⊗ u_t − P_tt")
 let secondPopulation = model.populationSecondOrderMoment()
-let hessian = must("finite differences") { try FiniteDifference.mixedDerivative(of: outputsAtT, at: fixedWindow, times: [t, t], step: 0x1p-4) }
+let hessian = nb.must("finite differences") { try FiniteDifference.mixedDerivative(of: outputsAtT, at: fixedWindow, times: [t, t], step: 0x1p-4) }
 nb.agree("∇²_{x_t} y_t = 2 Σ_j b_j ⊗ a_j ⊗ a_j on a fixed window (central differences, h = 1/16)", paper: "Theorem 5, eq. 14",
          computed: hessian.derivative, reference: secondPopulation,
          tolerance: hessian.roundingBound / secondPopulation.frobeniusNorm, basis: "rounding bound of the stencil (y_t is quadratic in x_t: no truncation error)")
 let pairs = largestWindows * windowLength
 let secondProgress = nb.progress("second-order moment", total: 1)
-let secondSampled = must("second-order moment") { try estimateSecondOrderMoment(source, process: process) }
+let secondSampled = nb.must("second-order moment") { try estimateSecondOrderMoment(source, process: process) }
 secondProgress.done()
+nb.say(nb.monteCarloPolicy(batches: secondSampled.batchCount))
 nb.monteCarlo("Ê[y_t ⊗ S₂(x[n], t)] = 2 Σ_j b_j ⊗ a_j ⊗ a_j, pooled over every t of \(largestWindows) windows", paper: "Theorem 5",
               estimate: secondSampled, expected: secondPopulation)
 file.addMoment("second", estimate: secondSampled, theory: secondPopulation,
@@ -102,14 +93,14 @@ nb.derivation(
     "line 10 sets rows of U(A1 ⊙ A1) ∈ R^{dh×dx²} to (R̂2 + R̂3)/2 ∈ R^{dx}: the dimensions do not even match")
 // Windows of n = 2: the only pair is t = 2 with h_{t−2} = 0, so y_t is a polynomial of degree 4
 // in x_{t−1} and the products with S₄ have the lightest tails this moment allows.
-let small = must("the small IO-RNN") {
+let small = nb.must("the small IO-RNN") {
     let base = try QuadraticIORNN.random(inputDimension: 3, hidden: 2, outputDimension: 3, noise: outputNoise,
                                          spectralNormU: 0.5, rowNormA1: 1.0, seed: options.seed)
     return try QuadraticIORNN(a1: base.a1, u: base.u * 2, a2: base.a2, noise: outputNoise)
 }
-let smallProcess = must("AR(1) process") { try AR1Process(phi: Tensor.identity(3) * phi, sigma: Tensor.identity(3)) }
+let smallProcess = nb.must("AR(1) process") { try AR1Process(phi: Tensor.identity(3) * phi, sigma: Tensor.identity(3)) }
 let smallWindows = options.quick ? 40_000 : 1_000_000
-let smallData = must("simulation") { try small.simulate(process: smallProcess, windows: smallWindows, length: 2, seed: options.seed, purpose: "fourth-order windows") }
+let smallData = nb.must("simulation") { try small.simulate(process: smallProcess, windows: smallWindows, length: 2, seed: options.seed, purpose: "fourth-order windows") }
 nb.say("A smaller model for the dense fourth-order moment: dx = 3, dh = 2, dy = 3, ‖U‖ = 1, rows of A1 of norm 1; windows of n = 2 (the pair t = 2: h_0 = 0 keeps y_t a quartic in x_{t−1}), \(smallWindows) windows.")
 let m = small.mixingMatrices()  // dh×dx²: row j is vec(M_j)
 var printedForm = Tensor.zeros([3, 3, 3, 3, 3])
@@ -129,19 +120,19 @@ let bestConstant = dot(trueForm.storage, printedForm.storage) / dot(printedForm.
 let printedScaled = printedForm * bestConstant
 let exactGap = (printedScaled - trueForm).frobeniusNorm / trueForm.frobeniusNorm
 let fourthProgress = nb.progress("fourth-order moment", total: 1)
-let fourth = must("fourth-order moment") {
+let fourth = nb.must("fourth-order moment") {
     try estimateWindowScoreMoment(TensorWindowSource(x: smallData.x, y: smallData.y), process: smallProcess, offsets: [-1, -1, -1, -1])
 }
 fourthProgress.done()
-nb.say("Even given its best constant c = \(format(bestConstant)), the printed form is \(format(exactGap)) away from the true one (relative, exact). Sampled:")
+nb.say("Even given its best constant c = \(formatNumber(bestConstant)), the printed form is \(formatNumber(exactGap)) away from the true one (relative, exact). Sampled:")
 nb.monteCarlo("true: Ê[y_t ⊗ S₄(x[n], t−1)] = 8 Σ_j b_j ⊗ (M_j⊗M_j + two other pairings)", paper: "MATH.md §4(b)",
               estimate: fourth, expected: trueForm)
-let band = 3 * fourth.standardError.frobeniusNorm / trueForm.frobeniusNorm
+let band = nb.monteCarloBand(degreesOfFreedom: fourth.count - 1) * fourth.standardError.frobeniusNorm / trueForm.frobeniusNorm
 if band < exactGap / 2 {
     nb.monteCarlo("printed: Ê[y_t ⊗ S₄(x[n], t−1)] = c Σ_j b_j ⊗ w_j ⊗ w_j (best c)", paper: "Theorem 5, second display (errata 3)",
                   estimate: fourth, expected: printedScaled, kind: .refutation)
 } else {
-    nb.say("At N = \(fourth.count) the 3σ band (\(format(band)) relative) is too wide to separate the two forms (gap \(format(exactGap))): the sample cannot refute the printed form here; the exact symmetry argument above does.")
+    nb.say("At N = \(fourth.count) the band (\(formatNumber(band)) relative) is too wide to separate the two forms (gap \(formatNumber(exactGap))): the sample cannot refute the printed form here; the exact symmetry argument above does.")
 }
 nb.exact("Algorithm 1 line 10: (R̂2 + R̂3)/2 has as many entries as a row of U(A1 ⊙ A1)", paper: "Algorithm 1 (errata 4)",
          quantity: "dx² − dx", measured: Double(3 * 3 - 3), expected: 0, tolerance: 0, basis: "dimensions", kind: .refutation)
@@ -166,19 +157,19 @@ nb.derivation(
     "T(β_j, α_j, α_k, α_k) = 4 Σ_i (β_j·b_i)(α_j·a_i)(α_kᵀ M_i α_k) = 4 U_jk   (a_i·α_k = δ_ik, b_i·β_j = δ_ij)",
     "least squares, like the paper's line 10 but well-typed: vec(M_j) = (A1 ⊙ A1)ᵀ U_{j·}ᵀ")
 let mixedPopulation = model.populationMixedMoment()
-let mixedDerivative = must("finite differences") { try FiniteDifference.mixedDerivative(of: outputsAtT, at: fixedWindow, times: [t, t - 1, t - 1], step: 0x1p-4) }
+let mixedDerivative = nb.must("finite differences") { try FiniteDifference.mixedDerivative(of: outputsAtT, at: fixedWindow, times: [t, t - 1, t - 1], step: 0x1p-4) }
 nb.agree("∂_{x_t}∂²_{x_{t−1}} y_t = 4 Σ_j b_j ⊗ a_j ⊗ M_j on a fixed window (central differences, h = 1/16)", paper: "MATH.md §4(c)",
          computed: mixedDerivative.derivative, reference: mixedPopulation,
          tolerance: mixedDerivative.roundingBound / mixedPopulation.frobeniusNorm,
          basis: "rounding bound of the stencil (quadratic in x_t, then in x_{t−1}: no truncation error)")
-let mixedSampled = must("mixed moment") { try estimateMixedMoment(source, process: process) }
+let mixedSampled = nb.must("mixed moment") { try estimateMixedMoment(source, process: process) }
 nb.monteCarlo("Ê[y_t ⊗ S_{t,t−1,t−1}(x[n])] = 4 Σ_j b_j ⊗ a_j ⊗ M_j, pooled over t ≥ 2 of \(largestWindows) windows", paper: "MATH.md §4(c)",
               estimate: mixedSampled, expected: mixedPopulation)
 let trueAlpha = duals(model.a1), trueBeta = duals(model.a2)
 let uFromTruth = uFromMixedMoment(mixedSampled.mean, alpha: trueAlpha, beta: trueBeta)
 let uExact = uFromMixedMoment(mixedPopulation, alpha: trueAlpha, beta: trueBeta)
 nb.agree("U_jk = T(β_j, α_j, α_k, α_k)/4 on the exact moment", paper: "MATH.md §4(c)", computed: uExact, reference: model.u)
-nb.say("From the sampled moment with the true A1, A2: relative error of U \(format(uFromTruth.relativeError(to: model.u))).")
+nb.say("From the sampled moment with the true A1, A2: relative error of U \(formatNumber(uFromTruth.relativeError(to: model.u))).")
 file.addMoment("mixed", estimate: mixedSampled, theory: mixedPopulation,
                description: "Ê[y_t ⊗ S_{t,t−1,t−1}(x[n])] (dy×dx×dx×dx), pooled over t ≥ 2.",
                formula: "Ê[y_t ⊗ S_{t,t−1,t−1}(x[n])]", theoryFormula: "4 Σ_j b_j ⊗ a_j ⊗ M_j", paper: "MATH.md §4(c)")
@@ -187,8 +178,8 @@ file.addMoment("mixed", estimate: mixedSampled, theory: mixedPopulation,
 
 nb.section("GLOREE end to end from samples: parameters, predictions, and the rate N^{−1/2}")
 nb.claim("From windows alone: A1 and A2 from the decomposition of Ê[y_t ⊗ S₂(x[n], t)] (simultaneous diagonalization), U from the projected corrected moment with the estimated duals. The recovered model, compared modulo its equivalences (permutation and per-unit scaling (a_j, U_{j·}, U_{·j}, b_j) → (s a_j, s U_{j·}, U_{·j}/s², b_j/s²)), predicts fresh windows, and the errors fall at least like N^{−1/2} (Theorem 5's rate is an upper bound).")
-let exactFit = must("GLOREE on exact moments") { try gloree(fromMoments: secondPopulation, mixed: mixedPopulation, hidden: dh) }
-let exactErrors = must("alignment") { try ParameterErrors(try exactFit.model(), truth: model) }
+let exactFit = nb.must("GLOREE on exact moments") { try gloree(fromMoments: secondPopulation, mixed: mixedPopulation, hidden: dh) }
+let exactErrors = nb.must("alignment") { try ParameterErrors(try exactFit.model(), truth: model) }
 nb.atMost("from the exact (population) moments GLOREE recovers A1, U and A2", paper: "Theorem 5, MATH.md §4(c)",
           quantity: "largest rel. error", measured: max(exactErrors.a1, exactErrors.u, exactErrors.a2), bound: 1e-10,
           basis: "exact input: rounding only")
@@ -204,16 +195,16 @@ let rateProgress = nb.progress("GLOREE against N", total: windowCounts.reduce(0,
 for count in windowCounts {
     let windows = Tensor(shape: [count, windowLength, dx], storage: Array(data.x.storage.prefix(count * windowLength * dx)))
     let outputs = Tensor(shape: [count, windowLength, dy], storage: Array(data.y.storage.prefix(count * windowLength * dy)))
-    let result = must("GLOREE") { try gloree(TensorWindowSource(x: windows, y: outputs), process: process, hidden: dh, seed: options.seed) }
-    let estimate = must("estimated model") { try result.model() }
-    let errors = must("alignment") { try ParameterErrors(estimate, truth: model) }
+    let result = nb.must("GLOREE") { try gloree(TensorWindowSource(x: windows, y: outputs), process: process, hidden: dh, seed: options.seed) }
+    let estimate = nb.must("estimated model") { try result.model() }
+    let errors = nb.must("alignment") { try ParameterErrors(estimate, truth: model) }
     // An estimate can be less stable than the truth: its recurrence may diverge on a test window.
     guard let prediction = try? predictionError(estimate, model, on: testX) else {
-        rateRows.append(["\(count)", "\(result.diagnostics.secondMomentSamples)", format(errors.a1), format(errors.u), format(errors.a2), "diverged"])
+        rateRows.append(["\(count)", "\(result.diagnostics.secondMomentSamples)", formatNumber(errors.a1), formatNumber(errors.u), formatNumber(errors.a2), "diverged"])
         rateProgress.advance(count)
         continue
     }
-    rateRows.append(["\(count)", "\(result.diagnostics.secondMomentSamples)", format(errors.a1), format(errors.u), format(errors.a2), format(prediction)])
+    rateRows.append(["\(count)", "\(result.diagnostics.secondMomentSamples)", formatNumber(errors.a1), formatNumber(errors.u), formatNumber(errors.a2), formatNumber(prediction)])
     logN.append(log(Double(count)))
     logPrediction.append(log(prediction))
     logU.append(log(errors.u))
@@ -232,7 +223,7 @@ func slope(_ x: [Double], _ y: [Double]) -> (slope: Double, standardError: Doubl
     return (b, (residual / max(1, n - 2) / sxx).squareRoot())
 }
 let predictionSlope = slope(logN, logPrediction), uSlope = slope(logN, logU)
-nb.say("Fitted log–log slopes: prediction error \(format(predictionSlope.slope)) ± \(format(predictionSlope.standardError)), U error \(format(uSlope.slope)) ± \(format(uSlope.standardError)) (± the slope's standard error from the regression's residuals).")
+nb.say("Fitted log–log slopes: prediction error \(formatNumber(predictionSlope.slope)) ± \(formatNumber(predictionSlope.standardError)), U error \(formatNumber(uSlope.slope)) ± \(formatNumber(uSlope.standardError)) (± the slope's standard error from the regression's residuals).")
 if !options.quick && logN.count == windowCounts.count {
     // Theorem 5's sample complexity is an upper bound, O(N^{−1/2}); at these N the errors of the
     // duals and of the moments still multiply (second-order terms), so the decline can be steeper.
@@ -250,7 +241,7 @@ if !options.quick && logN.count == windowCounts.count {
 
 nb.section("Dense and projected estimators of the corrected moment agree")
 nb.claim("Contracting the dense dy×dx×dx×dx estimate with (β_j, α_j, α_k, α_k) gives, sample by sample, the projected estimate that never builds it: the two means agree to rounding. The projected one costs O(dh·(dx + dy) + dh²) per (window, t) pair instead of O(dy·dx³).")
-guard let fitted = largestFit else { fail("no fit at the largest sample size") }
+guard let fitted = largestFit else { nb.stop("no fit at the largest sample size") }
 let clock = ContinuousClock()
 var denseMoment: StreamingMean?
 let denseTime = clock.measure { denseMoment = try? estimateMixedMoment(source, process: process) }
@@ -258,7 +249,7 @@ var projectedMoment: StreamingMean?
 let projectedTime = clock.measure {
     projectedMoment = try? estimateProjectedMixedMoment(source, process: process, alpha: fitted.fit.alpha, beta: fitted.fit.beta)
 }
-guard let dense = denseMoment, let projected = projectedMoment else { fail("the mixed-moment estimators failed") }
+guard let dense = denseMoment, let projected = projectedMoment else { nb.stop("the mixed-moment estimators failed") }
 let contracted = Tensor(shape: [dh, dh]) { i in
     dense.mean.contracted(withVectors: [fitted.fit.beta.column(i[0]), fitted.fit.alpha.column(i[0]), fitted.fit.alpha.column(i[1]), fitted.fit.alpha.column(i[1])])
 }
@@ -274,8 +265,8 @@ nb.say("Both stream the windows in batches: memory does not grow with N. Whole-p
 
 // MARK: - Saving
 
-let finalModel = must("estimated model") { try fitted.model(noise: outputNoise) }
-let aligned = must("alignment") { try align(finalModel, to: model).aligned }
+let finalModel = nb.must("estimated model") { try fitted.model(noise: outputNoise) }
+let aligned = nb.must("alignment") { try align(finalModel, to: model).aligned }
 file.addDataset("/estimate/A1", aligned.a1, description: "A1 recovered from \(windowCounts.last!) windows, aligned to the truth (permutation, scale).", formula: "rows â_j of the decomposition of Ê[y_t ⊗ S₂]", paper: "Theorem 5, Algorithm 1")
 file.addDataset("/estimate/U", aligned.u, description: "U recovered by the corrected estimator, aligned.", formula: "U_jk = T(β_j, α_j, α_k, α_k)/4", paper: "MATH.md §4(c)")
 file.addDataset("/estimate/A2", aligned.a2, description: "A2 recovered, aligned.", formula: "b_j = λ_j b̂_j / 2", paper: "Theorem 5")
@@ -285,5 +276,5 @@ file.addDataset("/samples/x", Tensor(shape: [4, windowLength, dx], storage: Arra
 file.addDataset("/samples/y", Tensor(shape: [4, windowLength, dy], storage: Array(data.y.storage.prefix(4 * windowLength * dy))),
                 description: "Their outputs (N×n×dy).", formula: "y_t = A2ᵀ h_t + η_t", paper: "§3.2")
 let path: String
-do { path = try nb.save(file) } catch { fail("could not save the results: \(error)") }
+do { path = try nb.save(file) } catch { nb.stop("could not save the results: \(error)") }
 exit(nb.finish(savedFiles: [path]))

@@ -94,12 +94,13 @@ struct Fit: ParsableCommand {
 
         // What to compare with, when the file says how it was made.
         var comparison: [String] = []
+        var wroteComparison = false
         var tree = HDF5Tree()
         switch trueModel(source.reader, dx: dx, dh: hidden, dy: dy) {
         case .none: break
         case .some(.success(let truth)):
-            comparison = compare(result, with: truth, process: process, length: source.length,
-                                 windows: source.windows, into: &tree)
+            (comparison, wroteComparison) = compare(result, with: truth, process: process, length: source.length,
+                                                    windows: source.windows, into: &tree)
         case .some(.failure(let why)):
             comparison = ["against /model of the input: no comparison (\(why))"]
         }
@@ -125,7 +126,7 @@ struct Fit: ParsableCommand {
         }
         lines += comparison.map { "  \($0)" }
         lines.append("  wrote \(output): /estimate/{A1, U, A2, U_least_squares}, /process (source \"\(estimatedPairs == nil ? "file" : "estimated")\"), "
-                     + "/diagnostics\(comparison.isEmpty ? "" : ", /comparison")")
+                     + "/diagnostics\(wroteComparison ? ", /comparison" : "")")
         lines.append("  fit time \(String(format: "%.2f", elapsed / .seconds(1))) s "
                      + "(\(threads) thread\(threads == 1 ? "" : "s"))")
         print(lines.joined(separator: "\n"))
@@ -160,8 +161,9 @@ struct Fit: ParsableCommand {
 
     /// Parameter errors after alignment and the prediction error on fresh windows; lines for the report.
     private func compare(_ result: GLOREEResult, with truth: QuadraticIORNN, process: AR1Process, length: Int,
-                         windows: Int, into tree: inout HDF5Tree) -> [String] {
+                         windows: Int, into tree: inout HDF5Tree) -> (lines: [String], wrote: Bool) {
         var lines: [String] = []
+        var wrote = false
         do {
             let estimate = try result.model()
             let errors = try ParameterErrors(estimate, truth: truth)
@@ -172,6 +174,7 @@ struct Fit: ParsableCommand {
                             formula: "‖X̂ − X‖_F / ‖X‖_F for X = A1, U, A2", paper: "§3.2; MATH.md §1")
             tree.setAttribute("permutation", .string(errors.permutation.map(String.init).joined(separator: " ")),
                               at: "/comparison/parameter_errors")
+            wrote = true
         } catch {
             lines.append("against /model of the input: no comparison (\(error))")
         }
@@ -189,10 +192,11 @@ struct Fit: ParsableCommand {
                             description: "Relative prediction error of the fitted model on \(freshWindows) fresh windows of "
                                 + "\(freshLength) steps of the input process, against the noiseless outputs of /model.",
                             formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
+            wrote = true
         } catch {
             lines.append("prediction error: not computed (\(error))")
         }
-        return lines
+        return (lines, wrote)
     }
 
     /// The output file's datasets and attributes.

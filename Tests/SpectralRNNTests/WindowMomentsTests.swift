@@ -84,18 +84,19 @@ private func testProcess(dimension: Int, seed: UInt64) throws -> AR1Process {
 @Suite struct WindowMomentsTests {
 
     /// (1) Both dense moments equal the direct loop (mean and standard errors, counts) for
-    /// windows of length 6, 2 and 1, so every end case of P is exercised.
-    @Test(arguments: [(5, 6), (4, 2), (3, 1)])
-    func denseMomentsMatchTheDirectLoop(windows: Int, length n: Int) throws {
-        let process = try testProcess(dimension: 3, seed: 1)
-        let data = randomData(process: process, windows: windows, length: n, outputs: 2, seed: 2)
+    /// windows of length 6, 2 and 1, so every end case of P is exercised, and at the `fit`
+    /// benchmark's dimensions dx = 4, dy = 5.
+    @Test(arguments: [(5, 6, 3, 2), (4, 2, 3, 2), (3, 1, 3, 2), (3, 7, 4, 5)])
+    func denseMomentsMatchTheDirectLoop(windows: Int, length n: Int, dx: Int, dy: Int) throws {
+        let process = try testProcess(dimension: dx, seed: 1)
+        let data = randomData(process: process, windows: windows, length: n, outputs: dy, seed: 2)
         let direct = directMoments(x: data.x, y: data.y, process: process)
         let source = TensorWindowSource(x: data.x, y: data.y)
         let second = try estimateSecondOrderMoment(source, process: process)
         let mixed = try estimateMixedMoment(source, process: process)
         let both = try estimateSecondOrderAndMixedMoments(source, process: process)
 
-        #expect(second.shape == [2, 3, 3] && mixed.shape == [2, 3, 3, 3])
+        #expect(second.shape == [dy, dx, dx] && mixed.shape == [dy, dx, dx, dx])
         #expect(second.count == windows * n && mixed.count == windows * (n - 1))
         #expect(meanGap(direct.second, second) < 1e-13)
         #expect(errorGap(direct.second, second) < 1e-12)
@@ -192,6 +193,7 @@ private func testProcess(dimension: Int, seed: UInt64) throws -> AR1Process {
         for (a, b) in zip(first, second) {
             #expect(bits(a.mean) == bits(b.mean))
             #expect(bits(a.standardError) == bits(b.standardError))
+            #expect(a.batchCount == b.batchCount && a.batchStandardError.map(bits) == b.batchStandardError.map(bits))
         }
         for threads in [1, 3] {
             for (a, b) in zip(first, try run(threads)) {
@@ -234,6 +236,15 @@ private func testProcess(dimension: Int, seed: UInt64) throws -> AR1Process {
         let mixedSigma = moments.mixed.standardError.frobeniusNorm
         let mixedGap = moments.mixed.mean.frobeniusNorm
         #expect(mixedGap <= 4 * mixedSigma, "‖Ê_mixed‖ = \(mixedGap), 4σ = \(4 * mixedSigma)")
+        // The results carry 32 to 64 batch means of consecutive pairs, whose spread gives a
+        // standard error that accounts for the correlation of pairs within a window: of the
+        // same size as the per-sample one here (weak dependence), never wildly different.
+        for moment in [moments.secondOrder, moments.mixed] {
+            #expect(moment.batchCount >= 32 && moment.batchCount < 64, "\(moment.batchCount) batch means")
+            let batchSigma = try #require(moment.batchStandardError).frobeniusNorm
+            let ratio = batchSigma / moment.standardError.frobeniusNorm
+            #expect(ratio > 0.7 && ratio < 1.6, "batch-means σ / per-sample σ = \(ratio)")
+        }
     }
 
     /// Inconsistent inputs are thrown as one-line errors, not trapped.

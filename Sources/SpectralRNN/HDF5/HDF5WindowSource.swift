@@ -24,7 +24,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
 
     /// The file on disk.
     public let path: String
-    /// The open file (shared: `readProcess(from:)` can use it too).
+    /// The open file (shared: `readProcess(from:dimension:)` can use it too).
     public let reader: HDF5Reader
     /// N, the number of windows.
     public let windows: Int
@@ -71,8 +71,8 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
         self.prefetch = prefetch
         self.path = reader.path
         self.batchBytes = batchBytes
-        let xShape = try HDF5WindowSource.validatedShape(reader, "/x", letter: "x", dimension: "dx")
-        let yShape = try HDF5WindowSource.validatedShape(reader, "/y", letter: "y", dimension: "dy")
+        let xShape = try HDF5WindowSource.validatedShape(reader, "/x", dimension: "dx")
+        let yShape = try HDF5WindowSource.validatedShape(reader, "/y", dimension: "dy")
         guard xShape[0] == yShape[0], xShape[1] == yShape[1] else {
             throw HDF5Error(file: reader.path, object: "/y",
                             message: "has N = \(yShape[0]) windows of n = \(yShape[1]) steps (shape \(hdf5ShapeText(yShape))) "
@@ -95,8 +95,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
 
     /// The shape of `/x` or `/y` after checking it exists, is a float dataset of rank 3 and
     /// has no empty mode.
-    private static func validatedShape(_ reader: HDF5Reader, _ object: String, letter: String,
-                                       dimension: String) throws -> [Int] {
+    private static func validatedShape(_ reader: HDF5Reader, _ object: String, dimension: String) throws -> [Int] {
         let expected = "an input file for fit needs /x (N×n×dx) and /y (N×n×dy), float64"
         func failure(_ message: String) -> HDF5Error { HDF5Error(file: reader.path, object: object, message: message) }
         guard reader.exists(object) else { throw failure("no such dataset (\(expected))") }

@@ -5,7 +5,14 @@
 //
 // Data come from a `WindowSource` as batches of `WindowSegment`s (whole windows, or time
 // chunks of one long window); memory is one batch plus a fixed workspace, whatever the
-// number of windows. The arithmetic lives in WindowMomentsEngine.swift.
+// number of windows. The arithmetic lives in WindowMomentsEngine.swift, the accumulators in
+// WindowMomentsAccumulation.swift.
+//
+// Every result is a `StreamingMean` with per-entry standard errors (pairs taken as
+// independent) and 32 to 64 batch means of consecutive pairs, whose `batchStandardError`
+// also accounts for the correlation of the pairs of one window. Two runs with the same
+// batches and `threads` give the same bits; other thread counts or batch sizes change only
+// the rounding (and the batch boundaries).
 
 import Foundation
 
@@ -169,8 +176,8 @@ public struct WindowMomentsError: Error, CustomStringConvertible, Equatable, Sen
 /// sample is one (window, t) pair). `S₂(x[n], t) = u_t u_tᵀ − P_tt` (paper eq. 9). For the
 /// quadratic IO-RNN its expectation is `2 Σ_j b_j ⊗ a_j ⊗ a_j`.
 ///
-/// The standard errors treat the pairs as independent; pairs of one window are correlated
-/// through the input's Markov dependence, so they somewhat understate the spread.
+/// `standardError` treats the pairs as independent; pairs of one window are correlated
+/// through the input's Markov dependence, which `batchStandardError` accounts for.
 public func estimateSecondOrderMoment(_ source: WindowSource, process: AR1Process, threads: Int = 2,
                                       progress: Progress? = nil) throws -> StreamingMean {
     let engine = try WindowMomentKernels.Engine(source: source, process: process, secondOrder: true, mixed: false,

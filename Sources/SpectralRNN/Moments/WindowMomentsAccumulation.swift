@@ -1,6 +1,13 @@
 // Accumulators behind the window-moment estimators (WindowMoments.swift): column blocks
-// reduced four columns at a time, the per-thread workspace, running totals merged by Chan's
-// formula, and their conversion to `StreamingMean`.
+// reduced four columns at a time, the per-thread workspace, batch records merged by Chan's
+// formula, and their conversion to `StreamingMean` (with batch means).
+//
+// Batch means. Pairs of one window are correlated (the input is Markov), so the per-sample
+// standard error understates the spread of the mean somewhat. The estimators therefore also
+// keep the means of disjoint runs of consecutive pairs ("records", whole blocks of
+// columns, between 32 and 64 of them in the end, like `StreamingMean(recordingBatches:)`),
+// handed over as the result's batch means: `batchStandardError` then accounts for the
+// correlation, and Notebook's Monte Carlo checks use it.
 
 /// The internals of the window-moment estimators (a namespace: nothing here is public).
 enum WindowMomentKernels {
@@ -22,6 +29,28 @@ enum WindowMomentKernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD4<Double>.self)
     }
 
+    /// The count, mean and sum of squared deviations of a run of consecutive samples (packed entries).
+    struct Record: Sendable {
+        var count: Int
+        var mean: [Double]
+        var sumOfSquares: [Double]
+
+        /// The record of two runs' samples (Chan's merge, exact up to rounding).
+        static func pooled(_ a: Record, _ b: Record) -> Record {
+            guard a.count > 0 else { return b }
+            guard b.count > 0 else { return a }
+            let n1 = Double(a.count), n2 = Double(b.count), n = n1 + n2
+            var result = a
+            for e in 0..<a.mean.count {
+                let delta = b.mean[e] - a.mean[e]
+                result.mean[e] = a.mean[e] + delta * (n2 / n)
+                result.sumOfSquares[e] = a.sumOfSquares[e] + b.sumOfSquares[e] + delta * delta * (n1 * n2 / n)
+            }
+            result.count = a.count + b.count
+            return result
+        }
+    }
+
     /// Zero-initialized doubles that live as long as their owner.
     final class Scratch {
         let base: UnsafeMutablePointer<Double>
@@ -36,12 +65,13 @@ enum WindowMomentKernels {
         deinit { base.deallocate() }
     }
 
-    /// One moment's column block and its sums over a part (one thread's share of a batch).
+    /// One moment's column block and its records over a part (one thread's share of a batch).
     ///
     /// With `outputs > 0` the samples are `y_i · w_r` for i < outputs and r < rows (entry
     /// `i·rows + r`), the block holding columns of y and of w; with `outputs == 0` the samples
     /// are the `rows` values of w themselves. The block's sums are
-    /// `Σ_col Y[i,col] W[r,col]` and `Σ_col (Y[i,col] W[r,col])²`.
+    /// `Σ_col Y[i,col] W[r,col]` and `Σ_col (Y[i,col] W[r,col])²`; they are added to the open
+    /// record, which is closed once it holds `recordLength` samples.
     final class Block {
         let rows: Int
         let outputs: Int
@@ -51,13 +81,17 @@ enum WindowMomentKernels {
         let w: UnsafeMutablePointer<Double>
         /// y, outputs × rowStride.
         let y: UnsafeMutablePointer<Double>
-        /// Σ sample and Σ sample² over the part, per entry.
+        /// Σ sample and Σ sample² over the open record, per entry.
         let sum: UnsafeMutablePointer<Double>
         let sumOfSquares: UnsafeMutablePointer<Double>
-        /// Columns written since the last flush, and samples flushed into the sums. A block
-        /// belongs to one thread's workspace: no dynamic exclusivity checks in the hot loop.
+        /// Columns written since the last flush, and samples flushed into the open record. A
+        /// block belongs to one thread's workspace: no dynamic exclusivity checks in the hot loop.
         @exclusivity(unchecked) var filled = 0
         @exclusivity(unchecked) private(set) var count = 0
+        /// The samples after which the open record is closed (set by the engine before a batch).
+        @exclusivity(unchecked) var recordLength = blockColumns
+        /// The closed records of the part, in order.
+        @exclusivity(unchecked) private var records: [Record] = []
         private let storage: Scratch
 
         init(rows: Int, outputs: Int) {
@@ -119,23 +153,41 @@ enum WindowMomentKernels {
             }
             count += filled
             filled = 0
+            if count >= recordLength { closeRecord() }
         }
 
-        /// Forgets the part's samples.
-        func reset() {
-            filled = 0
+        /// Turns the open record's sums into a record: mean `Σv/N` and sum of squared
+        /// deviations `Σv² − (Σv)²/N`, which loses about log₁₀(1 + mean²/variance) digits —
+        /// harmless for these moments (products of a centred score with an output).
+        private func closeRecord() {
+            guard count > 0 else { return }
+            let n = Double(count)
+            var record = Record(count: count, mean: [Double](repeating: 0, count: entries),
+                                sumOfSquares: [Double](repeating: 0, count: entries))
+            for e in 0..<entries {
+                let mean = sum[e] / n
+                record.mean[e] = mean
+                record.sumOfSquares[e] = max(0, sumOfSquares[e] - sum[e] * mean)
+            }
+            records.append(record)
             count = 0
             sum.update(repeating: 0, count: entries)
             sumOfSquares.update(repeating: 0, count: entries)
         }
+
+        /// The part's records, in order (the last one possibly short); the block is then empty.
+        func takeRecords() -> [Record] {
+            flush()
+            closeRecord()
+            defer { records.removeAll(keepingCapacity: true) }
+            return records
+        }
     }
 
     /// The per-thread workspace: time-major scratch rows for one chunk of times (x, y, u, αᵀu,
-    /// βᵀy, the mixed score's pair products), vectors for the columns recomputed at the
-    /// window's ends, and one column block per moment.
+    /// βᵀy, the mixed score's pair products) and one column block per moment.
     final class Workspace {
         let xRows, yRows, uRows, projectionRows, outputProjectionRows, pairRows: UnsafeMutablePointer<Double>
-        let u, previousU, projection, previousProjection, yt, pairProducts: UnsafeMutablePointer<Double>
         let secondOrder: Block
         let mixed: Block
         let projected: Block
@@ -144,8 +196,7 @@ enum WindowMomentKernels {
         init(dx: Int, dy: Int, dh: Int, secondOrder: Bool, mixed: Bool, projected: Bool) {
             let pairs = dx * (dx + 1) / 2
             let rows = 2 * dx + dy + 2 * dh + pairs
-            let vectors = 4 * max(dx, dh) + dy + pairs
-            storage = Scratch(rows * rowStride + vectors)
+            storage = Scratch(rows * rowStride)
             var next = storage.base
             func take(_ count: Int) -> UnsafeMutablePointer<Double> {
                 defer { next += count }
@@ -157,59 +208,56 @@ enum WindowMomentKernels {
             projectionRows = take(dh * rowStride)
             outputProjectionRows = take(dh * rowStride)
             pairRows = take(pairs * rowStride)
-            let width = max(dx, dh)
-            u = take(width)
-            previousU = take(width)
-            projection = take(width)
-            previousProjection = take(width)
-            yt = take(dy)
-            pairProducts = take(pairs)
             self.secondOrder = Block(rows: secondOrder ? pairs : 0, outputs: secondOrder ? dy : 0)
             self.mixed = Block(rows: mixed ? dx * pairs : 0, outputs: mixed ? dy : 0)
             self.projected = Block(rows: projected ? dh * dh : 0, outputs: 0)
         }
     }
 
-    /// The running totals of one moment (packed entries): the number of samples, their mean
-    /// and the sum of squared deviations about it.
+    /// The records of one moment over everything accumulated so far, in order: between
+    /// `target` and 2·`target` of them once there are enough samples, neighbours being pooled
+    /// (and the record length doubled) whenever there are 2·`target`.
     struct Totals {
-        private(set) var count = 0
-        private(set) var mean: [Double]
-        private(set) var sumOfSquares: [Double]
+        /// The number of batch means kept at least (once there are enough samples).
+        static let target = StreamingMean.defaultBatches
+        private(set) var records: [Record] = []
+        /// The length at which the parts close their records.
+        private(set) var recordLength = blockColumns
 
-        init(size: Int) {
-            mean = [Double](repeating: 0, count: size)
-            sumOfSquares = [Double](repeating: 0, count: size)
-        }
+        /// The number of samples.
+        var count: Int { records.reduce(0) { $0 + $1.count } }
 
-        /// Folds in a part's sums by Chan's merge (exact up to rounding). The part's own sum of
-        /// squared deviations is `Σv² − (Σv)²/N`: it loses about log₁₀(1 + mean²/variance) digits,
-        /// harmless for these moments (products of a centred score with an output).
-        mutating func merge(_ part: Block) {
-            part.flush()
-            guard part.count > 0 else { return }
-            let n1 = Double(count), n2 = Double(part.count), n = n1 + n2
-            for e in 0..<mean.count {
-                let s = part.sum[e]
-                let partMean = s / n2
-                let partSquares = max(0, part.sumOfSquares[e] - s * partMean)
-                if count == 0 {
-                    mean[e] = partMean
-                    sumOfSquares[e] = partSquares
-                } else {
-                    let delta = partMean - mean[e]
-                    mean[e] += delta * (n2 / n)
-                    sumOfSquares[e] += partSquares + delta * delta * (n1 * n2 / n)
+        /// Appends a part's records (parts are appended in part order).
+        mutating func append(_ part: Block) {
+            records += part.takeRecords()
+            while records.count >= 2 * Self.target {
+                records = stride(from: 0, to: records.count, by: 2).map { k in
+                    k + 1 < records.count ? .pooled(records[k], records[k + 1]) : records[k]
                 }
+                recordLength *= 2
             }
-            count += part.count
         }
 
-        /// The totals as a `StreamingMean` of the given shape, entry k taken from packed entry `packed[k]`.
+        /// The totals as a `StreamingMean` of the given shape (entry k from packed entry
+        /// `packed[k]`) whose batch means are the records' means (a short last record is pooled
+        /// into the one before it). Means and squares are merged in record order by Chan's formula.
         func streamingMean(shape: [Int], packed: [Int]) -> StreamingMean {
-            StreamingMean.assembling(shape: shape, count: count,
-                                     mean: packed.map { mean[$0] },
-                                     sumOfSquares: packed.map { sumOfSquares[$0] })
+            var final = records
+            if final.count >= 2, let last = final.last, 2 * last.count < recordLength {
+                final.removeLast()
+                final[final.count - 1] = .pooled(final[final.count - 1], last)
+            }
+            let pieces = final.map { record in
+                StreamingMean.assembling(shape: shape, count: record.count,
+                                         mean: packed.map { record.mean[$0] },
+                                         sumOfSquares: packed.map { record.sumOfSquares[$0] })
+            }
+            guard pieces.count >= 2 else { return pieces.first ?? StreamingMean(shape: shape) }
+            // One chunk per record: inChunks keeps each chunk's mean as a batch mean and merges
+            // the chunks in order.
+            return StreamingMean.inChunks(pieces.count, shape: shape, batches: pieces.count) { k, accumulator in
+                accumulator = pieces[k]
+            }
         }
     }
 }

@@ -2,9 +2,10 @@
 //
 // One pass streams batches of segments. Each batch is split into `threads` contiguous
 // stretches of (window, t) pairs ("parts"); each part is accumulated on its own into plain
-// sums and sums of squares (WindowMomentsAccumulation.swift), and the parts are folded, in
-// part order, into running totals by Chan's exact merge. So results do not depend on
-// scheduling, and memory is one batch plus a fixed workspace per thread.
+// sums and sums of squares, closed into records of consecutive pairs
+// (WindowMomentsAccumulation.swift), and the parts' records are appended in part order and
+// pooled by Chan's exact merge. So results do not depend on scheduling (two runs give the
+// same bits), and memory is one batch plus a fixed workspace per thread.
 //
 // Within a part, times are processed in chunks of up to `blockColumns` consecutive times of
 // one window, time-major: each quantity is a row over the chunk's times, computed four
@@ -20,10 +21,10 @@
 
 import Foundation
 
-/// One estimation: the constant blocks of P, the directions, one workspace per thread and
-/// the running totals. Shared read-only by the workers of a batch except for each worker's
-/// own workspace, which is why it is `@unchecked Sendable`.
 extension WindowMomentKernels {
+    /// One estimation: the constant blocks of P, the directions, one workspace per thread and
+    /// the totals. Shared read-only by the workers of a batch except for each worker's own
+    /// workspace, which is why it is `@unchecked Sendable`.
     final class Engine: @unchecked Sendable {
         let dx: Int, dy: Int, dh: Int
         let threads: Int
@@ -49,9 +50,9 @@ extension WindowMomentKernels {
         private let twiceD: UnsafeMutablePointer<Double>
 
         private let workspaces: [Workspace]
-        private(set) var secondOrderTotals: Totals
-        private(set) var mixedTotals: Totals
-        private(set) var projectedTotals: Totals
+        private(set) var secondOrderTotals = Totals()
+        private(set) var mixedTotals = Totals()
+        private(set) var projectedTotals = Totals()
 
         init(source: WindowSource, process: AR1Process, secondOrder: Bool, mixed: Bool,
              projection: (alpha: Tensor, beta: Tensor)?, threads: Int) throws {
@@ -142,10 +143,6 @@ extension WindowMomentKernels {
             workspaces = (0..<max(1, threads)).map { _ in
                 Workspace(dx: dx, dy: dy, dh: dh, secondOrder: secondOrder, mixed: mixed, projected: wantsProjected)
             }
-            let pairCount = dx * (dx + 1) / 2
-            secondOrderTotals = Totals(size: secondOrder ? dy * pairCount : 0)
-            mixedTotals = Totals(size: mixed ? dy * dx * pairCount : 0)
-            projectedTotals = Totals(size: dh * dh)
         }
 
         // MARK: Passes and batches
@@ -169,6 +166,11 @@ extension WindowMomentKernels {
             let total = prefix[batch.count]
             guard total > 0 else { return 0 }
             let parts = threads
+            for workspace in workspaces {
+                workspace.secondOrder.recordLength = secondOrderTotals.recordLength
+                workspace.mixed.recordLength = mixedTotals.recordLength
+                workspace.projected.recordLength = projectedTotals.recordLength
+            }
             if parts == 1 {
                 accumulate(batch, prefix: prefix, pairs: 0..<total, into: workspaces[0])
             } else {
@@ -179,12 +181,9 @@ extension WindowMomentKernels {
                 }
             }
             for workspace in workspaces {
-                if wantsSecondOrder { secondOrderTotals.merge(workspace.secondOrder) }
-                if wantsMixed { mixedTotals.merge(workspace.mixed) }
-                if wantsProjected { projectedTotals.merge(workspace.projected) }
-                workspace.secondOrder.reset()
-                workspace.mixed.reset()
-                workspace.projected.reset()
+                if wantsSecondOrder { secondOrderTotals.append(workspace.secondOrder) }
+                if wantsMixed { mixedTotals.append(workspace.mixed) }
+                if wantsProjected { projectedTotals.append(workspace.projected) }
             }
             return total
         }
@@ -265,8 +264,8 @@ extension WindowMomentKernels {
             EndTimes(first: range.contains(0) ? 0 : nil, last: n > 1 && range.contains(n - 1) ? n - 1 : nil)
         }
 
-        /// Rows `out[a][j] = Σ_b L[a,b] x[b][j] + M[a,b] x[b][j+1] + U[a,b] x[b][j+2]` for j < count,
-        /// from the x rows (time-major), and the end-time corrections `(P_ττ − M) x_τ`.
+        /// Rows `out[a][j] = Σ_b L[a,b] x[b][j] + M[a,b] x[b][j+1] + U[a,b] x[b][j+2]` for j < count
+        /// (rounded up to a multiple of 4), from the time-major x rows.
         @inline(__always)
         private func tridiagonalRows(_ xRows: UnsafeMutablePointer<Double>, count: Int, rows: Int,
                                      lower: UnsafeMutablePointer<Double>, middle: UnsafeMutablePointer<Double>,
