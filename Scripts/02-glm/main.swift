@@ -54,8 +54,13 @@ let mu2 = glm.activationMoments(derivative: 2, quadrature: quadrature)
 let quadratureGap = max(zip(mu1, glm.activationMoments(derivative: 1, quadrature: fineQuadrature)).map { abs($0 - $1) }.max()!,
                         zip(mu2, glm.activationMoments(derivative: 2, quadrature: fineQuadrature)).map { abs($0 - $1) }.max()!)
 nb.say("μ′ = \(row(mu1)),  μ″ = \(row(mu2)).")
-nb.exact("μ′, μ″ by quadrature are exact: 500 and 1000 points agree", paper: "eq. 12–13",
-         quantity: "max |Δμ|", measured: quadratureGap, expected: 0, tolerance: 1e-14)
+// Gauss–Hermite converges like exp(−(π/2s)√(2·points)) for tanh at scale s = ‖a_j‖ (poles at
+// ±iπ/2): about 1e-7 relative at s = 3 with 500 points. The comparison below needs μ only to
+// far better than the Monte Carlo errors (1e-3 relative and above), so 1e-6 relative suffices.
+let muScale = (mu1 + mu2).map(abs).max()!
+nb.exact("μ′, μ″ by quadrature are exact for this comparison: 500 and 1000 points agree", paper: "eq. 12–13",
+         quantity: "max |Δμ|", measured: quadratureGap, expected: 0, tolerance: 1e-6 * muScale,
+         basis: "1e-6 of max|μ|, far below the Monte Carlo errors")
 let exactFirst = glm.firstOrderMoment(quadrature: quadrature)
 let exactSecond = glm.secondOrderMoment(quadrature: quadrature)
 let progress = nb.progress("sampling the GLM", total: largest)
