@@ -79,13 +79,13 @@ struct Fit: ParsableCommand {
         var estimatedPairs: Int? = nil
         if let stored = try readProcess(from: source.reader, dimension: dx) {
             process = stored
-            processNote = "from the file (/process/Phi, /process/Sigma); spectral radius of Φ \(format(try spectralRadius(stored.phi)))"
+            processNote = "from the file (/process/Phi, /process/Sigma); spectral radius of Φ \(formatNumber(try spectralRadius(stored.phi)))"
         } else {
             let estimate = try fitAR1Process(source)
             process = estimate.process
             estimatedPairs = estimate.pairs
             processNote = "estimated from /x by least squares over \(estimate.pairs) pairs (x_{t−1}, x_t), since the file has no "
-                + "/process; spectral radius of Φ̂ \(format(try spectralRadius(process.phi))), tr Σ̂ \(format(trace(process.sigma)))"
+                + "/process; spectral radius of Φ̂ \(formatNumber(try spectralRadius(process.phi))), tr Σ̂ \(formatNumber(trace(process.sigma)))"
         }
 
         let result = try gloree(source, process: process, hidden: hidden, seed: seed, threads: threads)
@@ -114,9 +114,9 @@ struct Fit: ParsableCommand {
         lines.append("  samples: \(diagnostics.secondMomentSamples) (window, t) pairs for Ê[y_t ⊗ S₂(x[n], t)], "
                      + "\(diagnostics.mixedMomentSamples) for the mixed moment Ê[y_t ⊗ S_{t,t−1,t−1}] (two passes over the file)")
         lines.append("  decomposition (\(Decomposer.simultaneousDiagonalization.rawValue)): relative residual "
-                     + "\(format(diagnostics.decompositionResidual)); relative standard error of the moment "
-                     + "\(format(diagnostics.secondMomentRelativeStandardError)), of Û \(format(diagnostics.uRelativeStandardError))")
-        lines.append("  condition numbers: cond(Â1) = \(format(diagnostics.conditionNumberA1)), cond(Â2) = \(format(diagnostics.conditionNumberA2))"
+                     + "\(formatNumber(diagnostics.decompositionResidual)); relative standard error of the moment "
+                     + "\(formatNumber(diagnostics.secondMomentRelativeStandardError)), of Û \(formatNumber(diagnostics.uRelativeStandardError))")
+        lines.append("  condition numbers: cond(Â1) = \(formatNumber(diagnostics.conditionNumberA1)), cond(Â2) = \(formatNumber(diagnostics.conditionNumberA2))"
                      + " (rank conditions dh ≤ dx, dh ≤ dy hold)")
         if diagnostics.warnings.isEmpty {
             lines.append("  warnings: none")
@@ -187,7 +187,7 @@ struct Fit: ParsableCommand {
                                                          seed: seed, purpose: "spectral-rnn fit fresh windows")
             let error = try predictionError(try result.model(), truth, on: x)
             lines.append("prediction error on \(freshWindows) fresh window\(freshWindows == 1 ? "" : "s") of \(freshLength) steps "
-                         + "against the noiseless truth: ‖ŷ − y*‖/‖y*‖ = \(format(error))")
+                         + "against the noiseless truth: ‖ŷ − y*‖/‖y*‖ = \(formatNumber(error))")
             tree.addDataset("/comparison/prediction_error", Tensor(scalar: error),
                             description: "Relative prediction error of the fitted model on \(freshWindows) fresh windows of "
                                 + "\(freshLength) steps of the input process, against the noiseless outputs of /model.",

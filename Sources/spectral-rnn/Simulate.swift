@@ -120,10 +120,10 @@ struct Simulate: ParsableCommand {
 
         let megabytes = Double((x.count + y.count) * 8) / 1_000_000
         print("""
-            Wrote \(output) (\(format(megabytes, digits: 3)) MB of data): /x and /y hold N = \(windows) window\(windows == 1 ? "" : "s") of \
+            Wrote \(output) (\(formatNumber(megabytes, digits: 3)) MB of data): /x and /y hold N = \(windows) window\(windows == 1 ? "" : "s") of \
             n = \(length) steps, inputs x_t ∈ R^\(dx) from the stationary AR(1) process Φ = \(phi)·I, Σ = I \
             (stored under /process), outputs y_t ∈ R^\(dy) of a quadratic IO-RNN with dh = \(hidden) hidden units, \
-            ‖U‖₂ = \(format(model.spectralNormU)), rows of A1 of norm 0.5, output noise sd \(noise); the true A1, U, A2 \
+            ‖U‖₂ = \(formatNumber(model.spectralNormU)), rows of A1 of norm 0.5, output noise sd \(noise); the true A1, U, A2 \
             are under /model (seed \(seed)). Fit it with: spectral-rnn fit \(output) --hidden \(hidden) --output FIT.h5
             """)
     }

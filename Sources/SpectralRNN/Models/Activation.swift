@@ -51,7 +51,7 @@ public enum Activation: Sendable, Equatable, CustomStringConvertible {
         case .tanh: return "tanh"
         case .polynomial(let c):
             let terms = c.enumerated().filter { $0.element != 0 }.map { i, ci in
-                i == 0 ? format(ci) : "\(format(ci))·z" + (i > 1 ? "^\(i)" : "")
+                i == 0 ? formatNumber(ci) : "\(formatNumber(ci))·z" + (i > 1 ? "^\(i)" : "")
             }
             return terms.isEmpty ? "0" : terms.joined(separator: " + ")
         }

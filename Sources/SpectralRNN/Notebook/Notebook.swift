@@ -386,9 +386,6 @@ public func formatNumber(_ x: Double, digits: Int = 4) -> String {
     return String(format: "%.\(digits)g", x)
 }
 
-/// The former name of `formatNumber`, kept only until its remaining callers (Models/Activation.swift,
-/// the spectral-rnn command, walkthrough 03) have moved to `formatNumber`; then delete it.
-public func format(_ x: Double, digits: Int = 4) -> String { formatNumber(x, digits: digits) }
 
 /// A declared family of Monte Carlo checks (`Notebook.planMonteCarloChecks`).
 public struct MonteCarloPlan: Sendable, Equatable {
