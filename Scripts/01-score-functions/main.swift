@@ -26,9 +26,10 @@ func widened(_ x: Tensor, by delta: Double) -> Tensor {
 /// The Euclidean norm of a list of entry-wise error bounds: a bound on the norm of the error.
 func norm(_ bounds: [Double]) -> Double { Tensor(vector: bounds).frobeniusNorm }
 
-/// The Monte Carlo checks below that are expected to hold: the corrected normalization (1), Stein's
-/// identity (2 test functions × 5 scores) and the i.i.d. score for a G of x_t alone (2).
-nb.planMonteCarloChecks(13, familyFalseAlarmRate: 1e-3)
+/// The Monte Carlo checks below that are expected to hold: the corrected normalization (1), the
+/// time order of S₁ through Stein's identity (1), Stein's identity (2 test functions × 5 scores)
+/// and the i.i.d. score for a G of x_t alone (2).
+nb.planMonteCarloChecks(14, familyFalseAlarmRate: 1e-3)
 let chunks = StreamingMean.defaultBatches  // independent chunks = batch means of every Monte Carlo estimate
 
 // MARK: - §2.3, eq. 7–8: one dimension
@@ -119,15 +120,27 @@ let quadratic: @Sendable (Tensor) -> Double = { x in dot(x.storage, matvec(print
 }
 let correctedLogConstant = -0.5 * Double(n) * log(2 * .pi) + 0.5 * log(detJ)
 let printedLogConstant = -0.5 * Double(n) * log(2 * phi) + 0.5 * log(detJ)
-nb.say("∫ p(x[n]) dx by importance sampling from q = N(0, \(proposalScale)² I): s² = \(formatNumber(proposalScale * proposalScale)) exceeds every eigenvalue of the window covariance (all below 1/(1−φ)² = \(formatNumber(1 / ((1 - phi) * (1 - phi))))), so the weights p/q are bounded; N = \(massSamples).")
-nb.say(nb.monteCarloPolicy(batches: chunks))
+// An exact computation that uses neither det J nor the Gaussian constant: the trapezoid rule,
+// one coordinate at a time, on [−30, 30] with step 0.1. Its errors: discretization of order
+// exp(−2π²s²/h²), s² = 1/(1+φ²) (below 1e−300); truncation of order exp(−L²/(2λ_max)), λ_max < 1/(1−φ)² = 6.25
+// (below 1e−30); rounding of positive sums γ_{n(M+2)} ≈ 4e−13 relative. Tolerance 1e−10.
+let chainIntegral = nb.must("the chain integral") {
+    try gaussianChainIntegral(diagonal: (0..<n).map { printedJ[$0, $0] }, offDiagonal: (0..<(n - 1)).map { printedJ[$0, $0 + 1] },
+                              halfWidth: 30, step: 0.1)
+}
+nb.say("∫ exp(−½ x[n]ᵀJx[n]) dx by an independent exact computation — the trapezoid rule in each coordinate on [−30, 30], step 0.1, integrating the chain one coordinate at a time (no determinant, no Gaussian constant) — is \(formatNumber(chainIntegral, digits: 12)); (2π)^{n/2}|J|^{−1/2} = \(formatNumber(exp(-correctedLogConstant), digits: 12)).")
+let chainBasis = "trapezoid rule: discretization < e^{−2π²s²/h²} ≈ e^{−1400}, truncation < e^{−70}, rounding γ_{n(M+2)} ≈ 4e−13: tolerance 1e−10"
+nb.exact("corrected: (2π)^{−n/2}|J|^{1/2} · ∫ exp(−½ xᵀJx) dx = 1 (independent integral)", paper: "§2.5, errata 1",
+         quantity: "total mass", measured: exp(correctedLogConstant) * chainIntegral, expected: 1, tolerance: 1e-10, basis: chainBasis)
+nb.exact("printed: (2φ)^{−n/2}|J|^{1/2} · ∫ exp(−½ xᵀJx) dx = 1 (independent integral)", paper: "§2.5, errata 1",
+         quantity: "total mass", measured: exp(printedLogConstant) * chainIntegral, expected: 1, tolerance: 1e-10, basis: chainBasis,
+         kind: .refutation)
 let correctedMass = mass(normalization: correctedLogConstant, purpose: "mass", label: "∫p, corrected constant")
-let printedMass = mass(normalization: printedLogConstant, purpose: "mass", label: "∫p, printed constant")  // the same draws
-nb.monteCarlo("printed normalization (2φ)^{−n/2}|J|^{1/2} integrates to 1", paper: "§2.5, errata 1",
-              estimate: printedMass, expected: Tensor(scalar: 1), kind: .refutation)
-nb.say("  (its mass is (π/φ)^{n/2} = \(formatNumber(pow(Double.pi / phi, Double(n) / 2))); estimated \(formatNumber(printedMass.mean.storage[0])))")
-nb.monteCarlo("corrected normalization (2π)^{−n/2}|J|^{1/2} integrates to 1", paper: "§2.5, errata 1",
-              estimate: correctedMass, expected: Tensor(scalar: 1))
+nb.say("∫ p(x[n]) dx by importance sampling from q = N(0, \(proposalScale)² I): s² = \(formatNumber(proposalScale * proposalScale)) exceeds every eigenvalue of the window covariance (all below 1/(1−φ)² = \(formatNumber(1 / ((1 - phi) * (1 - phi))))), so the weights p/q are bounded; N = \(massSamples). The same sample faces the printed constant as an alternative: its density would integrate to (π/φ)^{n/2} = \(formatNumber(pow(Double.pi / phi, Double(n) / 2))).")
+nb.say(nb.monteCarloPolicy(batches: chunks))
+nb.monteCarlo("corrected normalization (2π)^{−n/2}|J|^{1/2} integrates to 1 (importance sampling)", paper: "§2.5, errata 1",
+              estimate: correctedMass, expected: Tensor(scalar: 1),
+              alternatives: [Alternative(key: "printed", name: "the printed constant's mass (π/φ)^{n/2}", value: Tensor(scalar: pow(Double.pi / phi, Double(n) / 2)))])
 
 // S₁ = J x, forward in time: against finite differences of the Markov factorization of the density.
 var rng = RandomStream(seed: options.seed, purpose: "scalar window")
@@ -159,9 +172,58 @@ nb.say("J x (time 1 first)                                  = \(row(libraryS1))"
 let roundingBasis = "rounding: 2δ/h per entry, δ = γ_K·Σ|parts| of the factorization, plus γ_K·Σ|terms| of J x"
 nb.agree("S₁(x[n], [n]) = J x[n], listed from t = 1 to t = n", paper: "eq. 11, errata 2",
          computed: Tensor(vector: libraryS1), reference: Tensor(vector: gradient), tolerance: s1Tolerance, basis: roundingBasis)
-nb.agree("as printed: eq. 11's list, whose first entry is x_n − φ x_{n−1}, read from t = 1", paper: "eq. 11, errata 2",
+nb.agree("as printed: eq. 11's list, whose first entry is x_n − φ x_{n−1}, read from t = 1 (the same vector reversed)", paper: "eq. 11, errata 2",
          computed: Tensor(vector: libraryS1.reversed()), reference: Tensor(vector: gradient),
-         tolerance: s1Tolerance, basis: roundingBasis, kind: .refutation)
+         tolerance: s1Tolerance, basis: roundingBasis, kind: .refutation, illustration: true)
+
+// Measured: Stein's identity E[G(x[n]) S₁(x[n], [n])] = E[∇G] decides the ordering, for a G whose
+// gradient is not a palindrome. The printed list is coded from its printed entries.
+/// Eq. 11 as printed, read from t = 1: entry 1 is x_n − φx_{n−1}, entries 2 … n−1 are
+/// (1+φ²)x_{n+1−k} − φ(x_{n−k} + x_{n+2−k}), entry n is x_1 − φx_2.
+func printedScoreList(_ x: [Double]) -> [Double] {
+    let n = x.count
+    return (1...n).map { k in
+        if k == 1 { return x[n - 1] - phi * x[n - 2] }
+        if k == n { return x[0] - phi * x[1] }
+        return (1 + phi * phi) * x[n - k] - phi * (x[n - k - 1] + x[n - k + 1])
+    }
+}
+let steinDirection: [Double] = {
+    let raw = [1.0, 0.6, 0.3, 0.1, 0, 0]
+    let variance = dot(raw, matvec(scalarProcess.windowCovariance(length: n), raw))
+    return raw.map { $0 / variance.squareRoot() }   // Var(w·x[n]) = 1
+}()
+let orderingSamples = options.sampleCount(full: 400_000, quick: 40_000)
+let orderingExpected = Tensor(vector: steinDirection.map { $0 * exp(-0.5) })   // E[cos z] w, z = w·x ~ N(0, 1)
+@MainActor func orderingMoment(purpose: String, score: @escaping @Sendable ([Double]) -> [Double]) -> StreamingMean {
+    StreamingMean.inChunks(chunks, samples: orderingSamples, shape: [n]) { chunk, count, acc in
+        var rng = RandomStream(seed: options.seed, purpose: purpose, index: UInt64(chunk))
+        for _ in 0..<count {
+            let x = scalarProcess.sampleWindow(length: n, using: &rng).storage
+            let g = sin(dot(steinDirection, x))
+            acc.add(score(x).map { g * $0 })
+        }
+    }
+}
+let jxScore: @Sendable ([Double]) -> [Double] = { x in matvec(printedJ, x) }
+let printedScore: @Sendable ([Double]) -> [Double] = { x in printedScoreList(x) }
+nb.derivation(
+    "G(x[n]) = sin(w·x[n]),  w = \(row(steinDirection, digits: 3)) (Var(w·x[n]) = 1, not a palindrome)",
+    "Stein (Theorem 2, m = 1):  E[G · S₁(x[n], [n])] = E[∇G] = E[cos(w·x)] w = e^{−1/2} w",
+    "a list in the wrong time order gives E[G · S₁] reversed, e^{−1/2} (w_n, …, w_1) ≠ e^{−1/2} w")
+let orderingCorrect = orderingMoment(purpose: "eq. 11 ordering", score: jxScore)
+nb.monteCarlo("Stein with S₁ = J x[n] listed from t = 1: Ê[G · S₁(x[n], [n])] = E[∇G]", paper: "eq. 11, Theorem 2",
+              estimate: orderingCorrect, expected: orderingExpected,
+              alternatives: [Alternative(key: "printed", name: "eq. 11's order (E[∇G] reversed)", value: Tensor(vector: orderingExpected.storage.reversed()))])
+let orderingPrinted = orderingMoment(purpose: "eq. 11 ordering, printed list", score: printedScore)
+nb.monteCarlo("Stein with eq. 11's list as printed (independent draws): Ê[G · S₁^{printed}(x[n])] = E[∇G]", paper: "eq. 11, errata 2",
+              estimate: orderingPrinted, expected: orderingExpected, kind: .refutation)
+file.addMoment("eq11_ordering", estimate: orderingCorrect, theory: orderingExpected,
+               description: "Ê[sin(w·x[n]) · (J x[n])] on scalar AR(1) windows (attribute w).", formula: "Ê[G · S₁(x[n], [n])]",
+               theoryFormula: "e^{−1/2} w", paper: "eq. 11, Theorem 2", attributes: ["w": .reals(steinDirection)])
+file.addMoment("eq11_ordering_printed", estimate: orderingPrinted, theory: orderingExpected,
+               description: "Ê[sin(w·x[n]) · S₁^{printed}(x[n])], eq. 11's list read from t = 1, on independent windows (attribute w).", formula: "Ê[G · S₁^{printed}]",
+               theoryFormula: "e^{−1/2} w (what Stein requires)", paper: "eq. 11, errata 2", attributes: ["w": .reals(steinDirection)])
 file.addDataset("/samples/scalar_window", window, description: "One window of the scalar AR(1) process (entries rounded to multiples of 2⁻²⁰) used for the finite-difference check.",
                 formula: "x_t = φ x_{t−1} + ε_t", paper: "§2.5")
 
@@ -354,10 +416,10 @@ let testFunctions = [
 ]
 let variances = steinCases.map { projectedVariance($0.w, $0.v) }
 nb.table(["score", "w", "v", "s²"], zip(steinCases, variances).map { [$0.label, row($0.w, digits: 3), row($0.v, digits: 3), formatNumber($1)] })
-// Full: every relative band below 0.5 (the widest, G = sin z with the mixed score, whose signal
-// e^{−s²/2} is small, about 0.4). Quick: the S₄ and mixed-score bands of G = sin z and the mixed
-// band of the polynomial stay wider than 0.5 and are marked LOW POWER.
-let steinSamples = options.sampleCount(full: 1_000_000, quick: 100_000)
+// Sized for power: the widest relative band, G = sin z with the mixed score (signal e^{−s²/2}
+// small), was 0.44 at 10⁶ windows, too wide to reject ½·E; at 3·10⁶ it is about 0.25, and every
+// check rejects E = 0, 2E and ½E. In --quick several are INCONCLUSIVE.
+let steinSamples = options.sampleCount(full: 3_000_000, quick: 100_000)
 nb.say("c = \(c); t = \(t + 1) of n = \(length); N = \(steinSamples) windows in \(chunks) independent chunks; tolerances as stated in §2.5: \(formatNumber(nb.monteCarloBand(degreesOfFreedom: chunks - 1), digits: 3))σ of the error norm, σ from the \(chunks) batch means.")
 let progress = nb.progress("Stein's identity", total: steinSamples)
 let steinProcess = process

