@@ -217,7 +217,9 @@ nb.monteCarlo("Stein with S₁ = J x[n] listed from t = 1: Ê[G · S₁(x[n], [n
               alternatives: [Alternative(key: "printed", name: "eq. 11's order (E[∇G] reversed)", value: Tensor(vector: orderingExpected.storage.reversed()))])
 let orderingPrinted = orderingMoment(purpose: "eq. 11 ordering, printed list", score: printedScore)
 nb.monteCarlo("Stein with eq. 11's list as printed (independent draws): Ê[G · S₁^{printed}(x[n])] = E[∇G]", paper: "eq. 11, errata 2",
-              estimate: orderingPrinted, expected: orderingExpected, kind: .refutation)
+              estimate: orderingPrinted, expected: orderingExpected,
+              alternatives: [Alternative(key: "reversed", name: "E[∇G] reversed, what a misordered list gives", value: Tensor(vector: orderingExpected.storage.reversed()))],
+              kind: .refutation)
 file.addMoment("eq11_ordering", estimate: orderingCorrect, theory: orderingExpected,
                description: "Ê[sin(w·x[n]) · (J x[n])] on scalar AR(1) windows (attribute w).", formula: "Ê[G · S₁(x[n], [n])]",
                theoryFormula: "e^{−1/2} w", paper: "eq. 11, Theorem 2", attributes: ["w": .reals(steinDirection)])

@@ -178,7 +178,8 @@ nb.monteCarlo("true: (T(β_j, p_j, q_j, p_j, q_j), T(β_j, p_j, q_j, θ, θ)) of
               paper: "MATH.md §4(b)", estimate: projectedFourth, expected: trueProjected,
               alternatives: [Alternative(key: "printed", name: "the printed form, any constant (0)", value: printedProjected)])
 nb.monteCarlo("printed: the same projections of c Σ_j b_j ⊗ w_j ⊗ w_j are 0 for every c", paper: "Theorem 5, second display; Algorithm 1 line 7 (errata 3–4)",
-              estimate: projectedFourth, expected: printedProjected, kind: .refutation)
+              estimate: projectedFourth, expected: printedProjected,
+              alternatives: [Alternative(key: "true_form", name: "the true form", value: trueProjected)], kind: .refutation)
 file.addMoment("fourth_order_projected", estimate: projectedFourth, theory: trueProjected,
                description: "(T(β_j, p_j, q_j, p_j, q_j), T(β_j, p_j, q_j, θ, θ)) for j = 1, 2 of Ê[y_t ⊗ S₄(x[n], t−1)] for the small model, p_j, q_j eigenvectors of M_j (attributes p, q, theta), each multiplied by its weight (attribute weights: 1/se of an independent pilot sample); the printed form gives 0 for both, for any constant.",
                formula: "Ê[(β_j·y_t) S₄(x[n], t−1)(p, q, p, q)], Ê[(β_j·y_t) S₄(x[n], t−1)(p, q, θ, θ)]",

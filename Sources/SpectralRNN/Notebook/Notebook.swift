@@ -97,7 +97,8 @@ public final class Notebook {
         verdicts.append(verdict)
         var mark: String
         switch (verdict.kind, verdict.passed, verdict.isMeasured) {
-        case (.check, true, _): mark = verdict.isInconclusive ? "? INCONCLUSIVE:" : "✓"
+        case (_, true, _) where verdict.isInconclusive: mark = "? INCONCLUSIVE:"
+        case (.check, true, _): mark = "✓"
         case (.check, false, true): mark = "✗ UNEXPECTED FAILURE:"
         case (.check, false, false): mark = "✗ UNEXPECTED FAILURE (no finite measurement):"
         case (.refutation, false, true): mark = "✗ refuted, as expected:"
@@ -223,6 +224,9 @@ public final class Notebook {
     /// and each of `alternatives` (the paper's printed form, say). Each is rejected when
     /// ‖Ê − alternative‖ > k·σ, the same band; a check that passes without rejecting every
     /// one is INCONCLUSIVE, not a confirmation. A check of E = 0 must name its alternatives.
+    /// A refutation (a printed claim expected to fail) names the corrected claim as its
+    /// alternative: when the printed claim is not rejected and neither is the corrected one,
+    /// the verdict is INCONCLUSIVE (too few samples), not an unexpected success of the paper.
     @discardableResult
     public func monteCarlo(_ claim: String, paper: String, estimate: StreamingMean, expected: Tensor,
                            alternatives extra: [Alternative] = [], sigmas: Double? = nil,

@@ -76,20 +76,24 @@ public struct Verdict: Sendable, Equatable {
     /// Whether the verdict came out as the walkthrough expects: checks pass; refutations and
     /// counterexamples fail by a finite measurement. (An inconclusive check is as expected:
     /// nothing failed, but it is not counted as a confirmation.)
-    public var asExpected: Bool { kind.expectsFailure ? failedByMeasurement : passed }
+    public var asExpected: Bool { kind.expectsFailure ? (failedByMeasurement || isInconclusive) : passed }
 
-    /// A check that passed while the same sample failed to reject one of its alternatives: the
-    /// data cannot tell the claim from something a reader could mistake for it.
+    /// A claim that held while the same sample failed to reject one of its alternatives: the
+    /// data cannot tell the claim from something a reader could mistake for it. For a check,
+    /// the alternatives are E = 0, 2E, ½E and the printed form; for a sampled refutation, the
+    /// corrected claim — a printed claim that "holds" only because the sample cannot tell it
+    /// from the corrected one is not a sign the paper is right, but a sample too small.
     public var isInconclusive: Bool {
-        kind == .check && !isIllustration && passed && alternatives.contains { !$0.rejected }
+        !isIllustration && passed && alternatives.contains { !$0.rejected }
     }
 
     /// What the verdict counts as in the summary.
     public var outcome: Outcome {
         if !asExpected { return .unexpected }
         if isIllustration { return .illustration }
+        if isInconclusive { return .inconclusive }
         switch kind {
-        case .check: return isInconclusive ? .inconclusive : .confirmed
+        case .check: return .confirmed
         case .refutation, .counterexample: return .refuted
         }
     }
