@@ -429,19 +429,33 @@ let steinPrecision = precision
 // Every (function, case) pair from the same windows: one pass, accumulating all of them.
 let shapes = steinCases.map { Array(repeating: dx, count: $0.order) }
 let totalEntries = shapes.map { $0.reduce(1, *) }.reduce(0, +) * testFunctions.count
+// Each score compiled once into its monomials in u_t, u_{t−1} (DenseScorePlan): per window, two
+// first-order scores and a few hundred products, no allocation per score.
+let steinPlans = steinCases.map { DenseScorePlan(slotTimes: $0.times, precision: steinPrecision) }
 let stein = StreamingMean.inChunks(chunks, samples: steinSamples, shape: [totalEntries]) { chunk, count, acc in
     var rng = RandomStream(seed: options.seed, purpose: "stein", index: UInt64(chunk))
     var sample = [Double](repeating: 0, count: totalEntries)
+    var scores = [Double](repeating: 0, count: steinPlans.map(\.count).reduce(0, +))
     for k in 0..<count {
         let x = steinProcess.sampleWindow(length: length, using: &rng)
         let xt = Array(x.storage[(t * dx)..<((t + 1) * dx)]), previous = Array(x.storage[((t - 1) * dx)..<(t * dx)])
-        let scores = steinCases.map { GaussianScore.mixed(window: x, times: $0.times, precision: steinPrecision) }
+        let stacked = [t: steinPrecision.u(x, at: t), t - 1: steinPrecision.u(x, at: t - 1)]
+        scores.withUnsafeMutableBufferPointer { out in
+            var offset = 0
+            for plan in steinPlans {
+                let u = plan.times.flatMap { stacked[$0]! }
+                u.withUnsafeBufferPointer { plan.evaluate(u: $0, into: out, at: offset) }
+                offset += plan.count
+            }
+        }
         var offset = 0
         for f in testFunctions {
-            for (index, (score, steinCase)) in zip(scores, steinCases).enumerated() {
+            var scoreOffset = 0
+            for (index, (plan, steinCase)) in zip(steinPlans, steinCases).enumerated() {
                 let g = f.value(dot(steinCase.w, xt) + dot(steinCase.v, previous) + c, steinCase, variances[index])
-                for e in 0..<score.count { sample[offset + e] = g * score.storage[e] }
-                offset += score.count
+                for e in 0..<plan.count { sample[offset + e] = g * scores[scoreOffset + e] }
+                offset += plan.count
+                scoreOffset += plan.count
             }
         }
         acc.add(sample)
@@ -518,18 +532,23 @@ let iidCases = [1, 2].flatMap { m in
 }
 let iidEntries = iidCases.map { Int(pow(Double(dx), Double($0.steinCase.order))) }.reduce(0, +)
 let iidProgress = nb.progress("i.i.d. score", total: refutationSamples)
+let iidPlans = iidCases.map { DenseScorePlan(slotTimes: $0.steinCase.times, precision: iidPrecision) }
 let iid = StreamingMean.inChunks(chunks, samples: refutationSamples, shape: [iidEntries]) { chunk, count, acc in
     var rng = RandomStream(seed: options.seed, purpose: "iid score", index: UInt64(chunk))
     var sample = [Double](repeating: 0, count: iidEntries)
     for k in 0..<count {
         let x = steinProcess.sampleWindow(length: length, using: &rng)
         let xt = Array(x.storage[(t * dx)..<((t + 1) * dx)]), previous = Array(x.storage[((t - 1) * dx)..<(t * dx)])
+        let ut = iidPrecision.u(x, at: t)
         var offset = 0
-        for (_, iidCase) in iidCases {
-            let z = dot(iidCase.w, xt) + dot(iidCase.v, previous) + c
-            let score = GaussianScore.atTime(t, order: iidCase.order, window: x, precision: iidPrecision)
-            for e in 0..<score.count { sample[offset + e] = sin(z) * score.storage[e] }
-            offset += score.count
+        sample.withUnsafeMutableBufferPointer { out in
+            ut.withUnsafeBufferPointer { u in
+                for ((_, iidCase), plan) in zip(iidCases, iidPlans) {
+                    let z = dot(iidCase.w, xt) + dot(iidCase.v, previous) + c
+                    plan.evaluate(u: u, scale: sin(z), into: out, at: offset)
+                    offset += plan.count
+                }
+            }
         }
         acc.add(sample)
         if k % 1000 == 999 { iidProgress.advance(1000) }

@@ -110,13 +110,14 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
 
         // Expected value 0: the error is reported as a norm, not relative.
         let centered = gaussianSamples(mean: 0, count: 10_000)
-        let zero = nb.monteCarlo("E[z] = 0", paper: "test", estimate: centered, expected: Tensor(vector: [0]))
-        #expect(zero.quantity == "‖error‖" && zero.passed)
+        let zero = nb.monteCarlo("E[z] = 0", paper: "test", estimate: centered, expected: Tensor(vector: [0]),
+                                 alternatives: [Alternative(key: "one", name: "E[z] = 1", value: Tensor(vector: [1]))])
+        #expect(zero.quantity == "‖error‖" && zero.passed && zero.outcome == .confirmed)
+        #expect(zero.alternatives == [AlternativeOutcome(key: "one", name: "E[z] = 1", sigmas: zero.alternatives[0].sigmas, rejected: true)])
     }
 
     /// With batch means (an `inChunks` estimate) σ comes from their spread, and a plan of K
     /// checks at family rate α sets k to the t quantile with B − 1 degrees of freedom at α/K.
-    /// The band is flagged LOW POWER when it exceeds half the claimed value.
     @Test func monteCarloUsesBatchMeansAndThePlan() {
         let printed = Printed()
         let nb = makeNotebook(printed)
@@ -132,21 +133,126 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
         let verdict = nb.monteCarlo("E[x] = 0.7", paper: "test", estimate: estimate, expected: Tensor(vector: [0.7]))
         let k = StudentT.criticalValue(twoSidedTail: 2.5e-4, degreesOfFreedom: 31)
         #expect(verdict.passed && verdict.basis.contains("32 batch means, t with 31 df"))
-        #expect(verdict.basis.contains("≤ 0.001 over 4 checks"))
+        #expect(verdict.basis.contains("≤ 0.001 over the 4 planned checks"))
         #expect(abs(verdict.tolerance - k * estimate.batchStandardError!.storage[0] / 0.7) <= 1e-15)
         #expect(abs(verdict.falseAlarmRate! - 2.5e-4) <= 1e-9)
         #expect(nb.monteCarloChecksMade == 1)
-        #expect(!verdict.basis.contains("LOW POWER") && nb.lowPowerVerdicts.isEmpty)
-        // A claimed value far smaller than the band: flagged, and counted in the summary.
-        let weak = nb.monteCarlo("E[x − 0.7] = 0.001", paper: "test",
-                                 estimate: StreamingMean.inChunks(32, samples: 320, shape: [1]) { chunk, count, accumulator in
-                                     var rng = RandomStream(seed: 7, purpose: "weak", index: UInt64(chunk))
-                                     for _ in 0..<count { accumulator.add([0.001 + rng.gaussian()]) }
-                                 }, expected: Tensor(vector: [0.001]))
-        #expect(weak.basis.contains("LOW POWER") && nb.lowPowerVerdicts.count == 1)
+        // 0.7 with se ≈ 0.0056: E = 0, 1.4 and 0.35 are all more than 60σ away.
+        #expect(verdict.alternatives.map(\.key) == ["zero", "double", "half"] && verdict.alternatives.allSatisfy(\.rejected))
+        #expect(verdict.outcome == .confirmed && printed.lines.last!.contains("rejects E = 0 at"))
         _ = nb.finish()
-        #expect(printed.text.contains("1 Monte Carlo verdict had little power"))
-        #expect(printed.text.contains("Monte Carlo: 2 of the 4 planned checks made"))
+        #expect(printed.text.contains("1 of the 4 planned Monte Carlo checks were made"))
+        #expect(printed.text.contains("That rate covers those Monte Carlo checks only"))
+    }
+
+    /// The named alternatives give a check its power: a true claim on too small a sample is
+    /// INCONCLUSIVE (not ✓), a wrong constant fails, and an inconclusive run fails (exit 3) in
+    /// full mode but not in --quick.
+    @Test func alternativesMakeWeakChecksInconclusive() {
+        func sample(mean: Double, count: Int, seed: UInt64) -> StreamingMean {
+            StreamingMean.inChunks(32, samples: count, shape: [2]) { chunk, n, accumulator in
+                var rng = RandomStream(seed: seed, purpose: "notebook tests: alternatives", index: UInt64(chunk))
+                for _ in 0..<n { accumulator.add([mean + rng.gaussian(), 2 * mean + rng.gaussian()]) }
+            }
+        }
+        let claim = Tensor(vector: [0.5, 1.0])
+        let printed = Printed()
+        let nb = makeNotebook(printed)
+        nb.section("§0 power")
+        // se ≈ 1/√640 ≈ 0.04 per entry, k ≈ 3.6: ½·E is ‖E‖/2 ≈ 0.56 away, about 10σ — rejected.
+        let strong = nb.monteCarlo("E = (0.5, 1)", paper: "test", estimate: sample(mean: 0.5, count: 640, seed: 1), expected: claim)
+        #expect(strong.outcome == .confirmed && !strong.isInconclusive)
+        // E = (0.25, 0.5) from 64 samples: se ≈ 1/√64 = 0.125 per entry, σ ≈ 0.18, and ½·E is
+        // ‖E‖/2 ≈ 0.28 ≈ 1.6σ away — not rejected: INCONCLUSIVE, printed so.
+        let weakClaim = claim * 0.5
+        let weak = nb.monteCarlo("E = (0.5, 1), few samples", paper: "test", estimate: sample(mean: 0.25, count: 64, seed: 2), expected: weakClaim)
+        #expect(weak.passed && weak.asExpected && weak.isInconclusive && weak.outcome == .inconclusive)
+        #expect(weak.alternatives.contains { $0.key == "half" && !$0.rejected })
+        #expect(printed.lines.last!.contains("? INCONCLUSIVE: E = (0.5, 1), few samples") && printed.lines.last!.contains("does NOT reject"))
+        // The claim with its constant off by two, on the strong sample: fails.
+        let wrongConstant = nb.monteCarlo("E = (1, 2) (constant off by two)", paper: "test",
+                                          estimate: sample(mean: 0.5, count: 640, seed: 1), expected: claim * 2)
+        #expect(!wrongConstant.passed && wrongConstant.outcome == .unexpected)
+        // A printed form named as an alternative is rejected when far, and reported by key.
+        let named = nb.monteCarlo("E = (0.5, 1) against a printed form", paper: "test", estimate: sample(mean: 0.5, count: 640, seed: 1),
+                                  expected: claim, alternatives: [Alternative(key: "printed", name: "(1, 0.5)", value: Tensor(vector: [1, 0.5]))])
+        #expect(named.alternatives.last!.key == "printed" && named.alternatives.last!.rejected && named.outcome == .confirmed)
+        #expect(nb.summaryLine.contains("2 confirmed") && nb.summaryLine.contains("1 inconclusive") && nb.summaryLine.contains("1 UNEXPECTED"))
+        #expect(nb.finish() == 1)
+
+        // Inconclusive only: exit 3 in full mode, 0 with --quick.
+        let full = makeNotebook(Printed())
+        full.monteCarlo("weak", paper: "test", estimate: sample(mean: 0.25, count: 64, seed: 2), expected: weakClaim)
+        #expect(full.finish() == 3)
+        var quickOptions = defaultOptions()
+        quickOptions.quick = true
+        let quickPrinted = Printed()
+        let quick = Notebook(walkthrough: "00-notebook-tests", title: "quick", options: quickOptions, output: { quickPrinted.lines.append($0) })
+        quick.monteCarlo("weak", paper: "test", estimate: sample(mean: 0.25, count: 64, seed: 2), expected: weakClaim)
+        #expect(quick.finish() == 0 && quickPrinted.text.contains("does not fail the run"))
+    }
+
+    /// A sampled refutation names the corrected claim: given the TRUE claim as the "printed" one,
+    /// it fails (‼ UNEXPECTED) when the sample rejects the corrected alternative, and is
+    /// INCONCLUSIVE when the sample cannot tell the two apart.
+    @Test func sampledRefutationsCanFail() {
+        func sample(count: Int) -> StreamingMean {
+            StreamingMean.inChunks(32, samples: count, shape: [1]) { chunk, n, accumulator in
+                var rng = RandomStream(seed: 9, purpose: "notebook tests: refutations", index: UInt64(chunk))
+                for _ in 0..<n { accumulator.add([1 + rng.gaussian()]) }
+            }
+        }
+        let printed = Printed()
+        let nb = makeNotebook(printed)
+        let refuted = nb.monteCarlo("printed: E = 0", paper: "test", estimate: sample(count: 6_400), expected: Tensor(vector: [0]),
+                                    alternatives: [Alternative(key: "true_form", name: "E = 1", value: Tensor(vector: [1]))], kind: .refutation)
+        #expect(refuted.outcome == .refuted && printed.lines.last!.contains("✗ refuted, as expected"))
+        // The true claim given as the printed one, against a wrong "corrected" one: the paper's claim held.
+        let heldTrue = nb.monteCarlo("printed (but true): E = 1", paper: "test", estimate: sample(count: 6_400), expected: Tensor(vector: [1]),
+                                     alternatives: [Alternative(key: "true_form", name: "E = 0", value: Tensor(vector: [0]))], kind: .refutation)
+        #expect(!heldTrue.asExpected && heldTrue.outcome == .unexpected && printed.lines.last!.contains("‼ UNEXPECTED: the paper's claim held"))
+        // Too few samples to tell E = 0.9 from E = 1: inconclusive, not a success of the paper.
+        let tooFew = nb.monteCarlo("printed: E = 0.9", paper: "test", estimate: sample(count: 64), expected: Tensor(vector: [0.9]),
+                                   alternatives: [Alternative(key: "true_form", name: "E = 1", value: Tensor(vector: [1]))], kind: .refutation)
+        #expect(tooFew.isInconclusive && tooFew.asExpected && tooFew.outcome == .inconclusive)
+        #expect(printed.lines.last!.contains("? INCONCLUSIVE: printed: E = 0.9"))
+    }
+
+    /// Illustrations (true or false by construction) are printed as such and counted apart, never
+    /// as confirmations or refutations; one that does not come out as built is still unexpected.
+    @Test func illustrationsAreCountedApart() {
+        let printed = Printed()
+        let nb = makeNotebook(printed)
+        let shown = nb.exact("dx² − dx = 0", paper: "test", quantity: "dx² − dx", measured: 6, expected: 0, tolerance: 0,
+                             kind: .refutation, illustration: true)
+        #expect(shown.outcome == .illustration && printed.lines.last!.contains("· illustration (by construction, not counted as evidence), fails:"))
+        let holds = nb.exact("0 = 0 by construction", paper: "test", quantity: "x", measured: 0, expected: 0, tolerance: 0, illustration: true)
+        #expect(holds.outcome == .illustration && printed.lines.last!.contains("holds:"))
+        let broken = nb.exact("an illustration that does not come out", paper: "test", quantity: "x", measured: 0, expected: 0, tolerance: 0,
+                              kind: .refutation, illustration: true)
+        #expect(broken.outcome == .unexpected)
+        #expect(nb.summaryLine == "0 confirmed; 0 refuted by measurement (0 printed claims of the paper, 0 counter-claims of the walkthrough); 2 illustrations (by construction, not evidence); 0 inconclusive; 1 UNEXPECTED.")
+    }
+
+    /// `oneSided`: a slope below its bound within k·se passes; the alternative "slope 0" is
+    /// rejected only when the band stays below it; a slope far above the bound fails.
+    @Test func oneSidedChecks() {
+        let nb = makeNotebook(Printed())
+        let flat = [(key: "flat", name: "slope 0", value: 0.0)]
+        let good = nb.oneSided("falls like N^{−1/2}", paper: "test", quantity: "slope", estimate: -0.52, standardError: 0.03,
+                               degreesOfFreedom: 17, bound: -0.5, alternatives: flat, what: "test")
+        #expect(good.outcome == .confirmed && good.measured == 0)
+        let k = StudentT.criticalValue(twoSidedTail: 2e-3, degreesOfFreedom: 17)
+        #expect(abs(good.tolerance - k * 0.03) <= 1e-12)
+        let vague = nb.oneSided("falls like N^{−1/2}", paper: "test", quantity: "slope", estimate: -0.5, standardError: 0.2,
+                                degreesOfFreedom: 17, bound: -0.5, alternatives: flat, what: "test")
+        #expect(vague.outcome == .inconclusive)
+        let wrong = nb.oneSided("falls like N^{−1/2}", paper: "test", quantity: "slope", estimate: 0.1, standardError: 0.03,
+                                degreesOfFreedom: 17, bound: -0.5, alternatives: flat, what: "test")
+        #expect(wrong.outcome == .unexpected)
+        let diverged = nb.oneSided("falls", paper: "test", quantity: "slope", estimate: .nan, standardError: 0.03,
+                                   degreesOfFreedom: 17, bound: -0.5, alternatives: flat, what: "test")
+        #expect(diverged.outcome == .unexpected)
     }
 
     /// A refutation comes out as expected when the paper's claim is false (printed "refuted, as
@@ -193,7 +299,7 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
                                  kind: .counterexample)
         nb.exact("intuition: 1 = 4", paper: "test", quantity: "x", measured: 1, expected: 4, tolerance: 0, kind: .counterexample)
         #expect(intuition.asExpected && printed.lines.last!.contains("✗ fails, as expected: intuition: 1 = 4"))
-        #expect(nb.summaryLine == "1 of 1 checks passed; 1 of 1 printed claims of the paper refuted; 2 of 2 counter-claims of the walkthrough failed, as expected.")
+        #expect(nb.summaryLine == "1 confirmed; 3 refuted by measurement (1 printed claim of the paper, 2 counter-claims of the walkthrough); 0 illustrations (by construction, not evidence); 0 inconclusive.")
         #expect(nb.finish() == 0)
         let held = makeNotebook(Printed())
         held.exact("a counter-claim that holds", paper: "test", quantity: "x", measured: 1, expected: 1, tolerance: 0,
@@ -223,7 +329,7 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
         good.exact("1 = 1", paper: "test", quantity: "x", measured: 1, expected: 1, tolerance: 0)
         good.exact("1 = 2", paper: "test", quantity: "x", measured: 1, expected: 2, tolerance: 0, kind: .refutation)
         #expect(good.finish() == 0)
-        #expect(printedGood.text.contains("1 of 1 checks passed; 1 of 1 printed claims of the paper refuted, as expected."))
+        #expect(printedGood.text.contains("1 confirmed; 1 refuted by measurement (1 printed claim of the paper, 0 counter-claims of the walkthrough)"))
         #expect(printedGood.text.contains("Every verdict came out as expected."))
 
         let printedBad = Printed()
@@ -232,7 +338,7 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
         bad.exact("1 = 1", paper: "test", quantity: "x", measured: 1, expected: 1, tolerance: 0)
         bad.exact("1 = 2", paper: "test", quantity: "x", measured: 1, expected: 2, tolerance: 0)
         #expect(bad.finish(savedFiles: ["data/x.h5"]) == 1)
-        #expect(printedBad.text.contains("1 of 2 checks passed"))
+        #expect(printedBad.text.contains("1 confirmed;") && printedBad.text.contains("1 UNEXPECTED"))
         #expect(printedBad.text.contains("Saved data/x.h5."))
         #expect(printedBad.text.contains("Unexpected: [§1 broken] 1 = 2"))
         #expect(!printedBad.text.contains("Every verdict came out as expected."))
@@ -293,6 +399,13 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
         #expect(two["measured"] == .real(0.64) && two["tolerance"] == .real(1e-15) && two["passed"] == .integer(1))
         let three = try reader.attributes(of: "/checks/003")
         #expect(three["samples"] == .integer(10_000))
+        // The alternatives: one attribute each, their distance in σ, and their names.
+        #expect(three["outcome"] == .string("confirmed") && three["illustration"] == .integer(0))
+        for alternative in third.alternatives {
+            #expect(three["alternative_\(alternative.key)"] == .real(alternative.sigmas))
+        }
+        #expect(three["alternatives"] == .string("alternative_zero: E = 0; alternative_double: 2·E; alternative_half: ½·E"))
+        #expect(try reader.attributes(of: "/checks")["confirmed_count"] == .integer(2))
         let four = try reader.attributes(of: "/checks/004")
         #expect(four["kind"] == .string("refutation") && four["passed"] == .integer(0) && four["as_expected"] == .integer(1))
     }

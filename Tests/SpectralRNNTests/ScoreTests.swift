@@ -473,3 +473,53 @@ private func checkRecursionStep(times: [Int], window x: Tensor, precision p: Win
         }
     }
 }
+
+/// The compiled dense score (DenseScorePlan) against the memoized recursion of
+/// GaussianScore.mixed, and the chain integral against the Gaussian normalization.
+@Suite struct CompiledScoreTests {
+    /// Every order up to 4 and a mixed pattern, at interior and end times, on random windows of
+    /// a non-diagonal vector AR(1): equal to the recursion within both rounding bounds.
+    @Test func denseScorePlanEqualsTheRecursion() throws {
+        let process = try fixedProcess()
+        let precision = process.windowPrecision(length: 5)
+        var rng = RandomStream(seed: 7, purpose: "dense score plan")
+        let patterns: [[Int]] = [[2], [2, 2], [2, 2, 2], [2, 2, 2, 2], [2, 1, 1], [0, 0, 1], [4, 4, 3, 3], [1, 3]]
+        for times in patterns {
+            let plan = DenseScorePlan(slotTimes: times, precision: precision)
+            #expect(plan.count == Int(pow(2.0, Double(times.count))) && plan.order == times.count)
+            for _ in 0..<20 {
+                let x = process.sampleWindow(length: 5, using: &rng)
+                let compiled = plan.evaluate(window: x, precision: precision)
+                let recursion = GaussianScore.mixed(window: x, times: times, precision: precision)
+                let bound = GaussianScore.roundingBound(window: x, times: times, precision: precision)
+                #expect(compiled.shape == recursion.shape)
+                // Both computations are within γ_K·Σ|terms| of the exact score: their gap within twice that.
+                #expect(worstRatio(compiled, recursion, scale: bound * 2) <= 1, "times \(times)")
+            }
+        }
+        // A wrong plan is caught: the score at t = 1 is not the score at t = 2.
+        let x = process.sampleWindow(length: 5, using: &rng)
+        let wrong = DenseScorePlan(slotTimes: [1, 1], precision: precision).evaluate(window: x, precision: precision)
+        #expect(wrong.relativeError(to: GaussianScore.mixed(window: x, times: [2, 2], precision: precision)) > 1e-3)
+    }
+
+    /// ∫ exp(−½ xᵀJx) dx = (2π)^{n/2} det(J)^{−1/2} for the AR(1) J, to 1e−10; the printed
+    /// constant (2φ)^{−n/2} does not normalize it; and bad arguments are errors, not traps.
+    @Test func chainIntegralMatchesTheDeterminant() throws {
+        for (phi, n) in [(0.6, 6), (-0.3, 4), (0.0, 1), (0.75, 3)] {
+            let process = try AR1Process.scalar(phi: phi)
+            let j = process.precision(length: n)
+            let integral = try gaussianChainIntegral(diagonal: (0..<n).map { j[$0, $0] }, offDiagonal: (0..<max(0, n - 1)).map { j[$0, $0 + 1] },
+                                                     halfWidth: 30, step: 0.1)
+            let exact = pow(2 * Double.pi, Double(n) / 2) / (try determinant(j)).squareRoot()
+            #expect(abs(integral / exact - 1) <= 1e-10, "φ = \(phi), n = \(n)")
+            if phi > 0 {
+                let printed = pow(2 * phi, -Double(n) / 2) * (try determinant(j)).squareRoot() * integral
+                #expect(abs(printed - 1) > 0.1)
+            }
+        }
+        #expect(throws: ModelError.self) { try gaussianChainIntegral(diagonal: [1, -1], offDiagonal: [0], halfWidth: 5, step: 0.1) }
+        #expect(throws: ModelError.self) { try gaussianChainIntegral(diagonal: [1, 1], offDiagonal: [], halfWidth: 5, step: 0.1) }
+        #expect(throws: ModelError.self) { try gaussianChainIntegral(diagonal: [1, 1], offDiagonal: [0.9], halfWidth: 50, step: 0.1) }
+    }
+}

@@ -283,3 +283,62 @@ private func testProcess(dimension: Int, seed: UInt64) throws -> AR1Process {
         #expect(throws: WindowMomentsError.self) { try estimateSecondOrderMoment(Ragged(), process: scalar) }
     }
 }
+
+/// The simulated window source and the projected score moment.
+@Suite struct SimulatedAndProjectedMomentTests {
+    private func smallModel() throws -> (QuadraticIORNN, AR1Process) {
+        let process = try fixedProcess()
+        let model = try QuadraticIORNN.random(inputDimension: 2, hidden: 2, outputDimension: 3, noise: 0.1,
+                                              spectralNormU: 0.3, rowNormA1: 0.6, seed: 11)
+        return (model, process)
+    }
+
+    /// The windows a SimulatedWindowSource hands out, batch by batch, are bit for bit those of
+    /// one `simulate` call, so its moments equal those of the in-memory source.
+    @Test func simulatedSourceEqualsOneSimulation() throws {
+        let (model, process) = try smallModel()
+        let whole = try model.simulate(process: process, windows: 1_000, length: 5, seed: 3, purpose: "windows")
+        let source = try SimulatedWindowSource(model: model, process: process, windows: 1_000, length: 5, seed: 3,
+                                               purpose: "windows", windowsPerBatch: 300)
+        var x: [Double] = [], y: [Double] = []
+        try source.forEachBatch { segments in
+            for segment in segments { x += segment.x; y += segment.y }
+        }
+        #expect(bits(Tensor(vector: x)) == bits(Tensor(vector: whole.x.storage)))
+        #expect(bits(Tensor(vector: y)) == bits(Tensor(vector: whole.y.storage)))
+        let fromMemory = try estimateSecondOrderMoment(TensorWindowSource(x: whole.x, y: whole.y, windowsPerBatch: 300, stacksWindows: true), process: process)
+        let simulated = try estimateSecondOrderMoment(source, process: process)
+        #expect(bits(fromMemory.mean) == bits(simulated.mean))
+        #expect(throws: ModelError.self) { try SimulatedWindowSource(model: model, process: process, windows: 0, length: 5, seed: 3, purpose: "x") }
+    }
+
+    /// The projected score moment equals the dense `estimateWindowScoreMoment` contracted with
+    /// the same vectors, on the same windows, to rounding; a wrong direction gives another value.
+    @Test func projectedScoreMomentEqualsTheContractedDenseMoment() throws {
+        let (model, process) = try smallModel()
+        let data = try model.simulate(process: process, windows: 400, length: 4, seed: 5, purpose: "windows")
+        let source = TensorWindowSource(x: data.x, y: data.y)
+        let beta = [0.3, -1.0, 0.5], p = [1.0, 0.2], q = [-0.4, 0.7]
+        let projections = [
+            ScoreProjection(output: beta, slots: [(offset: -1, vector: p), (offset: -1, vector: q), (offset: -1, vector: p), (offset: -1, vector: q)]),
+            ScoreProjection(output: beta, slots: [(offset: 0, vector: p), (offset: -1, vector: q), (offset: -1, vector: q)]),
+        ]
+        let projected = try estimateProjectedScoreMoment(source, process: process, projections: projections)
+        // Both projections need t ≥ 1: the same pairs as the dense moments with those offsets.
+        let dense4 = try estimateWindowScoreMoment(source, process: process, offsets: [-1, -1, -1, -1])
+        let dense3 = try estimateWindowScoreMoment(source, process: process, offsets: [0, -1, -1])
+        #expect(projected.count == dense4.count && projected.count == dense3.count && projected.count == 400 * 3)
+        let reference = [dense4.mean.contracted(withVectors: [beta, p, q, p, q]), dense3.mean.contracted(withVectors: [beta, p, q, q])]
+        for k in 0..<2 {
+            #expect(abs(projected.mean.storage[k] - reference[k]) <= 1e-10 * max(1, abs(reference[k])), "projection \(k)")
+        }
+        #expect(projected.batchCount >= 32)
+        let other = try estimateProjectedScoreMoment(source, process: process, projections: [
+            ScoreProjection(output: beta, slots: [(offset: -1, vector: p), (offset: -1, vector: p), (offset: -1, vector: p), (offset: -1, vector: q)]),
+        ])
+        #expect(abs(other.mean.storage[0] - reference[0]) > 1e-6)
+        #expect(throws: ModelError.self) {
+            try estimateProjectedScoreMoment(source, process: process, projections: [ScoreProjection(output: [1], slots: [(offset: 0, vector: p)])])
+        }
+    }
+}
