@@ -122,14 +122,15 @@ let correctedLogConstant = -0.5 * Double(n) * log(2 * .pi) + 0.5 * log(detJ)
 let printedLogConstant = -0.5 * Double(n) * log(2 * phi) + 0.5 * log(detJ)
 // An exact computation that uses neither det J nor the Gaussian constant: the trapezoid rule,
 // one coordinate at a time, on [−30, 30] with step 0.1. Its errors: discretization of order
-// exp(−2π²s²/h²), s² = 1/(1+φ²) (below 1e−300); truncation of order exp(−L²/(2λ_max)), λ_max < 1/(1−φ)² = 6.25
-// (below 1e−30); rounding of positive sums γ_{n(M+2)} ≈ 4e−13 relative. Tolerance 1e−10.
+// exp(−2π² s²/h²), s² = min over lattice directions of kᵀJ⁻¹k ≥ 1/λ_max(J) ≥ 1/(1+|φ|)² = 0.39
+// (about e^{−770}); truncation of order exp(−L²/(2λ_max(J⁻¹))), λ_max(J⁻¹) < 1/(1−φ)² = 6.25
+// (below e^{−70}); rounding of positive sums γ_{n(M+2)} ≈ 4e−13 relative. Tolerance 1e−10.
 let chainIntegral = nb.must("the chain integral") {
     try gaussianChainIntegral(diagonal: (0..<n).map { printedJ[$0, $0] }, offDiagonal: (0..<(n - 1)).map { printedJ[$0, $0 + 1] },
                               halfWidth: 30, step: 0.1)
 }
 nb.say("∫ exp(−½ x[n]ᵀJx[n]) dx by an independent exact computation — the trapezoid rule in each coordinate on [−30, 30], step 0.1, integrating the chain one coordinate at a time (no determinant, no Gaussian constant) — is \(formatNumber(chainIntegral, digits: 12)); (2π)^{n/2}|J|^{−1/2} = \(formatNumber(exp(-correctedLogConstant), digits: 12)).")
-let chainBasis = "trapezoid rule: discretization < e^{−2π²s²/h²} ≈ e^{−1400}, truncation < e^{−70}, rounding γ_{n(M+2)} ≈ 4e−13: tolerance 1e−10"
+let chainBasis = "trapezoid rule: discretization ~ e^{−2π²s²/h²} ≤ e^{−770}, truncation < e^{−70}, rounding γ_{n(M+2)} ≈ 4e−13: tolerance 1e−10"
 nb.exact("corrected: (2π)^{−n/2}|J|^{1/2} · ∫ exp(−½ xᵀJx) dx = 1 (independent integral)", paper: "§2.5, errata 1",
          quantity: "total mass", measured: exp(correctedLogConstant) * chainIntegral, expected: 1, tolerance: 1e-10, basis: chainBasis)
 nb.exact("printed: (2φ)^{−n/2}|J|^{1/2} · ∫ exp(−½ xᵀJx) dx = 1 (independent integral)", paper: "§2.5, errata 1",
@@ -430,22 +431,28 @@ let steinPrecision = precision
 let shapes = steinCases.map { Array(repeating: dx, count: $0.order) }
 let totalEntries = shapes.map { $0.reduce(1, *) }.reduce(0, +) * testFunctions.count
 // Each score compiled once into its monomials in u_t, u_{t−1} (DenseScorePlan): per window, two
-// first-order scores and a few hundred products, no allocation per score.
+// first-order scores and a few hundred products, no allocation per score (the window and its
+// two u's are still fresh arrays).
 let steinPlans = steinCases.map { DenseScorePlan(slotTimes: $0.times, precision: steinPrecision) }
 let stein = StreamingMean.inChunks(chunks, samples: steinSamples, shape: [totalEntries]) { chunk, count, acc in
     var rng = RandomStream(seed: options.seed, purpose: "stein", index: UInt64(chunk))
     var sample = [Double](repeating: 0, count: totalEntries)
     var scores = [Double](repeating: 0, count: steinPlans.map(\.count).reduce(0, +))
+    // u_t then u_{t−1}, stacked as the plans read them (their times are [t] or [t, t−1]).
+    var stacked = [Double](repeating: 0, count: 2 * dx)
+    precondition(steinPlans.allSatisfy { $0.times == [t] || $0.times == [t, t - 1] })
     for k in 0..<count {
         let x = steinProcess.sampleWindow(length: length, using: &rng)
         let xt = Array(x.storage[(t * dx)..<((t + 1) * dx)]), previous = Array(x.storage[((t - 1) * dx)..<(t * dx)])
-        let stacked = [t: steinPrecision.u(x, at: t), t - 1: steinPrecision.u(x, at: t - 1)]
+        stacked.replaceSubrange(0..<dx, with: steinPrecision.u(x, at: t))
+        stacked.replaceSubrange(dx..<(2 * dx), with: steinPrecision.u(x, at: t - 1))
         scores.withUnsafeMutableBufferPointer { out in
-            var offset = 0
-            for plan in steinPlans {
-                let u = plan.times.flatMap { stacked[$0]! }
-                u.withUnsafeBufferPointer { plan.evaluate(u: $0, into: out, at: offset) }
-                offset += plan.count
+            stacked.withUnsafeBufferPointer { u in
+                var offset = 0
+                for plan in steinPlans {
+                    plan.evaluate(u: u, into: out, at: offset)
+                    offset += plan.count
+                }
             }
         }
         var offset = 0

@@ -86,7 +86,6 @@ let hessian = nb.must("finite differences") { try FiniteDifference.mixedDerivati
 nb.agree("∇²_{x_t} y_t = 2 Σ_j b_j ⊗ a_j ⊗ a_j on a fixed window (central differences, h = 1/16)", paper: "Theorem 5, eq. 14",
          computed: hessian.derivative, reference: secondPopulation,
          tolerance: hessian.roundingBound / secondPopulation.frobeniusNorm, basis: "rounding bound of the stencil (y_t is quadratic in x_t: no truncation error)")
-let pairs = largestWindows * windowLength
 let secondProgress = nb.progress("second-order moment", total: 1)
 let (secondSampled, mixedSampled) = nb.must("second-order and mixed moments") { try estimateSecondOrderAndMixedMoments(source, process: process) }
 secondProgress.done()
@@ -185,9 +184,10 @@ let trueProjected = Tensor(vector: zip(projections.flatMap { pq in
 }, weights).map { $0 * $1 })
 let printedProjected = Tensor.zeros([4])
 nb.say("Sampled, on \(smallWindowsProjected) windows: the projections T(β_j, p_j, q_j, p_j, q_j) and T(β_j, p_j, q_j, θ, θ) (Algorithm 1 line 7's contraction, θ ~ N(0, I)) of Ê[y_t ⊗ S₄(x[n], t−1)], p_j, q_j eigenvectors of M_j, each divided by its standard error in an independent pilot of \(smallWindowsProjected / 20) windows: the printed form makes all four 0 whatever its constant; the true one makes them 8λ₁λ₂ and 16λ₁λ₂(p·θ)(q·θ) (so divided). Each costs a few products per window (ContractedScore), not dy·dx⁴.")
-nb.monteCarlo("true: (T(β_j, p_j, q_j, p_j, q_j), T(β_j, p_j, q_j, θ, θ)) of E[y_t ⊗ S₄(x[n], t−1)] = (8λ₁λ₂, 16λ₁λ₂(p_j·θ)(q_j·θ)), j = 1, 2",
-              paper: "MATH.md §4(b)", estimate: projectedFourth, expected: trueProjected,
-              alternatives: [Alternative(key: "printed", name: "the printed form, any constant (0)", value: printedProjected)])
+// The printed form's value here is 0 for any constant, the same as the alternative E = 0, so it is
+// not listed twice; the refutation below is its own verdict.
+nb.monteCarlo("true: (T(β_j, p_j, q_j, p_j, q_j), T(β_j, p_j, q_j, θ, θ)) of E[y_t ⊗ S₄(x[n], t−1)] = (8λ₁λ₂, 16λ₁λ₂(p_j·θ)(q_j·θ)), j = 1, 2 (E = 0 is also the printed form, for any constant)",
+              paper: "MATH.md §4(b)", estimate: projectedFourth, expected: trueProjected)
 nb.monteCarlo("printed: the same projections of c Σ_j b_j ⊗ w_j ⊗ w_j are 0 for every c", paper: "Theorem 5, second display; Algorithm 1 line 7 (errata 3–4)",
               estimate: projectedFourth, expected: printedProjected,
               alternatives: [Alternative(key: "true_form", name: "the true form", value: trueProjected)], kind: .refutation)
@@ -205,7 +205,7 @@ let fourth = nb.must("fourth-order moment") {
     try estimateWindowScoreMoment(TensorWindowSource(x: smallData.x, y: smallData.y), process: smallProcess, offsets: [-1, -1, -1, -1])
 }
 let denseBand = nb.monteCarloBand(degreesOfFreedom: fourth.count - 1) * fourth.standardError.frobeniusNorm / trueForm.frobeniusNorm
-nb.say("The dense estimate from the first \(smallWindows) windows (saved as /moments/fourth_order): relative distance \(formatNumber(fourth.mean.relativeError(to: trueForm))) from the true form and \(formatNumber((fourth.mean - printedScaled).frobeniusNorm / trueForm.frobeniusNorm)) from the printed one with its best c, against a band of \(formatNumber(denseBand)): with 243 entries it cannot separate forms \(formatNumber(exactGap)) apart at this N, so it carries no verdict; the four projections above can.")
+nb.say("The dense estimate from the first \(smallWindows) windows (saved as /moments/fourth_order): relative distance \(formatNumber(fourth.mean.relativeError(to: trueForm))) from the true form and \(formatNumber((fourth.mean - printedScaled).frobeniusNorm / trueForm.frobeniusNorm)) from the printed one with its best c, against a band of \(formatNumber(denseBand)) (k·σ with the per-sample σ: this estimator keeps no batch means): with 243 entries it cannot separate forms \(formatNumber(exactGap)) apart at this N, so it carries no verdict; the four projections above can.")
 nb.exact("Algorithm 1 line 10: (R̂2 + R̂3)/2 has as many entries as a row of U(A1 ⊙ A1)", paper: "Algorithm 1 (errata 4)",
          quantity: "dx² − dx", measured: Double(3 * 3 - 3), expected: 0, tolerance: 0, basis: "dimensions", kind: .refutation, illustration: true)
 file.addMoment("fourth_order", estimate: fourth, theory: trueForm,
@@ -258,7 +258,7 @@ file.addMoment("mixed", estimate: mixedSampled, theory: mixedPopulation,
 // MARK: - End to end from samples
 
 nb.section("GLOREE end to end from samples: parameters, predictions, and the rate N^{−1/2}")
-nb.claim("From windows alone: A1 and A2 from the decomposition of Ê[y_t ⊗ S₂(x[n], t)] (simultaneous diagonalization), U from the projected corrected moment with the estimated duals. The recovered model, compared modulo its equivalences (permutation and per-unit scaling (a_j, U_{j·}, U_{·j}, b_j) → (s a_j, s U_{j·}, U_{·j}/s², b_j/s²)), predicts fresh windows, and the errors fall at least like N^{−1/2} (Theorem 5's rate is an upper bound).")
+nb.claim("From windows alone: A1 and A2 from the decomposition of Ê[y_t ⊗ S₂(x[n], t)] (simultaneous diagonalization), U from the projected corrected moment with the estimated duals. The recovered model, compared modulo its equivalences (permutation and per-unit scaling (a_j, U_{j·}, U_{·j}, b_j) → (s a_j, s U_{j·}, U_{·j}/s², b_j/s²)), predicts fresh windows, and the error of U — the parameter the corrected estimator recovers — falls at least like N^{−1/2} (Theorem 5's rate is an upper bound).")
 let exactFit = nb.must("GLOREE on exact moments") { try gloree(fromMoments: secondPopulation, mixed: mixedPopulation, hidden: dh) }
 let exactErrors = nb.must("alignment") { try ParameterErrors(try exactFit.model(), truth: model) }
 nb.atMost("from the exact (population) moments GLOREE recovers A1, U and A2", paper: "Theorem 5, MATH.md §4(c)",
@@ -269,19 +269,24 @@ let testWindows = options.quick ? 1_000 : 4_000
 let testX = Tensor(shape: [testWindows, windowLength, dx],
                    storage: (0..<testWindows).flatMap { _ in process.sampleWindow(length: windowLength, using: &testRng).storage })
 // Sample sizes N/64 … N (full) or N/4 … N (--quick). Each fit is on its own independent set of
-// windows (the largest is the set of the checks above), three sets for every size below the
-// largest: the errors are then independent, and the regression over every fit gives the slope
+// windows (the largest is the set of the checks above), several sets for the smaller sizes
+// (cheap): the errors are then independent, and the regression over every fit gives the slope
 // a standard error that means what it says (the log of one error scatters by about ±0.25).
 let windowCounts = (0...(options.quick ? 2 : 6)).reversed().map { largestWindows >> $0 }.filter { $0 >= 1_000 || $0 == largestWindows }
-let replications = options.quick ? 1 : 3
+/// Independent sets per size: one at the largest (the checks' set), more where fits are cheap.
+func replications(_ count: Int) -> Int {
+    if options.quick || count == largestWindows { return 1 }
+    return count * 2 == largestWindows ? 4 : (count * 8 >= largestWindows ? 8 : 16)
+}
 var rateRows: [[String]] = []
-var logN: [Double] = [], logPrediction: [Double] = [], logU: [Double] = []
-var largestFit: GLOREEResult?
+var logNForU: [Double] = [], logU: [Double] = []
+var logNForPrediction: [Double] = [], logPrediction: [Double] = []
+var largestResult: GLOREEResult?
 var largestPrediction = Double.nan
 var errorTable: [Double] = []
-let rateProgress = nb.progress("GLOREE against N", total: windowCounts.map { $0 == largestWindows ? $0 : replications * $0 }.reduce(0, +))
+let rateProgress = nb.progress("GLOREE against N", total: windowCounts.map { replications($0) * $0 }.reduce(0, +))
 for count in windowCounts {
-    for replication in 0..<(count == largestWindows ? 1 : replications) {
+    for replication in 0..<replications(count) {
         let windows = count == largestWindows ? source : nb.must("simulated windows") {
             try SimulatedWindowSource(model: model, process: process, windows: count, length: windowLength,
                                       seed: options.seed, purpose: "training windows N=\(count) set \(replication)")
@@ -289,20 +294,27 @@ for count in windowCounts {
         let result = nb.must("GLOREE") { try gloree(windows, process: process, hidden: dh, seed: options.seed) }
         let estimate = nb.must("estimated model") { try result.model() }
         let errors = nb.must("alignment") { try ParameterErrors(estimate, truth: model) }
-        if count == largestWindows { largestFit = result }
         rateProgress.advance(count)
         // An estimate can be less stable than the truth: its recurrence may diverge on a test window.
         let prediction = (try? predictionError(estimate, model, on: testX)) ?? .nan
         rateRows.append(["\(count)", "\(replication + 1)", "\(result.diagnostics.secondMomentSamples)", formatNumber(errors.a1), formatNumber(errors.u), formatNumber(errors.a2), prediction.isNaN ? "diverged" : formatNumber(prediction)])
         errorTable += [Double(count), Double(replication + 1), errors.a1, errors.u, errors.a2, prediction]
-        if count == largestWindows { largestPrediction = prediction }
-        guard prediction.isFinite else { continue }
-        logN.append(log(Double(count)))
-        logPrediction.append(log(prediction))
+        if count == largestWindows {
+            largestResult = result
+            largestPrediction = prediction
+        }
+        // Every fit enters the U regression (its U error is finite even when its predictions
+        // diverge); only finite prediction errors enter the prediction regression.
+        logNForU.append(log(Double(count)))
         logU.append(log(errors.u))
+        if prediction.isFinite {
+            logNForPrediction.append(log(Double(count)))
+            logPrediction.append(log(prediction))
+        }
     }
 }
 rateProgress.done()
+let largestFit = largestResult!   // the loop always ends with the largest size
 nb.say("Errors after alignment (relative Frobenius) and prediction error ‖ŷ − y*‖/‖y*‖ on \(testWindows) fresh windows against the noiseless truth; every fit on its own independent set of windows.")
 nb.table(["windows N", "set", "(window, t) pairs", "A1", "U", "A2", "prediction"], rateRows)
 file.addDataset("/estimate/errors_against_N", Tensor(shape: [rateRows.count, 6], storage: errorTable),
@@ -316,38 +328,32 @@ func slope(_ x: [Double], _ y: [Double]) -> (slope: Double, standardError: Doubl
     let residual = zip(x, y).map { pow($1 - my - b * ($0 - mx), 2) }.reduce(0, +)
     return (b, (residual / max(1, n - 2) / sxx).squareRoot())
 }
-if logN.count >= 3 {
-    let predictionSlope = slope(logN, logPrediction), uSlope = slope(logN, logU)
-    nb.say("Fitted log–log slopes: prediction error (heavy-tailed, no verdict) \(formatNumber(predictionSlope.slope)) ± \(formatNumber(predictionSlope.standardError)), U error \(formatNumber(uSlope.slope)) ± \(formatNumber(uSlope.standardError)) (± the slope's standard error from the residuals of the regression over \(logN.count) fits, \(logN.count - 2) df).")
-    if !options.quick {
-        // Theorem 5's sample complexity is an upper bound, O(N^{−1/2}); at these N the errors of the
-        // duals and of the moments still multiply (second-order terms), so the decline can be steeper.
-        // The verdict is on U, the parameter the corrected estimator recovers (Theorem 5's rate is
-        // about parameters). The prediction error is heavy-tailed in the estimate — a fit whose U is
-        // 40% off can nearly diverge on a test window (an error of 46 at N = 16 000 on the default
-        // seed) — so its slope is printed but carries no verdict.
-        nb.oneSided("the U error falls at least as fast as N^{−1/2}", paper: "Theorem 5 (sample complexity)",
-                    quantity: "slope", estimate: uSlope.slope, standardError: uSlope.standardError,
-                    degreesOfFreedom: logN.count - 2, bound: -0.5,
-                    alternatives: [(key: "flat", name: "slope 0 (the error does not fall)", value: 0)],
-                    what: "log–log regression over \(logN.count) fits on independent sets, \(windowCounts.count) sample sizes")
-    }
-} else {
-    nb.say("Fewer than 3 sample sizes gave a finite prediction error: no slope is fitted.")
-}
+let uSlope = windowCounts.count >= 3 ? slope(logNForU, logU) : (slope: Double.nan, standardError: Double.nan)
+let predictionSlope = logNForPrediction.count >= 3 && Set(logNForPrediction).count >= 3 ? slope(logNForPrediction, logPrediction) : (slope: Double.nan, standardError: Double.nan)
+nb.say("Fitted log–log slopes: U error \(formatNumber(uSlope.slope)) ± \(formatNumber(uSlope.standardError)) over \(logU.count) fits; prediction error \(formatNumber(predictionSlope.slope)) ± \(formatNumber(predictionSlope.standardError)) over the \(logPrediction.count) fits whose predictions stayed finite (± the slope's standard error from the regression's residuals).")
 if !options.quick {
-    // Met with a margin: on the seed sweep of docs/03-quadratic-iornn.md the largest prediction
-    // error at this N was well below the 5% target.
+    // The verdict is on U, the parameter the corrected estimator recovers (Theorem 5's rate is
+    // about parameters). The prediction error is heavy-tailed in the estimate — a fit whose U is
+    // 40% off can nearly diverge on a test window — so its slope is printed but carries no verdict.
+    // A slope that cannot be fitted (fewer than 3 sizes) is a NaN: an unexpected verdict, not a skip.
+    nb.oneSided("the U error falls at least as fast as N^{−1/2}", paper: "Theorem 5 (sample complexity)",
+                quantity: "slope", estimate: uSlope.slope, standardError: uSlope.standardError,
+                degreesOfFreedom: max(1, logU.count - 2), bound: -0.5,
+                alternatives: [(key: "flat", name: "slope 0 (the error does not fall)", value: 0),
+                               (key: "quarter", name: "slope −1/4 (half the rate)", value: -0.25)],
+                what: "log–log regression over \(logU.count) fits on independent sets, \(windowCounts.count) sample sizes")
+    // Met with a margin, not by a hair: the verdict states the margin it had.
+    let margin = largestPrediction.isFinite ? 0.05 / largestPrediction : .nan
     nb.atMost("with \(largestWindows) windows (\(largestWindows * windowLength) (window, t) pairs) the recovered model predicts fresh windows within 5%",
-              paper: "issue target", quantity: "prediction error", measured: largestPrediction.isNaN ? .nan : largestPrediction, bound: 0.05,
-              basis: "target: 5% (NaN: the estimate diverged on a test window)")
+              paper: "issue target", quantity: "prediction error", measured: largestPrediction, bound: 0.05,
+              basis: "target 5%, met here with a factor \(formatNumber(margin, digits: 3)) to spare (NaN: the estimate diverged on a test window)")
 }
 
 // MARK: - Dense and projected
 
 nb.section("Dense and projected estimators of the corrected moment agree")
 nb.claim("Contracting the dense dy×dx×dx×dx estimate with (β_j, α_j, α_k, α_k) gives, sample by sample, the projected estimate that never builds it: the two means agree to rounding. The projected one costs O(dh·(dx + dy) + dh²) per (window, t) pair instead of O(dy·dx³).")
-guard let fitted = largestFit else { nb.stop("no fit at the largest sample size") }
+let fitted = largestFit
 // An in-memory set for the timing (simulation excluded): the first 128 000 training windows.
 let timedWindows = min(largestWindows, 128_000)
 let timedData = nb.must("simulation") { try model.simulate(process: process, windows: timedWindows, length: windowLength, seed: options.seed, purpose: "training windows") }

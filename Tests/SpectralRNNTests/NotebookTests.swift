@@ -141,8 +141,8 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
         #expect(verdict.alternatives.map(\.key) == ["zero", "double", "half"] && verdict.alternatives.allSatisfy(\.rejected))
         #expect(verdict.outcome == .confirmed && printed.lines.last!.contains("rejects E = 0 at"))
         _ = nb.finish()
-        #expect(printed.text.contains("1 of the 4 planned Monte Carlo checks were made"))
-        #expect(printed.text.contains("That rate covers those Monte Carlo checks only"))
+        #expect(printed.text.contains("1 of the 4 planned statistical checks"))
+        #expect(printed.text.contains("That rate covers those checks only"))
     }
 
     /// The named alternatives give a check its power: a true claim on too small a sample is
@@ -216,6 +216,12 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
                                    alternatives: [Alternative(key: "true_form", name: "E = 1", value: Tensor(vector: [1]))], kind: .refutation)
         #expect(tooFew.isInconclusive && tooFew.asExpected && tooFew.outcome == .inconclusive)
         #expect(printed.lines.last!.contains("? INCONCLUSIVE: printed: E = 0.9"))
+        // A sample that rejects the printed claim AND its correction is no evidence for the
+        // correction: unexpected.
+        let both = nb.monteCarlo("printed: E = 0", paper: "test", estimate: sample(count: 6_400), expected: Tensor(vector: [0]),
+                                 alternatives: [Alternative(key: "true_form", name: "E = 2", value: Tensor(vector: [2]))], kind: .refutation)
+        #expect(both.rejectsItsCorrection && !both.asExpected && both.outcome == .unexpected)
+        #expect(printed.lines.last!.contains("‼ UNEXPECTED: the sample rejects the printed claim AND its correction"))
     }
 
     /// Illustrations (true or false by construction) are printed as such and counted apart, never
@@ -240,7 +246,7 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
         let nb = makeNotebook(Printed())
         let flat = [(key: "flat", name: "slope 0", value: 0.0)]
         let good = nb.oneSided("falls like N^{−1/2}", paper: "test", quantity: "slope", estimate: -0.52, standardError: 0.03,
-                               degreesOfFreedom: 17, bound: -0.5, alternatives: flat, what: "test")
+                               degreesOfFreedom: 17, bound: -0.5, alternatives: flat, falseAlarmRate: 1e-3, what: "test")
         #expect(good.outcome == .confirmed && good.measured == 0)
         let k = StudentT.criticalValue(twoSidedTail: 2e-3, degreesOfFreedom: 17)
         #expect(abs(good.tolerance - k * 0.03) <= 1e-12)

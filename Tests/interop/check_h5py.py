@@ -125,6 +125,19 @@ def check_checks(checker, f, require_as_expected):
             if value is not None:
                 checker.check(is_real(value) or (isinstance(value, np.ndarray) and value.dtype.kind in "fiu"),
                               f"{where}: '{name}' is {describe_type(value)}, expected a number")
+        # A Monte Carlo check (one with a sample count) names its alternatives: the names as a
+        # str and one real attribute alternative_KEY each, the distance in σ.
+        if "samples" in entry.attrs and "outcome" in entry.attrs and str(entry.attrs.get("kind")) == "check":
+            names = entry.attrs.get("alternatives")
+            checker.check(isinstance(names, str), f"{where}: a Monte Carlo check without an 'alternatives' str attribute")
+            if isinstance(names, str):
+                for part in names.split("; "):
+                    key = part.split(":")[0]
+                    checker.check(key in entry.attrs and is_real(entry.attrs[key]),
+                                  f"{where}: alternative {key} named but its distance in σ is missing")
+        if "outcome" in entry.attrs:
+            checker.check(str(entry.attrs["outcome"]) in ("confirmed", "refuted", "illustration", "inconclusive", "unexpected"),
+                          f"{where}: unknown outcome {entry.attrs['outcome']!r}")
         if require_as_expected and passed is not None:
             outcome = find_value(entry, "as_expected")
             if outcome is None:

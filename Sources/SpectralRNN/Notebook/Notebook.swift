@@ -101,6 +101,8 @@ public final class Notebook {
         case (.check, true, _): mark = "✓"
         case (.check, false, true): mark = "✗ UNEXPECTED FAILURE:"
         case (.check, false, false): mark = "✗ UNEXPECTED FAILURE (no finite measurement):"
+        case (.refutation, false, true) where verdict.rejectsItsCorrection: mark = "‼ UNEXPECTED: the sample rejects the printed claim AND its correction:"
+        case (.counterexample, false, true) where verdict.rejectsItsCorrection: mark = "‼ UNEXPECTED: the sample rejects the counter-claim AND its correction:"
         case (.refutation, false, true): mark = "✗ refuted, as expected:"
         case (.refutation, true, _): mark = "‼ UNEXPECTED: the paper's claim held:"
         case (.counterexample, false, true): mark = "✗ fails, as expected:"
@@ -121,10 +123,17 @@ public final class Notebook {
             func list(_ outcomes: [AlternativeOutcome]) -> String {
                 outcomes.map { "\($0.name) at \(formatNumber($0.sigmas, digits: 3))σ" }.joined(separator: ", ")
             }
-            if !rejected.isEmpty { numbers += "; rejects \(list(rejected))" }
-            if !kept.isEmpty {
-                numbers += "; does NOT reject \(list(kept))"
-                if verdict.passed { numbers += " — the sample cannot tell the claim from \(kept.count == 1 ? "it" : "them")" }
+            if verdict.kind.expectsFailure {
+                // The alternatives of a refutation are its corrections: the sample should accept them.
+                if !kept.isEmpty { numbers += "; the same sample accepts \(list(kept))" }
+                if !rejected.isEmpty { numbers += "; it ALSO REJECTS \(list(rejected))" }
+                if verdict.passed && !kept.isEmpty { numbers += " — the sample cannot tell the printed claim from its correction" }
+            } else {
+                if !rejected.isEmpty { numbers += "; rejects \(list(rejected))" }
+                if !kept.isEmpty {
+                    numbers += "; does NOT reject \(list(kept))"
+                    if verdict.passed { numbers += " — the sample cannot tell the claim from \(kept.count == 1 ? "it" : "them")" }
+                }
             }
         }
         if options.markdown {
@@ -237,6 +246,7 @@ public final class Notebook {
         precondition(kind != .check || !alternatives.isEmpty,
                      "Notebook.monteCarlo: a check of E = 0 must name the alternatives the sample should reject")
         precondition(alternatives.allSatisfy { $0.value.shape == expected.shape }, "Notebook.monteCarlo: an alternative has the wrong shape")
+        precondition(Set(alternatives.map(\.key)).count == alternatives.count, "Notebook.monteCarlo: alternative keys must be distinct (they name attributes in /checks)")
         if kind == .check {
             monteCarloChecksMade += 1
             if let plan = monteCarloPlan {
@@ -281,15 +291,24 @@ public final class Notebook {
 
     /// A one-sided claim on a statistic with a standard error: `estimate ≤ bound`, allowing
     /// `k·se` with k the one-sided Student-t quantile at `falseAlarmRate` (ν degrees of
-    /// freedom), recorded as `max(0, estimate − bound)` against the tolerance `k·se`. Each
+    /// freedom; by default the plan's per-check rate, and it counts as one of the planned
+    /// checks), recorded as `max(0, estimate − bound)` against the tolerance `k·se`. Each
     /// alternative (a value above the bound a reader could mistake for the truth, e.g. "the
     /// error does not fall: slope 0") is rejected when `estimate + k·se` stays below it; a claim
     /// that holds without rejecting every alternative is INCONCLUSIVE.
     @discardableResult
     public func oneSided(_ claim: String, paper: String, quantity: String, estimate: Double, standardError: Double,
                          degreesOfFreedom: Int, bound: Double, alternatives: [(key: String, name: String, value: Double)],
-                         falseAlarmRate: Double = 1e-3, what: String) -> Verdict {
+                         falseAlarmRate: Double? = nil, what: String) -> Verdict {
+        let falseAlarmRate = falseAlarmRate ?? perCheckFalseAlarmRate
         precondition(degreesOfFreedom >= 1 && falseAlarmRate > 0 && falseAlarmRate < 0.5, "Notebook.oneSided: need ν ≥ 1 and a rate in (0, ½)")
+        precondition(!alternatives.isEmpty && Set(alternatives.map(\.key)).count == alternatives.count,
+                     "Notebook.oneSided: name at least one alternative, with distinct keys")
+        monteCarloChecksMade += 1
+        if let plan = monteCarloPlan {
+            precondition(monteCarloChecksMade <= plan.checks,
+                         "Notebook.oneSided: \(monteCarloChecksMade) statistical checks made, \(plan.checks) planned; update planMonteCarloChecks")
+        }
         let k = StudentT.criticalValue(twoSidedTail: 2 * falseAlarmRate, degreesOfFreedom: degreesOfFreedom)
         let outcomes = alternatives.map { alternative in
             AlternativeOutcome(key: alternative.key, name: alternative.name,
@@ -320,10 +339,10 @@ public final class Notebook {
         section("Summary")
         say(summaryLine)
         if let plan = monteCarloPlan {
-            say("False alarms: \(monteCarloChecksMade) of the \(plan.checks) planned Monte Carlo checks were made, each at false-alarm rate \(formatNumber(plan.familyFalseAlarmRate / Double(plan.checks), digits: 2)), so with every claim true a run fails one of them with probability at most \(formatNumber(plan.familyFalseAlarmRate * 100, digits: 2))% (Bonferroni). That rate covers those Monte Carlo checks only: exact identities are decided to rounding, and the end-to-end results (decompositions, fitted models, prediction errors, rates) are judged by their own stated criteria, whose reliability over seeds is measured by Scripts/sweep-seeds and reported on this walkthrough's docs page.")
+            say("False alarms: \(monteCarloChecksMade) of the \(plan.checks) planned statistical checks (Monte Carlo estimates, and regressions over Monte Carlo fits) were made, each at false-alarm rate \(formatNumber(plan.familyFalseAlarmRate / Double(plan.checks), digits: 2)), so with every claim true a run fails one of them with probability at most \(formatNumber(plan.familyFalseAlarmRate * 100, digits: 2))% (Bonferroni). That rate covers those checks only: exact identities are decided to rounding, and the other end-to-end results (decompositions, fitted models, prediction errors) are judged by their own stated criteria, whose reliability over seeds is measured by Scripts/sweep-seeds and reported on this walkthrough's docs page.")
         }
         if !inconclusive.isEmpty {
-            say("\(inconclusive.count) Monte Carlo verdict\(inconclusive.count == 1 ? " was" : "s were") INCONCLUSIVE: the claim held but the same sample did not reject every alternative (marked above)\(options.quick ? "; --quick trades power for speed, so this does not fail the run" : "; without --quick this fails the run (exit status 3): more samples are needed").")
+            say("\(inconclusive.count) statistical verdict\(inconclusive.count == 1 ? " was" : "s were") INCONCLUSIVE: the claim held but the same sample did not reject every alternative (marked above)\(options.quick ? "; --quick trades power for speed, so this does not fail the run" : "; without --quick this fails the run (exit status 3): more samples are needed").")
         }
         for file in savedFiles { say("Saved \(file).") }
         if unexpected.isEmpty {

@@ -32,11 +32,14 @@ public struct Verdict: Sendable, Equatable {
     public let sigmas: Double?
     /// For statistical verdicts: the number of samples.
     public let samples: Int?
-    /// For statistical verdicts: the probability that a true claim fails this check (two-sided
-    /// tail of the band under the Student-t or normal law of the deviation).
+    /// For statistical verdicts: the probability that a true claim fails this check (the tail of
+    /// the band under the Student-t law of the deviation: two-sided for an error norm, one-sided
+    /// for `Notebook.oneSided`).
     public let falseAlarmRate: Double?
-    /// For Monte Carlo checks: the alternatives a reader could mistake for the claim, each with
-    /// its distance from the estimate in σ and whether the same band rejects it.
+    /// For statistical verdicts. A check's alternatives are what a reader could mistake for the
+    /// claim (E = 0, 2E, ½E, the printed form; for a slope, a slower rate): each must be rejected
+    /// for a confirmation. A sampled refutation's alternatives are the corrected claim: it must
+    /// NOT be rejected (else the sample rejects both forms, which points to a bug, not an erratum).
     public let alternatives: [AlternativeOutcome]
     /// True when the verdict shows something the walkthrough built in (a value compared with a
     /// rearrangement of itself, a parameter chosen to make a claim fail, a count of dimensions):
@@ -76,7 +79,13 @@ public struct Verdict: Sendable, Equatable {
     /// Whether the verdict came out as the walkthrough expects: checks pass; refutations and
     /// counterexamples fail by a finite measurement. (An inconclusive check is as expected:
     /// nothing failed, but it is not counted as a confirmation.)
-    public var asExpected: Bool { kind.expectsFailure ? (failedByMeasurement || isInconclusive) : passed }
+    public var asExpected: Bool {
+        kind.expectsFailure ? ((failedByMeasurement && !rejectsItsCorrection) || isInconclusive) : passed
+    }
+
+    /// A refutation whose sample rejects the corrected claim too: both forms fail, which is not
+    /// evidence for the correction (an unexpected verdict).
+    public var rejectsItsCorrection: Bool { kind.expectsFailure && alternatives.contains(where: \.rejected) }
 
     /// A claim that held while the same sample failed to reject one of its alternatives: the
     /// data cannot tell the claim from something a reader could mistake for it. For a check,
@@ -144,7 +153,8 @@ public struct Alternative: Sendable, Equatable {
 public struct AlternativeOutcome: Sendable, Equatable {
     public let key: String
     public let name: String
-    /// ‖Ê − alternative‖ in units of the estimate's σ.
+    /// The estimate's distance from the alternative in units of its σ: ‖Ê − alternative‖/σ for a
+    /// Monte Carlo verdict, (alternative − estimate)/se (signed) for `Notebook.oneSided`.
     public let sigmas: Double
     /// Whether the band of the check (k·σ) excludes it.
     public let rejected: Bool

@@ -8,9 +8,10 @@ import Foundation
 /// It uses neither det J nor the Gaussian normalization, so it checks the paper's §2.5
 /// constant independently (errata 1). For a positive definite J the trapezoid rule on a
 /// Gaussian integrand converges faster than any power of h (its error is of order
-/// `exp(−2π²s²/h²)`, s² the smallest conditional variance 1/max d_t), the truncation error
-/// is of order `exp(−L²/(2λ))`, λ the largest eigenvalue of J⁻¹, and every term is positive, so
-/// the rounding error is at most `γ_{n(M+2)}` relative (M grid points). Cost n·M².
+/// `exp(−2π²s²/h²)`, s² = min over nonzero integer vectors k of kᵀJ⁻¹k ≥ 1/λ_max(J)), the
+/// truncation error is of order `exp(−L²/(2λ))`, λ the largest eigenvalue of J⁻¹, and every
+/// term is positive, so the rounding error is at most `γ_{n(M+2)}` relative (M grid points).
+/// Cost n·M².
 public func gaussianChainIntegral(diagonal d: [Double], offDiagonal e: [Double], halfWidth: Double, step: Double) throws -> Double {
     let n = d.count
     guard n >= 1, e.count == n - 1, halfWidth > 0, step > 0, halfWidth / step <= 1e5,

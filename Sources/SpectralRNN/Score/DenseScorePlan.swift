@@ -7,7 +7,9 @@
 /// plan stores those monomials (coefficient and variables, zero coefficients dropped) and
 /// evaluates them with plain loops: for the small dimensions where a dense score is wanted
 /// (dx^m entries) it costs a few hundred flops per sample, against the allocations of the
-/// memoized recursion of `GaussianScore.mixed`, which it equals to rounding.
+/// memoized recursion of `GaussianScore.mixed`, which it equals to rounding. The expansion is
+/// the matching sum of `GaussianScore.mixedByMatchings`, done once symbolically instead of per
+/// entry and per sample.
 public struct DenseScorePlan: Sendable {
     /// The distinct slot times, in first-appearance order: the plan reads `u_τ` for these.
     public let times: [Int]
