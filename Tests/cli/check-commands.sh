@@ -83,6 +83,16 @@ else
     bad "01-score-functions is not reproducible" "$(tail -5 "$work/cmp.txt")"
 fi
 
+# Scripts/sweep-seeds over one other seed with these (debug) binaries: the seed's line and the count.
+if Scripts/sweep-seeds 01-score-functions --quick --seeds 2..2 --bin-path "$bin" >"$work/sweep.txt" 2>&1 \
+    && grep -q "^seed 2: as expected" "$work/sweep.txt" && grep -q "1 of 1 runs as expected" "$work/sweep.txt"; then
+    ok "sweep-seeds: $(tail -1 "$work/sweep.txt")"
+else
+    bad "sweep-seeds 01-score-functions --quick --seeds 2..2" "$(tail -5 "$work/sweep.txt")"
+fi
+expect_error "sweep-seeds: a reversed range" "must be A..B with A ≤ B" Scripts/sweep-seeds 03-quadratic-iornn --seeds 5..2
+expect_error "sweep-seeds: an unknown walkthrough" "no walkthrough Scripts/nope" Scripts/sweep-seeds nope --seeds 1..2
+
 # spectral-rnn inspect on a good file and on bad input.
 if "$bin/spectral-rnn" inspect "$h5" >"$work/tree.txt" 2>&1 && grep -q "Phi" "$work/tree.txt"; then
     ok "spectral-rnn inspect FILE lists the tree"
