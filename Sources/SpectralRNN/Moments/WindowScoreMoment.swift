@@ -97,10 +97,11 @@ public func estimateProjectedScoreMoment(_ source: WindowSource, process: AR1Pro
                 let u = precision.u(window)
                 for t in times where segment.accumulate.contains(t) {
                     let yBase = (w * n + t) * dy
+                    let atTime = byTime[t]!
                     for (k, p) in projections.enumerated() {
                         var r = 0.0
                         for i in 0..<dy { r += p.output[i] * segment.y[yBase + i] }
-                        sample[k] = r * byTime[t]![k].value(u: { u.row($0) })
+                        sample[k] = r * atTime[k].value(u: { u.row($0) })
                     }
                     moment.add(sample)
                 }
