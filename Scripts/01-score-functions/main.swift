@@ -298,37 +298,59 @@ for (m, computed, factorBound) in [(1, fromFactors1, [Double](repeating: e1, cou
 
 // (2) Moving far inputs, scored with the dense inverse of the window covariance.
 nb.say("Moving inputs, scored without the block structure: P̃ = Cov(x[n])⁻¹ by LAPACK (dense, every entry), ũ_t = Σ_s P̃_ts x_s over the whole window, S̃_m from ũ_t and P̃_tt. Were S_m(x[n], t) to depend on a farther input, P̃ would couple it to x_t and S̃_m would move.")
-let denseInverse = nb.must("inverting the window covariance") { try inverse(windowCovariance) }
-let covarianceEigen = nb.must("eigenvalues of the window covariance") { try symmetricEigen(windowCovariance) }
-let largestEigenvalue = covarianceEigen.values.first!, smallestEigenvalue = covarianceEigen.values.last!
-let conditionNumber = largestEigenvalue / smallestEigenvalue
-let size = length * dx
-// First-order perturbation of an inverse: ‖P̃ − Cov⁻¹‖₂ ≤ ρ‖Cov⁻¹‖₂ with ρ = N·κ(Cov)·u, N = n·dx
-// (Cov's entries carry a few roundings each; inversion multiplies relative errors by κ).
-let rho = Double(size) * conditionNumber * Rounding.unit
-let inverseNorm = 1 / smallestEigenvalue
-let diagonalBlock = Tensor(shape: [dx, dx]) { i in denseInverse[t * dx + i[0], t * dx + i[1]] }
-let denseBlockPrecision = WindowPrecision(diagonal: [diagonalBlock], subdiagonal: [])
-/// ũ_t = Σ_s P̃_ts x_s and its magnitude Σ_s |P̃_ts||x_s|.
-func denseU(_ x: Tensor) -> (u: [Double], magnitude: [Double]) {
-    let u = (0..<dx).map { i in (0..<size).reduce(0.0) { $0 + denseInverse[t * dx + i, $1] * x.storage[$1] } }
-    let magnitude = (0..<dx).map { i in (0..<size).reduce(0.0) { $0 + abs(denseInverse[t * dx + i, $1]) * abs(x.storage[$1]) } }
-    return (u, magnitude)
+/// Scores S̃_m(x[n], t) of windows of one length from P̃ = Cov(x[n])⁻¹ by LAPACK (dense, every
+/// entry), ũ_t = Σ_s P̃_ts x_s, with an entry-wise bound on their rounding error.
+struct DenseInverseScorer {
+    let t: Int, dx: Int, size: Int
+    let denseInverse: Tensor
+    let blockPrecision: WindowPrecision
+    let conditionNumber: Double
+    /// First-order perturbation of an inverse: ‖P̃ − Cov⁻¹‖₂ ≤ ρ‖Cov⁻¹‖₂ with ρ = N·κ(Cov)·u,
+    /// N = n·dx (Cov's entries carry a few roundings each; inversion multiplies relative errors by κ).
+    let rho: Double
+    let inverseNorm: Double
+
+    init(process: AR1Process, length: Int, t: Int) throws {
+        let covariance = process.windowCovariance(length: length)
+        let inverted = try inverse(covariance)
+        let eigen = try symmetricEigen(covariance)
+        self.t = t
+        dx = process.dimension
+        size = length * dx
+        denseInverse = inverted
+        conditionNumber = eigen.values.first! / eigen.values.last!
+        rho = Double(size) * conditionNumber * Rounding.unit
+        inverseNorm = 1 / eigen.values.last!
+        let dx = self.dx
+        blockPrecision = WindowPrecision(diagonal: [Tensor(shape: [dx, dx]) { i in inverted[t * dx + i[0], t * dx + i[1]] }], subdiagonal: [])
+    }
+
+    /// ũ_t = Σ_s P̃_ts x_s and its magnitude Σ_s |P̃_ts||x_s|.
+    func u(_ x: Tensor) -> (u: [Double], magnitude: [Double]) {
+        let u = (0..<dx).map { i in (0..<size).reduce(0.0) { $0 + denseInverse[t * dx + i, $1] * x.storage[$1] } }
+        let magnitude = (0..<dx).map { i in (0..<size).reduce(0.0) { $0 + abs(denseInverse[t * dx + i, $1]) * abs(x.storage[$1]) } }
+        return (u, magnitude)
+    }
+
+    /// S̃_m(x[n], t) from the dense inverse, and an entry-wise bound on its error: the perturbation
+    /// bound A(|ũ| + Δu, |P̃_tt| + ΔP) − A(|ũ|, |P̃_tt|) of the matching sum A of absolute terms
+    /// (Δu = ρ‖P̃‖₂‖x‖₂, ΔP = ρ‖P̃‖₂), plus γ_K of it for the dense sums (K = 2N + m(m+1)).
+    func score(_ x: Tensor, order m: Int) -> (score: Tensor, bound: [Double]) {
+        let (u, magnitude) = u(x)
+        let score = GaussianScore.mixed(u: { _ in u }, times: Array(repeating: 0, count: m), precision: blockPrecision)
+        let deltaP = rho * inverseNorm
+        let deltaU = deltaP * x.frobeniusNorm
+        let widenedBlock = WindowPrecision(diagonal: [Tensor(shape: [dx, dx], storage: blockPrecision.diagonal[0].storage.map { abs($0) + deltaP })], subdiagonal: [])
+        let perturbed = GaussianScore.absoluteTermSum(magnitude: { _ in magnitude.map { $0 + deltaU } }, times: Array(repeating: 0, count: m), precision: widenedBlock)
+        let unperturbed = GaussianScore.absoluteTermSum(magnitude: { _ in magnitude }, times: Array(repeating: 0, count: m), precision: blockPrecision)
+        let g = Rounding.gamma(2 * size + GaussianScore.recursionRoundings(order: m) + 2)
+        return (score, zip(perturbed.storage, unperturbed.storage).map { ($0 - $1) + g * $0 })
+    }
 }
-/// S̃_m(x[n], t) from the dense inverse, and an entry-wise bound on its error: the perturbation
-/// bound A(|ũ| + Δu, |P̃_tt| + ΔP) − A(|ũ|, |P̃_tt|) of the matching sum A of absolute terms
-/// (Δu = ρ‖P̃‖₂‖x‖₂, ΔP = ρ‖P̃‖₂), plus γ_K of it for the dense sums (K = 2N + m(m+1)).
-func denseScore(_ x: Tensor, order m: Int) -> (score: Tensor, bound: [Double]) {
-    let (u, magnitude) = denseU(x)
-    let score = GaussianScore.mixed(u: { _ in u }, times: Array(repeating: 0, count: m), precision: denseBlockPrecision)
-    let deltaP = rho * inverseNorm
-    let deltaU = deltaP * x.frobeniusNorm
-    let widenedBlock = WindowPrecision(diagonal: [Tensor(shape: [dx, dx], storage: diagonalBlock.storage.map { abs($0) + deltaP })], subdiagonal: [])
-    let perturbed = GaussianScore.absoluteTermSum(magnitude: { _ in magnitude.map { $0 + deltaU } }, times: Array(repeating: 0, count: m), precision: widenedBlock)
-    let unperturbed = GaussianScore.absoluteTermSum(magnitude: { _ in magnitude }, times: Array(repeating: 0, count: m), precision: denseBlockPrecision)
-    let g = Rounding.gamma(2 * size + GaussianScore.recursionRoundings(order: m) + 2)
-    return (score, zip(perturbed.storage, unperturbed.storage).map { ($0 - $1) + g * $0 })
-}
+let scorer = nb.must("inverting the window covariance") { try DenseInverseScorer(process: process, length: length, t: t) }
+let conditionNumber = scorer.conditionNumber
+let size = scorer.size
+let rho = scorer.rho
 var farther = x0
 for s in 0..<length where abs(s - t) >= 2 {
     for i in 0..<dx { farther[s, i] += 3 * lemmaRng.gaussian() }
@@ -341,11 +363,11 @@ var localityRows: [[String]] = []
 for m in 1...4 {
     let full = GaussianScore.atTime(t, order: m, window: x0, precision: precision)
     let libraryBound = GaussianScore.roundingBound(window: x0, times: scoreTimes(m), precision: precision).storage
-    let far = denseScore(farther, order: m)
+    let far = scorer.score(farther, order: m)
     nb.agree("S_\(m)(x[n], t) unchanged when every x_s with |s − t| ≥ 2 moves by N(0, 9) (scored with the dense Cov⁻¹)", paper: "Lemma 4",
              computed: far.score, reference: full,
              tolerance: norm(zip(far.bound, libraryBound).map { $0 + $1 }) / full.frobeniusNorm, basis: denseBasis)
-    let near = denseScore(neighbours, order: m)
+    let near = scorer.score(neighbours, order: m)
     nb.agree("i.i.d. intuition: S_\(m)(x[n], t) depends on x_t alone (moving x_{t±1} leaves it unchanged)", paper: "Lemma 4",
              computed: near.score, reference: full,
              tolerance: norm(zip(near.bound, libraryBound).map { $0 + $1 }) / full.frobeniusNorm, basis: denseBasis, kind: .counterexample)
@@ -354,6 +376,51 @@ for m in 1...4 {
 }
 nb.say("Relative change of S_m(x[n], t) when the inputs move (dense-inverse scores against the library's at the original window):")
 nb.table(["m", "|s − t| ≥ 2 moved", "x_{t±1} moved"], localityRows)
+// The same, one distance at a time, on a longer window: the profile of S_m(x[n], t) against
+// |s − t| that Lemma 4 predicts — a jump at distance 0 and 1, rounding beyond.
+let profileLength = 9, profileT = 4  // 0-based: the paper's t = 5 of n = 9, four inputs on each side
+let profileDistances = Array(0...4)
+let profilePrecision = process.windowPrecision(length: profileLength)
+let profileScorer = nb.must("inverting the window covariance") { try DenseInverseScorer(process: process, length: profileLength, t: profileT) }
+var profileRng = RandomStream(seed: options.seed, purpose: "lemma 4 profile")
+let xProfile = dyadic(process.sampleWindow(length: profileLength, using: &profileRng))
+let movedAtDistance = profileDistances.map { d in
+    var moved = xProfile
+    for s in 0..<profileLength where abs(s - profileT) == d {
+        for i in 0..<dx { moved[s, i] += 3 * profileRng.gaussian() }
+    }
+    return moved
+}
+var profileChange = Tensor.zeros([4, profileDistances.count])
+var profileBound = Tensor.zeros([4, profileDistances.count])
+var worstFarRatio = 0.0
+for m in 1...4 {
+    let full = GaussianScore.atTime(profileT, order: m, window: xProfile, precision: profilePrecision)
+    let libraryBound = GaussianScore.roundingBound(window: xProfile, times: Array(repeating: profileT, count: m), precision: profilePrecision).storage
+    for (k, d) in profileDistances.enumerated() {
+        let moved = profileScorer.score(movedAtDistance[k], order: m)
+        profileChange[m - 1, k] = (moved.score - full).frobeniusNorm / full.frobeniusNorm
+        profileBound[m - 1, k] = norm(zip(moved.bound, libraryBound).map { $0 + $1 }) / full.frobeniusNorm
+        if d >= 2 { worstFarRatio = max(worstFarRatio, profileChange[m - 1, k] / profileBound[m - 1, k]) }
+    }
+}
+nb.say("One distance at a time, on a window of n = \(profileLength) at t = \(profileT + 1): only the inputs with |s − t| = d move (by N(0, 9) per coordinate), d = 0 … \(profileDistances.last!). Relative change of S_m(x[n], t), and in brackets its rounding bound:")
+nb.table(["m"] + profileDistances.map { "d = \($0)" }, (0..<4).map { r in
+    ["\(r + 1)"] + profileDistances.indices.map { "\(formatNumber(profileChange[r, $0], digits: 3)) [\(formatNumber(profileBound[r, $0], digits: 2))]" }
+})
+nb.atMost("S_m(x[n], t), m = 1…4, unchanged when only the inputs at one distance d = 2…\(profileDistances.last!) from t move (n = \(profileLength))", paper: "Lemma 4",
+          quantity: "largest relative change / its rounding bound", measured: worstFarRatio, bound: 1,
+          basis: "rounding: ρ = N·κ(Cov)·u through the inverse, γ_K·Σ|terms| of both scores, per (m, d)")
+nb.figure("locality", caption: "Lemma 4 as a picture: moving the inputs at distance d = |s − t| changes S_m(x[n], t) by O(1) for d ≤ 1 and by nothing above rounding (the dashed bounds) for d ≥ 2, for every order m.")
+file.addDataset("/theory/locality_relative_change", profileChange,
+                description: "Relative change ‖S̃_m(x̃[n], t) − S_m(x[n], t)‖/‖S_m(x[n], t)‖ (row m − 1) when only the inputs at distance d = |s − t| (column d, attribute distances) of a window of length n = \(profileLength) move by N(0, 9) per coordinate; S̃ from the dense inverse of Cov(x[n]), S from the library; t = \(profileT + 1) (1-based, attribute t).",
+                formula: "‖S̃_m(x̃[n], t) − S_m(x[n], t)‖_F / ‖S_m(x[n], t)‖_F", paper: "Lemma 4, eq. 10")
+file.setAttribute("distances", .reals(profileDistances.map(Double.init)), at: "/theory/locality_relative_change")
+file.setAttribute("window_length", .integer(profileLength), at: "/theory/locality_relative_change")
+file.setAttribute("t", .integer(profileT + 1), at: "/theory/locality_relative_change")
+file.addDataset("/theory/locality_rounding_bound", profileBound,
+                description: "The rounding bound of each entry of /theory/locality_relative_change (relative): what a change must exceed to show a dependence.",
+                formula: "‖bound(S̃) + bound(S)‖ / ‖S_m(x[n], t)‖_F", paper: "Lemma 4")
 file.addDataset("/model/Phi", phiMatrix, description: "Transition matrix Φ of the vector AR(1) input (sections Lemma 4, Stein).",
                 formula: "x_t = Φ x_{t−1} + ε_t", paper: "§2.5")
 file.addDataset("/model/Sigma", sigmaMatrix, description: "Innovation covariance Σ of the vector AR(1) input.",
@@ -488,11 +555,12 @@ for (functionIndex, f) in testFunctions.enumerated() {
                        description: "G(x[n]) ⊗ \(steinCase.label), G = \(f.name), z = w·x_t + v·x_{t−1} + c (attributes w, v, c).",
                        formula: "Ê[G ⊗ \(steinCase.label)]",
                        theoryFormula: pureTime ? "E[G⁽ᵐ⁾(z)] w^{⊗m}" : "E[G‴(z)] w⊗v⊗v", paper: "Theorem 2, Lemma 3",
-                       attributes: ["w": .reals(steinCase.w), "v": .reals(steinCase.v), "c": .real(c)])
+                       attributes: ["w": .reals(steinCase.w), "v": .reals(steinCase.v), "c": .real(c), "check": .string(nb.lastCheckPath)])
         offset += size
     }
 }
 nb.table(["G", "score", "‖E[∇G]‖", "rel. error", "tolerance"], steinRows)
+nb.figure("stein", caption: "Stein's identity per order: every entry of Ê[G ⊗ S_m(x[n], t)] with its band (±k·se, k the band of its check) sits on the closed form E[∇^m G], for both test functions G and the mixed score.")
 
 // The contracted score: the same projections without building the dx^m tensor.
 nb.say("The contracted score S_{τ1…τm}(x[n])(v1, …, vm) is computed without the dense tensor, as a multivariate Hermite polynomial in the projections u_τ·v (cost polynomial in m for a fixed number of distinct vectors). On the first 2000 windows of the same stream, against the dense score contracted with the same vectors; each gap against the two computations' rounding bounds, γ_K·Σ|terms| (Higham §3.1), Σ|terms| being the matching sum of absolute values contracted with |v|:")

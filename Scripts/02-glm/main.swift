@@ -173,11 +173,14 @@ nb.agree("whitened components are orthonormal for any θ (here a θ chosen to gi
 let thetaDraws = 2_000
 var thetaRng = RandomStream(seed: options.seed, purpose: "procedure 4 theta")
 var failedDraws = 0, mixedDraws = 0, disagreements = 0
+var drawTable: [Double] = []
 for _ in 0..<thetaDraws {
     let theta = (0..<dy).map { _ in thetaRng.gaussian() }
     let weights = (0..<dh).map { j in mu2[j] * dot(theta, a2.row(j)) }
     let mixed = weights.contains(where: { $0 > 0 }) && weights.contains(where: { $0 < 0 })
-    let failed = orthonormalityDefect(theta: theta).defect > 1e-8
+    let defect = orthonormalityDefect(theta: theta).defect
+    drawTable += weights + [defect]
+    let failed = defect > 1e-8
     if mixed { mixedDraws += 1 }
     if failed { failedDraws += 1 }
     if mixed != failed { disagreements += 1 }
@@ -186,6 +189,7 @@ nb.say("θ drawn as Procedure 4 prescribes, θ ~ N(0, I_dy), \(thetaDraws) times
 nb.atMost("Procedure 4 with θ ~ N(0, I): the whitened components are orthonormal (on every one of \(thetaDraws) draws)", paper: "Procedure 4 (errata 6)",
           quantity: "fraction of draws with orthonormality defect > 1e−8", measured: Double(failedDraws) / Double(thetaDraws), bound: 0,
           basis: "exact computation per draw; one failing draw refutes", kind: .refutation)
+nb.figure("whitening", caption: "The sign condition of whitening: the orthonormality defect of the whitened components is at rounding level exactly for the draws θ ~ N(0, I) whose weights λ_j(θ·b_j) share one sign, and of order one for every mixed-sign draw.")
 do {
     var rng = RandomStream(seed: options.seed, purpose: "forced whitening")
     var forced = WhitenedTensorPowerOptions()
@@ -199,6 +203,13 @@ file.addDataset("/theory/whitening_theta_valid", Tensor(vector: goodTheta), desc
                 formula: "M2 = T(θ, I, I)", paper: "Procedure 4")
 file.addDataset("/theory/whitening_theta_mixed", Tensor(vector: badTheta), description: "A θ whose weights λ_j(θ·b_j) have mixed signs: whitening is invalid.",
                 formula: "θ·b_j = ±1", paper: "Procedure 4")
+file.addDataset("/theory/whitening_weights", Tensor(shape: [2, dh], storage: [goodTheta, badTheta].flatMap { theta in (0..<dh).map { j in mu2[j] * dot(theta, a2.row(j)) } }),
+                description: "The weights w_j = λ_j(θ·b_j) of M2 = T(θ, I, I) for /theory/whitening_theta_valid (row 0) and /theory/whitening_theta_mixed (row 1); attribute defects: the orthonormality defect ‖VVᵀ − I‖_F of the whitened components for each.",
+                formula: "w_j = μ″_j (θ·b_j)", paper: "Procedure 4 (errata 6)")
+file.setAttribute("defects", .reals([good.defect, bad.defect]), at: "/theory/whitening_weights")
+file.addDataset("/theory/whitening_draws", Tensor(shape: [thetaDraws, dh + 1], storage: drawTable),
+                description: "One row per θ ~ N(0, I_dy) drawn as Procedure 4 draws it: the weights w_j = λ_j(θ·b_j) (columns 0…dh−1) and the orthonormality defect ‖VVᵀ − I‖_F of the whitened components (last column; above 1e−8 counts as failed).",
+                formula: "w_j = μ″_j (θ·b_j), V_ij = √|w_i| a_i·W_j", paper: "Procedure 4 (errata 6)")
 
 // MARK: - From samples
 
@@ -207,25 +218,33 @@ nb.say("Each row decomposes Ê[y ⊗ S₂(x)] from N fresh samples (rank dh = \(
 var sampleRows: [[String]] = []
 var estimatesAtLargest: [Decomposer: CPDecomposition] = [:]
 var failures: [String] = []
+var matchTable: [Double] = []
 for n in sampleSizes {
     let second = n == largest ? sampledSecond : glm.estimateCrossMoments(samples: n, seed: options.seed, purpose: "glm N=\(n)").second
-    for decomposer in Decomposer.allCases {
+    for (decomposerIndex, decomposer) in Decomposer.allCases.enumerated() {
         var rng = RandomStream(seed: options.seed, purpose: "decompose \(decomposer.rawValue) N=\(n)")
         let found: CPDecomposition
         do { found = try decomposer.decompose(second.mean, rank: dh, random: &rng) } catch {
             sampleRows.append(["\(n)", decomposer.rawValue, "failed¹", "", "", formatNumber(second.standardError.frobeniusNorm / exactSecond.frobeniusNorm)])
+            for j in 0..<dh { matchTable += [Double(n), Double(decomposerIndex), Double(j), .nan, .nan] }
             failures.append("\(decomposer.rawValue), N = \(n): \(error)")
             continue
         }
         let matchA = nb.must("factor match") { try factorMatch(estimated: found.a, truth: a1) }
         let matchB = nb.must("factor match") { try factorMatch(estimated: found.b, truth: a2) }
         if n == largest { estimatesAtLargest[decomposer] = found }
+        for j in 0..<dh { matchTable += [Double(n), Double(decomposerIndex), Double(j), matchA.cosines[j], matchA.rowErrors[j]] }
         sampleRows.append(["\(n)", decomposer.rawValue, formatNumber(matchA.score), formatNumber(matchB.score), formatNumber(matchA.relativeError),
                            formatNumber(second.standardError.frobeniusNorm / exactSecond.frobeniusNorm)])
     }
 }
 nb.table(["N", "decomposer", "match A1", "match A2", "A1 rel. error", "‖se‖/‖T‖"], sampleRows)
 for failure in failures { nb.say("¹ \(failure)") }
+nb.figure("directions", caption: "Recovered against true directions: the angle between each row a_j of A1 and its matched direction from each decomposer falls like N^{−1/2} (left), and at the largest N the recovered unit directions lie on the true ones entry by entry (right).")
+file.addDataset("/estimate/factor_match_against_N", Tensor(shape: [matchTable.count / 5, 5], storage: matchTable),
+                description: "One row per (sample size, decomposer, true unit j): N, decomposer (index into the attribute decomposers), j, |cos| between a_j and its matched estimated direction (Hungarian matching on |cos|), and the sine of that angle; NaN where the decomposer failed.",
+                formula: "|cos ∠(a_j, â_π(j))|, ‖s â_π(j) − a_j‖/‖a_j‖ = sin ∠", paper: "Appendix A")
+file.setAttribute("decomposers", .string(Decomposer.allCases.map(\.rawValue).joined(separator: "; ")), at: "/estimate/factor_match_against_N")
 
 // MARK: - Recovery and prediction
 

@@ -397,7 +397,14 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
             #expect(attributes["sigmas"] == verdict.sigmas.map { .real($0) })
             #expect(attributes["samples"] == verdict.samples.map { .integer($0) })
             #expect(attributes["false_alarm_rate"] == verdict.falseAlarmRate.map { .real($0) })
+            #expect(attributes["band_sigmas"] == verdict.band.map { .real($0) })
         }
+        // The band of the Monte Carlo check is its k: tolerance = k·σ/‖E‖ and measured = gap/‖E‖
+        // with gap = sigmas·σ, so tolerance/k = measured/sigmas.
+        let k = try #require(third.band)
+        #expect(k == nb.monteCarloBand(degreesOfFreedom: 9_999) && k > 2.9)
+        #expect(abs(third.tolerance / k - third.measured / third.sigmas!) < 1e-12 * third.tolerance)
+        #expect(first.band == nil && second.band == nil)
         // Spot-check the values themselves, not only their round trip.
         let one = try reader.attributes(of: "/checks/001")
         #expect(one["passed"] == .integer(0) && one["kind"] == .string("check") && one["claim"] == .string("agreement"))
@@ -444,6 +451,19 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
         #expect(plain.allLines.contains("§2.3 eq. 8"))
         #expect(plain.allLines.contains("  ✓ He₂(1) = 0"))
         #expect(plain.allLines.contains("  00-notebook-tests · Checks that can fail"))
+    }
+
+    /// A figure is an image link relative to docs/ with its caption in Markdown (square
+    /// brackets of the caption kept out of the alt text), and its path and caption in plain text.
+    @Test func figureLinks() {
+        let printed = Printed()
+        let nb = makeNotebook(printed, markdown: true)
+        nb.figure("errors", caption: "Ê[y ⊗ S(x[n])] against N.")
+        #expect(printed.allLines.contains("![Ê(y ⊗ S(x(n))) against N.](figures/00-notebook-tests-errors.svg)"))
+        #expect(printed.allLines.contains("*Figure.* Ê[y ⊗ S(x[n])] against N."))
+        let plain = Printed()
+        makeNotebook(plain).figure("errors", caption: "The errors.")
+        #expect(plain.allLines.contains("    [figure docs/figures/00-notebook-tests-errors.svg, drawn by Scripts/plot from the file] The errors."))
     }
 
     /// `--samples` below the minimum (including `--samples -3`, read as a value) and a

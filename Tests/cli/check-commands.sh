@@ -75,6 +75,21 @@ else
     bad "h5py check of 03-quadratic-iornn.h5" "$(tail -8 "$work/py3.txt")"
 fi
 
+# The second implementation of 03's slopes in check_h5py.py catches a saved slope 1% off.
+python3 - "$data/03-quadratic-iornn.h5" "$work/slope-off.h5" <<'PY'
+import shutil, sys, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "a") as f:
+    f["/estimate/error_slopes"][1, 0] *= 1.01
+PY
+if python3 Tests/interop/check_h5py.py "$work/slope-off.h5" >"$work/slope-off.txt" 2>&1; then
+    bad "check_h5py.py accepted a saved U slope 1% off the error table"
+elif grep -q "recomputed from the table" "$work/slope-off.txt"; then
+    ok "check_h5py.py recomputes 03's slopes from the error table and rejects one 1% off"
+else
+    bad "check_h5py.py failed the altered file for another reason" "$(head -3 "$work/slope-off.txt")"
+fi
+
 # Same seed, same flags: the same datasets, bit for bit.
 "$bin/01-score-functions" --quick --data-dir "$work/again" >/dev/null 2>&1
 if python3 Tests/interop/compare_datasets.py "$h5" "$work/again/01-score-functions.h5" >"$work/cmp.txt" 2>&1; then
@@ -82,6 +97,62 @@ if python3 Tests/interop/compare_datasets.py "$h5" "$work/again/01-score-functio
 else
     bad "01-score-functions is not reproducible" "$(tail -5 "$work/cmp.txt")"
 fi
+
+# Scripts/plot on the --quick files of 01–03: every figure written, parsed, labelled; the same
+# bytes when drawn again from the same files; the committed pages link exactly docs/figures/.
+if Scripts/plot --data-dir "$data" --out "$work/figures" >"$work/plot.txt" 2>&1 \
+    && python3 Tests/plot/check_figures.py "$work/figures" >"$work/figcheck.txt" 2>&1; then
+    ok "Scripts/plot on the --quick files: $(tail -1 "$work/figcheck.txt")"
+else
+    bad "Scripts/plot on the --quick files" "$(tail -8 "$work/plot.txt")" "$(head -8 "$work/figcheck.txt")"
+fi
+if Scripts/plot --data-dir "$data" --out "$work/figures-again" >/dev/null 2>&1 \
+    && diff -r "$work/figures" "$work/figures-again" >/dev/null; then
+    ok "Scripts/plot: the same files give the same bytes ($(ls "$work/figures" | wc -l) figures)"
+else
+    bad "Scripts/plot drew different SVGs from the same files" "$(diff -rq "$work/figures" "$work/figures-again" | head -3)"
+fi
+if python3 Tests/plot/check_figures.py docs/figures --docs docs >"$work/doccheck.txt" 2>&1; then
+    ok "docs/figures: $(tail -1 "$work/doccheck.txt")"
+else
+    bad "docs/figures against the pages" "$(head -8 "$work/doccheck.txt")"
+fi
+# The figure check can fail: a figure without its axis label, and one cut short.
+mkdir -p "$work/figures-bad"
+cp "$work/figures/"*.svg "$work/figures-bad/"
+sed -i 's/training windows N/training windows/' "$work/figures-bad/03-quadratic-iornn-errors-against-N.svg"
+head -c 2000 "$work/figures/02-glm-whitening.svg" >"$work/figures-bad/02-glm-whitening.svg"
+if python3 Tests/plot/check_figures.py "$work/figures-bad" >"$work/figbad.txt" 2>&1; then
+    bad "check_figures.py accepted a figure without its label and a truncated one"
+elif grep -q "does not draw 'training windows N'" "$work/figbad.txt" && grep -q "02-glm-whitening.svg: not well-formed" "$work/figbad.txt"; then
+    ok "check_figures.py rejects a missing axis label and a truncated SVG"
+else
+    bad "check_figures.py failed, but not for the planted defects" "$(head -4 "$work/figbad.txt")"
+fi
+# Bad input to Scripts/plot: one line, non-zero exit, no traceback.
+mkdir -p "$work/plot-empty" "$work/plot-corrupt" "$work/plot-incomplete"
+expect_error "plot: a missing file" "no such file" Scripts/plot 03 --data-dir "$work/plot-empty" --out "$work/plot-out"
+echo "not an HDF5 file" >"$work/plot-corrupt/01-score-functions.h5"
+expect_error "plot: a corrupt file" "not a readable HDF5 file" Scripts/plot 01 --data-dir "$work/plot-corrupt" --out "$work/plot-out"
+python3 - "$data/03-quadratic-iornn.h5" "$work/plot-incomplete/03-quadratic-iornn.h5" <<'PY'
+import shutil, sys, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "a") as f:
+    del f["/estimate/error_slopes"]
+PY
+expect_error "plot: a file without a dataset its figure needs" "no dataset /estimate/error_slopes" Scripts/plot 03 --data-dir "$work/plot-incomplete" --out "$work/plot-out"
+python3 - "$data/03-quadratic-iornn.h5" "$work/plot-incomplete/03-quadratic-iornn.h5" <<'PY'
+import shutil, sys, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "a") as f:
+    del f["/estimate/errors_against_N"]
+    f["/estimate/errors_against_N"] = [[1.0, 2.0], [3.0, 4.0]]
+PY
+expect_error "plot: a dataset of the wrong shape" "has shape 2×2, expected n×6" Scripts/plot 03 --data-dir "$work/plot-incomplete" --out "$work/plot-out"
+expect_error "plot: an unknown walkthrough" "no figures for a walkthrough 'nine'" Scripts/plot nine
+touch "$work/plot-file"
+expect_error "plot: --out names a file" "exists and is not a folder" Scripts/plot 01 --data-dir "$data" --out "$work/plot-file"
+[ -z "$(ls -A "$work/plot-out" 2>/dev/null)" ] && ok "plot: no figure written from a bad file" || bad "plot: figures were written from a bad file" "$(ls "$work/plot-out")"
 
 # Scripts/sweep-seeds over one other seed with these (debug) binaries: the seed's line and the count.
 if Scripts/sweep-seeds 01-score-functions --quick --seeds 2..2 --bin-path "$bin" >"$work/sweep.txt" 2>&1 \

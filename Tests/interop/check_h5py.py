@@ -135,6 +135,11 @@ def check_checks(checker, f, require_as_expected):
                     key = part.split(":")[0]
                     checker.check(key in entry.attrs and is_real(entry.attrs[key]),
                                   f"{where}: alternative {key} named but its distance in σ is missing")
+        # A statistical verdict states its band k in σ (the figures draw it).
+        if "false_alarm_rate" in entry.attrs:
+            band = entry.attrs.get("band_sigmas")
+            checker.check(band is not None and is_real(band) and float(band) > 0,
+                          f"{where}: a statistical verdict without a positive 'band_sigmas'")
         if "outcome" in entry.attrs:
             checker.check(str(entry.attrs["outcome"]) in ("confirmed", "refuted", "illustration", "inconclusive", "unexpected"),
                           f"{where}: unknown outcome {entry.attrs['outcome']!r}")
@@ -144,6 +149,44 @@ def check_checks(checker, f, require_as_expected):
                 outcome = passed
             claim = entry.attrs.get("claim", "?")
             checker.check(truth(outcome), f"{where}: verdict not as expected: {claim}")
+
+
+def check_links(checker, f):
+    """Every `check` attribute of a dataset names a statistical verdict in /checks."""
+    def visit(name, obj):
+        if isinstance(obj, h5py.Dataset) and "check" in obj.attrs:
+            target = str(obj.attrs["check"])
+            entry = f.get(target)
+            checker.check(isinstance(entry, h5py.Group) and "band_sigmas" in entry.attrs,
+                          f"/{name}: attribute check names {target}, not a statistical verdict of /checks")
+    f.visititems(visit)
+
+
+def check_error_slopes(checker, f):
+    """A second implementation of the log–log regressions of walkthrough 03, from the error
+    table alone, against the slopes the walkthrough saved (to rounding)."""
+    if "estimate/error_slopes" not in f or "estimate/errors_against_N" not in f:
+        return
+    table = f["estimate/errors_against_N"][()]
+    saved = f["estimate/error_slopes"][()]
+    if not checker.check(saved.shape == (4, 6) and table.ndim == 2 and table.shape[1] == 6,
+                         f"/estimate/error_slopes {saved.shape} or errors_against_N {table.shape}: wrong shape"):
+        return
+    for row, column in enumerate(range(2, 6)):
+        x = np.log(table[:, 0])
+        y = np.log(table[:, column])
+        keep = np.isfinite(y)
+        x, y = x[keep], y[keep]
+        if len(x) < 3 or len(set(x)) < 3:
+            checker.check(np.isnan(saved[row, 0]), f"/estimate/error_slopes row {row}: a slope from fewer than 3 sizes")
+            continue
+        slope, intercept = np.polyfit(x - x.mean(), y, 1)
+        residual = y - intercept - slope * (x - x.mean())
+        se = np.sqrt(residual @ residual / (len(x) - 2) / ((x - x.mean()) @ (x - x.mean())))
+        mine = np.array([slope, se, x.mean(), y.mean(), len(x)])
+        theirs = saved[row, [0, 1, 2, 3, 5]]
+        checker.check(np.allclose(mine, theirs, rtol=1e-9, atol=1e-12),
+                      f"/estimate/error_slopes row {row}: saved {theirs}, recomputed from the table {mine}")
 
 
 def parse_shape(text):
@@ -194,6 +237,8 @@ def main(argv):
         for name, dataset in datasets:
             check_dataset(checker, name, dataset)
         check_checks(checker, f, args.require_as_expected)
+        check_links(checker, f)
+        check_error_slopes(checker, f)
         check_expectations(checker, f, args.expect)
     print(f"{checker.passed} passed, {checker.failed} failed")
     return 1 if checker.failed else 0

@@ -89,7 +89,25 @@ public final class Notebook {
         }
     }
 
+    /// A figure drawn by `Scripts/plot` from this walkthrough's file, as
+    /// `docs/figures/<walkthrough>-<name>.svg`: in Markdown the image (linked relative to
+    /// `docs/`) with its one-sentence caption, in plain text the path and the caption.
+    public func figure(_ name: String, caption: String) {
+        let file = "figures/\(walkthrough)-\(name).svg"
+        if options.markdown {
+            // The alt text is the caption without square brackets (x[n] would end it early).
+            let alt = caption.replacingOccurrences(of: "[", with: "(").replacingOccurrences(of: "]", with: ")")
+            block("![\(alt)](\(file))\n\n*Figure.* \(caption)")
+        } else {
+            output("    [figure docs/\(file), drawn by Scripts/plot from the file] \(caption)")
+        }
+    }
+
     // MARK: Verdicts
+
+    /// The path of the last verdict's group in the file (`/checks/NNN`), for a dataset to name
+    /// the check that judged it (attribute `check`).
+    public var lastCheckPath: String { String(format: "/checks/%03d", verdicts.count) }
 
     /// Records and prints a verdict.
     @discardableResult
@@ -285,7 +303,7 @@ public final class Notebook {
                               quantity: relative ? "rel. error" : "‖error‖",
                               measured: relative ? gap / scale : gap, expected: 0,
                               tolerance: tolerance, basis: basis,
-                              sigmas: gap / sigma, samples: estimate.count, falseAlarmRate: falseAlarm,
+                              sigmas: gap / sigma, samples: estimate.count, falseAlarmRate: falseAlarm, band: k,
                               alternatives: outcomes))
     }
 
@@ -320,7 +338,7 @@ public final class Notebook {
         return record(Verdict(section: currentSection, claim: claim, paper: paper, kind: .check,
                               quantity: "max(0, \(quantity) − \(formatNumber(bound)))", measured: excess, expected: 0,
                               tolerance: k * standardError, basis: basis, sigmas: nil, samples: nil,
-                              falseAlarmRate: falseAlarmRate, alternatives: outcomes))
+                              falseAlarmRate: falseAlarmRate, band: k, alternatives: outcomes))
     }
 
     // MARK: Progress
@@ -340,6 +358,9 @@ public final class Notebook {
         say(summaryLine)
         if let plan = monteCarloPlan {
             say("False alarms: \(monteCarloChecksMade) of the \(plan.checks) planned statistical checks (Monte Carlo estimates, and regressions over Monte Carlo fits) were made, each at false-alarm rate \(formatNumber(plan.familyFalseAlarmRate / Double(plan.checks), digits: 2)), so with every claim true a run fails one of them with probability at most \(formatNumber(plan.familyFalseAlarmRate * 100, digits: 2))% (Bonferroni). That rate covers those checks only: exact identities are decided to rounding, and the other end-to-end results (decompositions, fitted models, prediction errors) are judged by their own stated criteria, whose reliability over seeds is measured by Scripts/sweep-seeds and reported on this walkthrough's docs page.")
+        }
+        if verdicts.contains(where: { $0.band != nil }) {
+            figure("checks", caption: "Every statistical verdict of this walkthrough in σ: each check's estimate lies within its band of the claim while its nearest alternative lies far beyond it, and each refuted printed claim lies beyond the band while its correction lies within.")
         }
         if !inconclusive.isEmpty {
             say("\(inconclusive.count) statistical verdict\(inconclusive.count == 1 ? " was" : "s were") INCONCLUSIVE: the claim held but the same sample did not reject every alternative (marked above)\(options.quick ? "; --quick trades power for speed, so this does not fail the run" : "; without --quick this fails the run (exit status 3): more samples are needed").")
@@ -389,7 +410,7 @@ public final class Notebook {
     /// passed, as_expected); `/checks` carries the counts of each kind.
     public func recordChecks(into tree: inout HDF5Tree) {
         tree.addGroup("/checks", attributes: [
-            "description": .string("Every verdict of the walkthrough, in the order printed. kind: check (a claim expected to hold), refutation (a printed claim of the paper, expected to fail) or counterexample (a claim the walkthrough sets up to fail, not the paper's). passed = the claim held within the tolerance; as_expected = checks passed, refutations and counterexamples failed by a finite measurement. outcome: confirmed (held, and the same sample rejected every alternative), refuted (shown false by data or exact computation), illustration (true or false by construction, not evidence), inconclusive (held, but an alternative was not rejected) or unexpected. alternative_KEY: the distance in σ of the estimate from that alternative (the string attribute alternatives names them)."),
+            "description": .string("Every verdict of the walkthrough, in the order printed. kind: check (a claim expected to hold), refutation (a printed claim of the paper, expected to fail) or counterexample (a claim the walkthrough sets up to fail, not the paper's). passed = the claim held within the tolerance; as_expected = checks passed, refutations and counterexamples failed by a finite measurement. outcome: confirmed (held, and the same sample rejected every alternative), refuted (shown false by data or exact computation), illustration (true or false by construction, not evidence), inconclusive (held, but an alternative was not rejected) or unexpected. band_sigmas: the band k of a statistical verdict, in σ. alternative_KEY: the distance in σ of the estimate from that alternative (the string attribute alternatives names them)."),
         ])
         for (k, v) in verdicts.enumerated() {
             var attributes: [String: HDF5Attribute] = [
@@ -402,6 +423,7 @@ public final class Notebook {
             if let sigmas = v.sigmas { attributes["sigmas"] = .real(sigmas) }
             if let samples = v.samples { attributes["samples"] = .integer(samples) }
             if let rate = v.falseAlarmRate { attributes["false_alarm_rate"] = .real(rate) }
+            if let band = v.band { attributes["band_sigmas"] = .real(band) }
             attributes["outcome"] = .string(v.outcome.rawValue)
             attributes["illustration"] = .integer(v.isIllustration ? 1 : 0)
             if !v.alternatives.isEmpty {

@@ -36,6 +36,9 @@ public struct Verdict: Sendable, Equatable {
     /// the band under the Student-t law of the deviation: two-sided for an error norm, one-sided
     /// for `Notebook.oneSided`).
     public let falseAlarmRate: Double?
+    /// For statistical verdicts: the band k in standard errors (the claim holds when its
+    /// deviation is at most k·σ, and an alternative is rejected when it lies farther than k·σ).
+    public let band: Double?
     /// For statistical verdicts. A check's alternatives are what a reader could mistake for the
     /// claim (E = 0, 2E, ½E, the printed form; for a slope, a slower rate): each must be rejected
     /// for a confirmation. A sampled refutation's alternatives are the corrected claim: it must
@@ -48,7 +51,7 @@ public struct Verdict: Sendable, Equatable {
 
     public init(section: String, claim: String, paper: String, kind: Kind, quantity: String,
                 measured: Double, expected: Double, tolerance: Double, basis: String,
-                sigmas: Double? = nil, samples: Int? = nil, falseAlarmRate: Double? = nil,
+                sigmas: Double? = nil, samples: Int? = nil, falseAlarmRate: Double? = nil, band: Double? = nil,
                 alternatives: [AlternativeOutcome] = [], isIllustration: Bool = false) {
         self.section = section
         self.claim = claim
@@ -62,6 +65,7 @@ public struct Verdict: Sendable, Equatable {
         self.sigmas = sigmas
         self.samples = samples
         self.falseAlarmRate = falseAlarmRate
+        self.band = band
         self.alternatives = alternatives
         self.isIllustration = isIllustration
     }
