@@ -560,7 +560,7 @@ for (functionIndex, f) in testFunctions.enumerated() {
     }
 }
 nb.table(["G", "score", "‖E[∇G]‖", "rel. error", "tolerance"], steinRows)
-nb.figure("stein", caption: "Stein's identity per order: every entry of Ê[G ⊗ S_m(x[n], t)] with its band (±k·se, k the band of its check) sits on the closed form E[∇^m G], for both test functions G and the mixed score.")
+nb.figure("stein", caption: "Stein's identity per order: every entry of Ê[G ⊗ S_m(x[n], t)], with bars of ±k·se (its own standard error, k the band of the moment's check, which bounds the whole error norm by k·‖se‖), against the closed form E[∇^m G], for both test functions G and the mixed score.")
 
 // The contracted score: the same projections without building the dx^m tensor.
 nb.say("The contracted score S_{τ1…τm}(x[n])(v1, …, vm) is computed without the dense tensor, as a multivariate Hermite polynomial in the projections u_τ·v (cost polynomial in m for a fixed number of distinct vectors). On the first 2000 windows of the same stream, against the dense score contracted with the same vectors; each gap against the two computations' rounding bounds, γ_K·Σ|terms| (Higham §3.1), Σ|terms| being the matching sum of absolute values contracted with |v|:")

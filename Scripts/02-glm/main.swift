@@ -189,7 +189,7 @@ nb.say("θ drawn as Procedure 4 prescribes, θ ~ N(0, I_dy), \(thetaDraws) times
 nb.atMost("Procedure 4 with θ ~ N(0, I): the whitened components are orthonormal (on every one of \(thetaDraws) draws)", paper: "Procedure 4 (errata 6)",
           quantity: "fraction of draws with orthonormality defect > 1e−8", measured: Double(failedDraws) / Double(thetaDraws), bound: 0,
           basis: "exact computation per draw; one failing draw refutes", kind: .refutation)
-nb.figure("whitening", caption: "The sign condition of whitening: the orthonormality defect of the whitened components is at rounding level exactly for the draws θ ~ N(0, I) whose weights λ_j(θ·b_j) share one sign, and of order one for every mixed-sign draw.")
+nb.figure("whitening", caption: "The sign condition of whitening: left, the weights λ_j(θ·b_j) for the θ the library chooses (all positive) and for one with mixed signs; right, for each of the draws θ ~ N(0, I), the orthonormality defect of the whitened components is at rounding level when its weights share one sign and above the 1e−8 line when they do not.")
 do {
     var rng = RandomStream(seed: options.seed, purpose: "forced whitening")
     var forced = WhitenedTensorPowerOptions()
@@ -240,7 +240,7 @@ for n in sampleSizes {
 }
 nb.table(["N", "decomposer", "match A1", "match A2", "A1 rel. error", "‖se‖/‖T‖"], sampleRows)
 for failure in failures { nb.say("¹ \(failure)") }
-nb.figure("directions", caption: "Recovered against true directions: the angle between each row a_j of A1 and its matched direction from each decomposer falls like N^{−1/2} (left), and at the largest N the recovered unit directions lie on the true ones entry by entry (right).")
+nb.figure("directions", caption: "Recovered against true directions: left, the sine of the angle between each row a_j of A1 and its matched direction from each decomposer against N, beside an N^{−1/2} guide; right, at the largest N, each entry of the recovered unit directions against the true one.")
 file.addDataset("/estimate/factor_match_against_N", Tensor(shape: [matchTable.count / 5, 5], storage: matchTable),
                 description: "One row per (sample size, decomposer, true unit j): N, decomposer (index into the attribute decomposers), j, |cos| between a_j and its matched estimated direction (Hungarian matching on |cos|), and the sine of that angle; NaN where the decomposer failed.",
                 formula: "|cos ∠(a_j, â_π(j))|, ‖s â_π(j) − a_j‖/‖a_j‖ = sin ∠", paper: "Appendix A")

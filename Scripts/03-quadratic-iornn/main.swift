@@ -333,22 +333,22 @@ func slope(_ x: [Double], _ y: [Double]) -> (slope: Double, standardError: Doubl
 let uSlope = windowCounts.count >= 3 ? slope(logNForU, logU) : (slope: Double.nan, standardError: Double.nan)
 let predictionSlope = logNForPrediction.count >= 3 && Set(logNForPrediction).count >= 3 ? slope(logNForPrediction, logPrediction) : (slope: Double.nan, standardError: Double.nan)
 // Every error's log–log regression, for the figure: slope, its se, the centre (mean log N,
-// mean log error) the line pivots on, the residual sd and the fits it used (finite errors only).
+// mean log error) the line pivots on, the residual sd, the fits it used (finite errors only)
+// and the band k of the line (two-sided t quantile at the per-check rate, n − 2 df).
 var slopeTable: [Double] = []
 for column in 2..<6 {
     let pairs = stride(from: 0, to: errorTable.count, by: 6).map { (log(errorTable[$0]), log(errorTable[$0 + column])) }.filter { $0.1.isFinite }
     let x = pairs.map(\.0), y = pairs.map(\.1)
-    guard pairs.count >= 3, Set(x).count >= 3 else { slopeTable += [.nan, .nan, .nan, .nan, .nan, Double(pairs.count)]; continue }
+    guard pairs.count >= 3, Set(x).count >= 3 else { slopeTable += [.nan, .nan, .nan, .nan, .nan, Double(pairs.count), .nan]; continue }
     let fit = slope(x, y)
     let n = Double(x.count), mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
     let sxx = x.map { ($0 - mx) * ($0 - mx) }.reduce(0, +)
-    slopeTable += [fit.slope, fit.standardError, mx, my, fit.standardError * sxx.squareRoot(), n]
+    let k = StudentT.criticalValue(twoSidedTail: nb.perCheckFalseAlarmRate, degreesOfFreedom: x.count - 2)
+    slopeTable += [fit.slope, fit.standardError, mx, my, fit.standardError * sxx.squareRoot(), n, k]
 }
-let slopeBand = StudentT.criticalValue(twoSidedTail: 2 * nb.perCheckFalseAlarmRate, degreesOfFreedom: max(1, logU.count - 2))
-file.addDataset("/estimate/error_slopes", Tensor(shape: [4, 6], storage: slopeTable),
-   description: "The least-squares line log err = centre + slope·(log N − mean log N) for each column of /estimate/errors_against_N (rows: A1, U, A2, prediction; finite errors only). Columns: slope, its standard error, mean log N, mean log error, residual sd s, number of fits. Attribute band_sigmas: the k of the U slope check (its one-sided t quantile), used for the band ±k·√(s²/n + se²(log N − mean log N)²).",
+file.addDataset("/estimate/error_slopes", Tensor(shape: [4, 7], storage: slopeTable),
+   description: "The least-squares line log err = centre + slope·(log N − mean log N) for each column of /estimate/errors_against_N (rows: A1, U, A2, prediction; finite errors only; NaN with fewer than 3 sample sizes). Columns: slope, its standard error se, mean log N, mean log error, residual sd s, number of fits n, and k, the two-sided Student-t quantile with n − 2 df at the walkthrough's per-check false-alarm rate: the band of the line is ±k·√(s²/n + se²(log N − mean log N)²).",
    formula: "b = Σ(x − x̄)(y − ȳ)/Σ(x − x̄)², se = s/√Σ(x − x̄)²", paper: "Theorem 5 (sample complexity)")
-file.setAttribute("band_sigmas", .real(slopeBand), at: "/estimate/error_slopes")
 file.setAttribute("rows", .string("A1; U; A2; prediction"), at: "/estimate/error_slopes")
 nb.say("Fitted log–log slopes: U error \(formatNumber(uSlope.slope)) ± \(formatNumber(uSlope.standardError)) over \(logU.count) fits; prediction error \(formatNumber(predictionSlope.slope)) ± \(formatNumber(predictionSlope.standardError)) over the \(logPrediction.count) fits whose predictions stayed finite (± the slope's standard error from the regression's residuals).")
 if !options.quick {

@@ -153,6 +153,23 @@ expect_error "plot: an unknown walkthrough" "no figures for a walkthrough 'nine'
 touch "$work/plot-file"
 expect_error "plot: --out names a file" "exists and is not a folder" Scripts/plot 01 --data-dir "$data" --out "$work/plot-file"
 [ -z "$(ls -A "$work/plot-out" 2>/dev/null)" ] && ok "plot: no figure written from a bad file" || bad "plot: figures were written from a bad file" "$(ls "$work/plot-out")"
+# Ctrl-C while drawing (a run takes seconds): one line, exit 130, the earlier figures intact, no
+# temporary file left.
+cp -r "$work/figures" "$work/figures-kept"
+for f in "$work/figures-kept"/*.svg; do echo "<!-- earlier -->" >>"$f"; done
+cp -r "$work/figures-kept" "$work/figures-sigint"
+Scripts/plot --data-dir "$data" --out "$work/figures-sigint" >/dev/null 2>"$work/sigint.err" &
+plot_pid=$!
+sleep 0.8
+kill -INT "$plot_pid"
+wait "$plot_pid"
+status=$?
+if [ "$status" -eq 130 ] && [ "$(wc -l <"$work/sigint.err")" -eq 1 ] && grep -q "stopped by signal SIGINT" "$work/sigint.err" \
+    && diff -r "$work/figures-kept" "$work/figures-sigint" >/dev/null; then
+    ok "plot: Ctrl-C mid-run: $(cat "$work/sigint.err") (exit 130, earlier figures intact, no temporary file)"
+else
+    bad "plot: Ctrl-C mid-run" "exit $status; $(head -3 "$work/sigint.err")" "$(diff -rq "$work/figures-kept" "$work/figures-sigint" | head -3)"
+fi
 
 # Scripts/sweep-seeds over one other seed with these (debug) binaries: the seed's line and the count.
 if Scripts/sweep-seeds 01-score-functions --quick --seeds 2..2 --bin-path "$bin" >"$work/sweep.txt" 2>&1 \

@@ -169,7 +169,7 @@ def check_error_slopes(checker, f):
         return
     table = f["estimate/errors_against_N"][()]
     saved = f["estimate/error_slopes"][()]
-    if not checker.check(saved.shape == (4, 6) and table.ndim == 2 and table.shape[1] == 6,
+    if not checker.check(saved.shape == (4, 7) and table.ndim == 2 and table.shape[1] == 6,
                          f"/estimate/error_slopes {saved.shape} or errors_against_N {table.shape}: wrong shape"):
         return
     for row, column in enumerate(range(2, 6)):
@@ -183,10 +183,15 @@ def check_error_slopes(checker, f):
         slope, intercept = np.polyfit(x - x.mean(), y, 1)
         residual = y - intercept - slope * (x - x.mean())
         se = np.sqrt(residual @ residual / (len(x) - 2) / ((x - x.mean()) @ (x - x.mean())))
-        mine = np.array([slope, se, x.mean(), y.mean(), len(x)])
-        theirs = saved[row, [0, 1, 2, 3, 5]]
+        s = np.sqrt(residual @ residual / (len(x) - 2))
+        mine = np.array([slope, se, x.mean(), y.mean(), s, len(x)])
+        theirs = saved[row, :6]
         checker.check(np.allclose(mine, theirs, rtol=1e-9, atol=1e-12),
                       f"/estimate/error_slopes row {row}: saved {theirs}, recomputed from the table {mine}")
+        # k, the two-sided t quantile of the band: above the normal quantile at the same rate
+        # (1e-3/plan ≤ 1e-3, so above 3.29) and finite.
+        checker.check(np.isfinite(saved[row, 6]) and saved[row, 6] > 3.29,
+                      f"/estimate/error_slopes row {row}: band k = {saved[row, 6]}, expected a t quantile above 3.29")
 
 
 def parse_shape(text):

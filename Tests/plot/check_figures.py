@@ -30,7 +30,7 @@ EXPECTED = {
 }
 for walkthrough in ["01-score-functions", "02-glm", "03-quadratic-iornn"]:
     EXPECTED[f"{walkthrough}-checks"] = ["distance from the estimate, in standard errors σ", "statistical verdict",
-                                         "band k (claim held within it", "check: the nearest alternative"]
+                                         "band k (claim held within it", "check: its nearest alternative"]
 
 
 def texts(path):

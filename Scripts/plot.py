@@ -1,0 +1,656 @@
+"""Draws the figures of docs/figures/ from the walkthroughs' HDF5 files, and nothing else.
+
+    Scripts/plot                         every walkthrough: data/NN-name.h5 -> docs/figures/NN-name-*.svg
+    Scripts/plot 03                      one walkthrough (its number or its full name)
+    Scripts/plot --data-dir D --out O    read D/NN-name.h5, write O/NN-name-*.svg
+    Scripts/plot --format png            PNG instead of SVG (a quick look; the docs use SVG)
+
+Each figure is drawn from the file alone (h5py reads it, matplotlib draws), so each one is
+also an example of reading the files. The walkthroughs save what the figures need and emit
+the image links in their --markdown pages; Scripts/run-walkthroughs --docs runs this script
+after the walkthroughs. Figures are deterministic for the same data and the same matplotlib:
+fixed fonts (DejaVu Sans, drawn as paths), a fixed id salt, no date in the metadata.
+
+A missing, corrupt or incomplete file gets one line naming what was wrong and exit status 1;
+no figure is replaced unless every requested figure was drawn (they are written to temporary
+files, then renamed into place together). Ctrl-C or a kill stops it with one line, exit
+128 + signal, and no figure replaced. Run it as Scripts/plot, which starts Python with
+Ctrl-C ignored until the handlers below are installed (no traceback from Python's start-up).
+"""
+import os
+import signal
+import sys
+
+PROGRAM = "Scripts/plot"
+# Temporary figure files not yet renamed into place: removed on any failure or signal.
+PENDING = []
+
+
+def remove_pending():
+    for partial, _ in PENDING:
+        try:
+            os.remove(partial)
+        except OSError:
+            pass
+    PENDING.clear()
+
+
+def fail(message, status=1):
+    remove_pending()
+    print(f"{PROGRAM}: {message}", file=sys.stderr)
+    sys.exit(status)
+
+
+def on_signal(number, frame):
+    """Ctrl-C or a kill: one line, no figure replaced, no temporary file left; exit 128 + signal."""
+    remove_pending()
+    os.write(2, f"{PROGRAM}: stopped by signal {signal.Signals(number).name}; no figure was replaced\n".encode())
+    os._exit(128 + number)
+
+
+for _number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_number, on_signal)
+
+import argparse  # noqa: E402
+import tempfile  # noqa: E402
+import warnings  # noqa: E402
+
+
+try:
+    import numpy as np
+    import h5py
+    import matplotlib
+except ImportError as error:  # one line, not a traceback
+    fail(f"needs the Python package {error.name} for {sys.executable}: run Scripts/install-dependencies --python")
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+# The inputs are validated before drawing; what numpy or matplotlib would still say is not a
+# problem of the file, and the one-line contract of this script leaves no room for it.
+warnings.simplefilter("ignore")
+np.seterr(all="ignore")
+
+plt.rcParams.update({
+    "svg.fonttype": "path",          # glyphs as paths: the figure looks the same in every viewer
+    "svg.hashsalt": "SpectralRNN",   # fixed ids for clip paths and glyphs: no diff without a change
+    "font.family": "sans-serif",
+    "font.sans-serif": ["DejaVu Sans"],  # shipped with matplotlib itself
+    "mathtext.fontset": "dejavusans",
+    "font.size": 9,
+    "axes.titlesize": 9,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "figure.dpi": 100,
+    "savefig.bbox": "tight",
+})
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+
+
+class DataError(Exception):
+    """A problem with an input file, reported as one line."""
+
+
+class Data:
+    """A walkthrough's file, read through h5py, with errors that name the file and the path."""
+
+    def __init__(self, path, walkthrough):
+        self.path = path
+        self.walkthrough = walkthrough
+        if os.path.islink(path) and not os.path.exists(path):
+            raise DataError(f"{path}: a symbolic link to nothing (or a loop of links)")
+        folder = os.path.dirname(path) or "."
+        if not os.path.isdir(folder):
+            raise DataError(f"{folder}: no such folder (--data-dir names the folder of the walkthroughs' files)")
+        if not os.path.exists(path):
+            raise DataError(f"{path}: no such file (write it with Scripts/run-walkthroughs, or swift run -c release {walkthrough})")
+        if not os.path.isfile(path):
+            raise DataError(f"{path}: not a regular file")
+        if not os.access(path, os.R_OK):
+            raise DataError(f"{path}: not readable (permission denied)")
+        try:
+            self.file = h5py.File(path, "r")
+        except OSError as error:
+            raise DataError(f"{path}: not a readable HDF5 file ({first_line(error)})") from None
+
+    def close(self):
+        self.file.close()
+
+    def dataset(self, name, ndim=None, shape=None, allow_nan=False):
+        """The float64 array at `name`, checked for rank, shape, size and finite values (NaN
+        allowed where the walkthrough writes it on purpose, never ±Inf)."""
+        try:
+            obj = self.file.get(name)
+        except (OSError, KeyError, RuntimeError, ValueError) as error:
+            raise DataError(f"{self.path}: cannot read {name} ({first_line(error)})") from None
+        if obj is None:
+            raise DataError(f"{self.path}: no dataset {name} (a file from an older walkthrough? run {self.walkthrough} again)")
+        if not isinstance(obj, h5py.Dataset):
+            raise DataError(f"{self.path}: {name} is not a dataset")
+        if obj.dtype.kind not in "fiu":
+            raise DataError(f"{self.path}: {name} holds {obj.dtype}, not numbers")
+        if ndim is not None and obj.ndim != ndim:
+            raise DataError(f"{self.path}: {name} has shape {'×'.join(map(str, obj.shape)) or 'scalar'}, expected {ndim} dimensions")
+        if shape is not None and (obj.ndim != len(shape) or any(want is not None and want != got for want, got in zip(shape, obj.shape))):
+            expected = "×".join("n" if s is None else str(s) for s in shape)
+            raise DataError(f"{self.path}: {name} has shape {'×'.join(map(str, obj.shape))}, expected {expected}")
+        if obj.size == 0:
+            raise DataError(f"{self.path}: {name} is empty (shape {'×'.join(map(str, obj.shape))})")
+        if obj.size > 1_000_000:
+            raise DataError(f"{self.path}: {name} declares {obj.size} entries, far more than any walkthrough writes for a figure")
+        try:
+            values = np.asarray(obj[()], dtype=np.float64)
+        except (OSError, RuntimeError, ValueError, TypeError) as error:
+            raise DataError(f"{self.path}: cannot read {name} ({first_line(error)})") from None
+        if np.isinf(values).any():
+            raise DataError(f"{self.path}: {name} holds an infinite value")
+        if not allow_nan and np.isnan(values).any():
+            raise DataError(f"{self.path}: {name} holds NaN")
+        if allow_nan and np.isnan(values).all():
+            raise DataError(f"{self.path}: {name} holds nothing but NaN")
+        return values
+
+    def positive(self, name, key):
+        """A positive finite real attribute (a band k, say)."""
+        value = self.attribute(name, key)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise DataError(f"{self.path}: attribute {key} of {name} is not a number") from None
+        if not (np.isfinite(value) and value > 0):
+            raise DataError(f"{self.path}: attribute {key} of {name} is {value}, expected a positive number")
+        return value
+
+    def attribute(self, name, key, default=None):
+        try:
+            obj = self.file.get(name)
+        except (OSError, KeyError, RuntimeError, ValueError, TypeError) as error:
+            raise DataError(f"{self.path}: cannot read {name} ({first_line(error)})") from None
+        if obj is None:
+            raise DataError(f"{self.path}: no object {name} (named by an attribute, or needed by a figure)")
+        if key not in obj.attrs:
+            if default is not None:
+                return default
+            raise DataError(f"{self.path}: {name} has no attribute {key} (run {self.walkthrough} again)")
+        value = obj.attrs[key]
+        return value.decode() if isinstance(value, bytes) else value
+
+    def reals(self, name, key, count=None):
+        """A real array attribute, with `count` entries when given."""
+        try:
+            values = np.asarray(self.attribute(name, key), dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise DataError(f"{self.path}: attribute {key} of {name} is not an array of numbers") from None
+        if count is not None and values.size != count:
+            raise DataError(f"{self.path}: attribute {key} of {name} has {values.size} entries, expected {count}")
+        if not np.isfinite(values).all():
+            raise DataError(f"{self.path}: attribute {key} of {name} holds a value that is not finite")
+        return values
+
+    def integer(self, name, key):
+        value = self.attribute(name, key)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise DataError(f"{self.path}: attribute {key} of {name} is not an integer") from None
+
+    def checks(self):
+        """Every statistical verdict of /checks: (number, kind, claim distance, band, alternatives)."""
+        group = self.file.get("/checks")
+        if not isinstance(group, h5py.Group):
+            raise DataError(f"{self.path}: no group /checks")
+        rows = []
+        for key in sorted(group.keys()):
+            entry = group[key]
+            if not isinstance(entry, h5py.Group):
+                raise DataError(f"{self.path}: /checks/{key} is not a group")
+            attrs = entry.attrs
+            if "band_sigmas" not in attrs:
+                continue
+            band = self.positive(f"/checks/{key}", "band_sigmas")
+            if "sigmas" in attrs:                      # an error norm: its distance in σ
+                distance = float(attrs["sigmas"])
+            else:                                      # a one-sided check: the excess in σ
+                tolerance = float(attrs["tolerance"])
+                distance = float(attrs["measured"]) / tolerance * band if tolerance > 0 else float("nan")
+            # Distances in σ: for an error norm ≥ 0; for a one-sided check signed (alternative −
+            # estimate), ≤ 0 meaning the alternative is not beyond the estimate at all.
+            alternatives = {k[len("alternative_"):]: float(v) for k, v in attrs.items()
+                            if k.startswith("alternative_") and k != "alternatives"}
+            kind = attrs.get("kind", "")
+            kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+            if kind not in ("check", "refutation", "counterexample"):
+                raise DataError(f"{self.path}: /checks/{key} has kind {kind!r}")
+            if not key.isdigit():
+                raise DataError(f"{self.path}: /checks/{key} is not named by its number")
+            rows.append((int(key), kind, distance, band, alternatives))
+        return rows
+
+
+def first_line(error):
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
+
+
+def finite(a):
+    return a[np.isfinite(a)]
+
+
+# MARK: - Figures shared by every walkthrough
+
+def checks_figure(data, title):
+    """Every statistical verdict: its distance from the claim and from the alternatives, in σ."""
+    rows = data.checks()
+    if not rows:
+        return None
+    fig, ax = plt.subplots(figsize=(9, 3.4))
+    floor = 1e-2
+    x = np.arange(1, len(rows) + 1)
+    for i, (number, kind, distance, band, alternatives) in enumerate(rows):
+        ax.plot([x[i] - 0.4, x[i] + 0.4], [band, band], color="black", lw=1.2,
+                label="band k (claim held within it; an alternative is rejected beyond it)" if i == 0 else None)
+        if kind == "check":
+            ax.plot(x[i], max(distance, floor), "o", color=COLORS[0], ms=5)
+            if alternatives:
+                nearest = min(alternatives.values())
+                ax.plot(x[i], max(nearest, floor), "x", color=COLORS[1], ms=6, mew=1.5)
+        elif kind == "refutation":
+            ax.plot(x[i], max(distance, floor), "s", color=COLORS[4], ms=5)
+            for value in alternatives.values():
+                ax.plot(x[i], max(value, floor), "D", color=COLORS[2], ms=4)
+        else:
+            ax.plot(x[i], max(distance, floor), "^", color=COLORS[3], ms=5)
+    kinds = {r[1] for r in rows}
+    # Legend entries, for the kinds of verdict this file has.
+    if "check" in kinds:
+        ax.plot([], [], "o", color=COLORS[0], ms=5, label="check: distance of the estimate from the claim")
+        ax.plot([], [], "x", color=COLORS[1], ms=6, mew=1.5, label="check: its nearest alternative (E = 0, 2E, ½E, the printed form …)")
+    if "refutation" in kinds:
+        ax.plot([], [], "s", color=COLORS[4], ms=5, label="refutation: distance from the paper's printed claim")
+        if any(r[4] for r in rows if r[1] == "refutation"):
+            ax.plot([], [], "D", color=COLORS[2], ms=4, label="refutation: distance from the corrected claim")
+    if "counterexample" in kinds:
+        ax.plot([], [], "^", color=COLORS[3], ms=5, label="counterexample: distance from the claim set up to fail")
+    ax.set_yscale("log")
+    ax.set_xlabel("statistical verdict, by its number in /checks (the exact checks between them are not shown)")
+    ax.set_ylabel("distance from the estimate, in standard errors σ")
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(r[0]) for r in rows], fontsize=7, rotation=90)
+    ax.set_xlim(0.3, len(rows) + 0.7)
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return fig
+
+
+# MARK: - 01 score functions
+
+def figures_01(data):
+    figures = {}
+
+    # Stein's identity per order: every entry with its band, against the closed form.
+    scores = [("S1", r"S_1(x[n], t)"), ("S2", r"S_2(x[n], t)"), ("S3", r"S_3(x[n], t)"), ("S4", r"S_4(x[n], t)"),
+              ("S_t_tm1_tm1", r"S_{t,t-1,t-1}(x[n])")]
+    functions = [("sin", "G = sin(z)"), ("poly", "G = polynomial")]
+    fig, axes = plt.subplots(2, len(scores), figsize=(11, 4.6), squeeze=False)
+    bands = set()
+    for r, (g, g_label) in enumerate(functions):
+        for c, (key, label) in enumerate(scores):
+            name = f"stein_{g}_{key}"
+            estimate = data.dataset(f"/moments/{name}").ravel()
+            se = data.dataset(f"/moments/{name}_se").ravel()
+            theory = data.dataset(f"/theory/{name}").ravel()
+            if not (estimate.shape == se.shape == theory.shape):
+                raise DataError(f"{data.path}: /moments/{name}, its _se and /theory/{name} differ in shape")
+            check = str(data.attribute(f"/moments/{name}", "check"))
+            band = data.positive(check, "band_sigmas")
+            ax = axes[r][c]
+            index = np.arange(1, estimate.size + 1)
+            ax.errorbar(index, estimate, yerr=band * se, fmt="o", ms=3, color=COLORS[0], elinewidth=1, capsize=2,
+                        label="estimate ± k·se" if (r, c) == (0, 0) else None)
+            ax.plot(index, theory, "_", color=COLORS[1], ms=12, mew=2,
+                    label=r"closed form $E[\nabla^m G]$ (Stein's identity)" if (r, c) == (0, 0) else None)
+            ax.axhline(0, color="grey", lw=0.6)
+            if r == 0:
+                ax.set_title(rf"$\hat E[G \otimes {label}]$")
+            if r == len(functions) - 1:
+                ax.set_xlabel("entry (row-major)")
+            if c == 0:
+                ax.set_ylabel(f"{g_label}\nentry of the moment")
+            ax.set_xticks(index if estimate.size <= 8 else index[::3])
+            bands.add(round(band, 2))
+    fig.legend(loc="upper center", ncol=3, bbox_to_anchor=(0.5, 1.03), frameon=False)
+    fig.text(0.99, 1.0, "k, the band of each moment's check: " + ", ".join(f"{b:.2f}" for b in sorted(bands)),
+             ha="right", va="top", fontsize=7)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    figures["stein"] = fig
+
+    # Lemma 4's locality: relative change of S_m against the distance of the moved inputs.
+    change = data.dataset("/theory/locality_relative_change", ndim=2)
+    bound = data.dataset("/theory/locality_rounding_bound", shape=change.shape)
+    distances = data.reals("/theory/locality_relative_change", "distances", count=change.shape[1])
+    n = data.integer("/theory/locality_relative_change", "window_length")
+    t = data.integer("/theory/locality_relative_change", "t")
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for m in range(change.shape[0]):
+        ax.plot(distances + 0.04 * (m - 1.5), change[m], "o-", color=COLORS[m], ms=4, label=f"$S_{m + 1}$: relative change")
+        ax.plot(distances, bound[m], "--", color=COLORS[m], lw=0.9, alpha=0.8)
+    ax.plot([], [], "--", color="grey", lw=0.9, label="its rounding bound")
+    ax.axhline(np.finfo(float).eps / 2, color="black", lw=0.6, ls=":")
+    ax.text(distances[0] - 0.25, np.finfo(float).eps / 2 * 1.5, "unit roundoff u", ha="left", va="bottom", fontsize=7)
+    ax.axvspan(1.5, distances[-1] + 0.3, color="grey", alpha=0.08)
+    ax.text(1.55, 3, "Lemma 4: no dependence here", fontsize=7, va="top")
+    ax.set_yscale("log")
+    ax.set_xticks(distances)
+    ax.set_xlim(distances[0] - 0.3, distances[-1] + 0.3)
+    ax.set_xlabel(f"distance $d = |s - t|$ of the moved inputs $x_s$ (window n = {n}, t = {t})")
+    ax.set_ylabel("relative change of $S_m(x[n], t)$")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    figures["locality"] = fig
+    return figures
+
+
+# MARK: - 02 GLM
+
+DECOMPOSER_KEYS = ["simultaneous", "whitened", "cp_als"]
+
+
+def figures_02(data):
+    figures = {}
+
+    # The sign condition of whitening.
+    weights = data.dataset("/theory/whitening_weights", ndim=2)
+    if weights.shape[0] != 2:
+        raise DataError(f"{data.path}: /theory/whitening_weights has {weights.shape[0]} rows, expected 2 (the valid and the mixed θ)")
+    defects = data.reals("/theory/whitening_weights", "defects", count=2)
+    dh = weights.shape[1]
+    draws = data.dataset("/theory/whitening_draws", shape=(None, dh + 1))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 1.6]})
+    j = np.arange(1, dh + 1)
+    for row, (label, offset) in enumerate([("θ chosen by the library", -0.18), ("θ with mixed signs", 0.18)]):
+        left.bar(j + offset, weights[row], width=0.34, color=COLORS[2 if row == 0 else 1],
+                 label=f"{label} (defect {defects[row]:.1e})")
+    left.axhline(0, color="black", lw=0.8)
+    left.set_xticks(j)
+    left.set_xlabel("component j")
+    left.set_ylabel(r"weight $w_j = \lambda_j\,(\theta \cdot b_j)$ of $M_2 = T(\theta, I, I)$")
+    left.legend(loc="lower left", frameon=False)
+    w = draws[:, :dh]
+    defect = draws[:, dh]
+    if (np.abs(w).sum(axis=1) == 0).any():
+        raise DataError(f"{data.path}: /theory/whitening_draws has a draw whose weights are all 0")
+    balance = w.sum(axis=1) / np.abs(w).sum(axis=1)
+    mixed = (w > 0).any(axis=1) & (w < 0).any(axis=1)
+    floor = 1e-17
+    right.semilogy(balance[~mixed], np.maximum(defect[~mixed], floor), "o", ms=2.5, color=COLORS[2], alpha=0.6,
+                   label=f"all weights of one sign ({int((~mixed).sum())} draws)")
+    right.semilogy(balance[mixed], np.maximum(defect[mixed], floor), "o", ms=2.5, color=COLORS[1], alpha=0.4,
+                   label=f"mixed signs ({int(mixed.sum())} draws)")
+    right.axhline(1e-8, color="black", lw=0.8, ls="--", label="1e−8: counted as failed above")
+    right.set_xlabel(r"sign balance $\sum_j w_j / \sum_j |w_j|$ of a draw $\theta \sim N(0, I)$")
+    right.set_ylabel(r"orthonormality defect $\|VV^\top - I\|_F$")
+    right.legend(loc="center", frameon=True, framealpha=0.9)
+    fig.tight_layout()
+    figures["whitening"] = fig
+
+    # Recovered against true directions.
+    table = data.dataset("/estimate/factor_match_against_N", shape=(None, 5), allow_nan=True)
+    names = str(data.attribute("/estimate/factor_match_against_N", "decomposers")).split("; ")
+    if np.isnan(table[:, :3]).any() or (table[:, 0] <= 0).any():
+        raise DataError(f"{data.path}: /estimate/factor_match_against_N needs a positive N, a decomposer and a unit in every row")
+    if not set(table[:, 1].astype(int)) <= set(range(len(names))):
+        raise DataError(f"{data.path}: /estimate/factor_match_against_N names a decomposer beyond its attribute decomposers")
+    truth = data.dataset("/model/A1", ndim=2)
+    if (np.linalg.norm(truth, axis=1) == 0).any():
+        raise DataError(f"{data.path}: /model/A1 has a zero row (no direction to compare with)")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    sizes = np.unique(table[:, 0])
+    for d, name in enumerate(names):
+        rows = table[table[:, 1] == d]
+        if not rows.size:
+            continue
+        offset = 1 + 0.05 * (d - 1)
+        left.loglog(rows[:, 0] * offset, rows[:, 4], ".", color=COLORS[d], alpha=0.5, ms=4)
+        means = [np.mean(finite(rows[rows[:, 0] == n, 4])) if finite(rows[rows[:, 0] == n, 4]).size else np.nan for n in sizes]
+        left.loglog(sizes * offset, means, "o-", color=COLORS[d], ms=4, label=f"{name} (mean over units)")
+    first = finite(table[table[:, 0] == sizes[0], 4])
+    start = np.mean(first) if first.size else np.nanmean(table[:, 4])
+    guide = start * np.sqrt(sizes[0] / sizes)
+    left.loglog(sizes, guide, "k--", lw=1, label=r"$N^{-1/2}$ guide")
+    left.set_xlabel("samples N")
+    left.set_ylabel(r"$\sin\angle(a_j, \hat a_j)$, per unit $j$")
+    left.legend(loc="lower left", frameon=False)
+    unit = truth / np.linalg.norm(truth, axis=1, keepdims=True)
+    markers = ["o", "s", "^"]
+    lim = 0
+    for d, key in enumerate(DECOMPOSER_KEYS):
+        name = f"/estimate/directions_{key}"
+        if name not in data.file:
+            continue  # that decomposer failed at the largest N: the walkthrough says so
+        found = data.dataset(name, shape=truth.shape)
+        if (np.linalg.norm(found, axis=1) == 0).any():
+            raise DataError(f"{data.path}: {name} has a zero row")
+        found = found / np.linalg.norm(found, axis=1, keepdims=True)
+        matched = match_rows(found, unit)
+        right.plot(unit.ravel(), matched.ravel(), markers[d], mfc="none", color=COLORS[d], ms=5 + d, label=names[d])
+        lim = max(lim, np.abs(unit).max(), np.abs(matched).max())
+    right.plot([-lim, lim], [-lim, lim], color="grey", lw=0.8, label="recovered = true")
+    right.set_xlabel(r"entry of the true unit direction $a_j/\|a_j\|$")
+    right.set_ylabel(rf"entry of the recovered $\hat a_j$ (N = {int(sizes[-1])})")
+    right.legend(loc="upper left", frameon=False)
+    right.set_aspect("equal")
+    fig.tight_layout()
+    figures["directions"] = fig
+    return figures
+
+
+def match_rows(found, truth):
+    """The rows of `found` permuted and signed to match the rows of `truth`: the permutation of
+    largest Σ|cos| by enumeration up to 8 rows (the walkthroughs have 3), greedily beyond."""
+    from itertools import permutations
+    k = truth.shape[0]
+    cos = truth @ found.T
+    if k <= 8:
+        best = max(permutations(range(k)), key=lambda p: sum(abs(cos[i, p[i]]) for i in range(k)))
+    else:
+        best = [0] * k
+        order = sorted(((abs(cos[i, j]), i, j) for i in range(k) for j in range(k)), reverse=True)
+        rows_done, cols_done = set(), set()
+        for _, i, j in order:
+            if i not in rows_done and j not in cols_done:
+                best[i] = j
+                rows_done.add(i)
+                cols_done.add(j)
+    return np.array([np.sign(cos[i, best[i]]) * found[best[i]] for i in range(k)])
+
+
+# MARK: - 03 quadratic IO-RNN
+
+def figures_03(data):
+    figures = {}
+
+    # Errors against N.
+    table = data.dataset("/estimate/errors_against_N", shape=(None, 6), allow_nan=True)
+    if np.isnan(table[:, :5]).any() or (table[:, [0, 2, 3, 4]] <= 0).any():
+        raise DataError(f"{data.path}: /estimate/errors_against_N needs a positive N and positive A1, U, A2 errors in every row (only the prediction may be NaN)")
+    slopes = data.dataset("/estimate/error_slopes", shape=(4, 7), allow_nan=True)
+    labels = ["$A_1$", "$U$", "$A_2$", r"prediction $\|\hat y - y^*\|/\|y^*\|$"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
+    n_all = table[:, 0]
+    grid = np.geomspace(n_all.min() / 1.3, n_all.max() * 1.3, 50)
+    for column, ax, color, offset in [(2, left, COLORS[0], 0.94), (3, left, COLORS[1], 1.0), (4, left, COLORS[2], 1.06),
+                                      (5, right, COLORS[3], 1.0)]:
+        y = table[:, column]
+        ok = np.isfinite(y)
+        slope, se, centre_x, centre_y, residual, fits, band = slopes[column - 2]
+        ax.loglog(n_all[ok] * offset, y[ok], "o", ms=3, alpha=0.45, color=color)
+        if np.isfinite(slopes[column - 2]).all() and fits >= 3:
+            x = np.log(grid) - centre_x
+            line = np.exp(centre_y + slope * x)
+            half = band * np.sqrt(residual ** 2 / fits + (se * x) ** 2)
+            ax.fill_between(grid, line * np.exp(-half), line * np.exp(half), color=color, alpha=0.15, lw=0)
+            ax.loglog(grid, line, "-", color=color, lw=1.5,
+                      label=f"{labels[column - 2]}: slope {slope:.3f} ± {se:.3f} ({int(fits)} fits)".replace("-", "−"))
+        else:
+            ax.plot([], [], "o", color=color, label=f"{labels[column - 2]} (too few sizes for a slope)")
+        diverged = int((~ok).sum())
+        if diverged and column == 5:
+            ax.text(0.98, 0.98, f"{diverged} fit{'s' if diverged > 1 else ''} diverged on a test window (not drawn)",
+                    transform=ax.transAxes, fontsize=7, ha="right", va="top")
+    for ax, (column, name) in [(left, (3, "U")), (right, (5, "prediction"))]:
+        slope, se, centre_x, centre_y, residual, fits, band = slopes[column - 2]
+        if np.isfinite(centre_y):
+            ax.loglog(grid, np.exp(centre_y - 0.5 * (np.log(grid) - centre_x)), "k--", lw=1,
+                      label=rf"$N^{{-1/2}}$ guide (through the {name} centre)")
+        ax.set_xlabel("training windows N")
+        ax.legend(loc="lower left", frameon=False)
+    left.set_ylabel(r"relative error after alignment $\|\hat\theta - \theta\|/\|\theta\|$")
+    right.set_ylabel("prediction error on fresh windows")
+    ks = sorted({round(float(k), 2) for k in slopes[:, 6] if np.isfinite(k)})
+    left.set_title("parameters (band of each line: ±k times its standard error, k = " + ", ".join(f"{k:.2f}" for k in ks) + ")"
+                   if ks else "parameters")
+    right.set_title("predictions")
+    fig.tight_layout()
+    figures["errors-against-N"] = fig
+
+    # The printed against the true fourth-order form.
+    estimate = data.dataset("/moments/fourth_order").ravel()
+    true_form = data.dataset("/theory/fourth_order").ravel()
+    printed = data.dataset("/theory/fourth_order_printed").ravel()
+    if not (estimate.shape == true_form.shape == printed.shape):
+        raise DataError(f"{data.path}: /moments/fourth_order and its two forms differ in shape")
+    projected = data.dataset("/moments/fourth_order_projected", ndim=1)
+    projected_se = data.dataset("/moments/fourth_order_projected_se", shape=projected.shape)
+    projected_true = data.dataset("/theory/fourth_order_projected", shape=projected.shape)
+    check = str(data.attribute("/moments/fourth_order_projected", "check"))
+    k = data.positive(check, "band_sigmas")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1.3, 1]})
+    left.plot(true_form, estimate, "o", ms=3, color=COLORS[0], alpha=0.7, label=r"against the true form $8 \sum_j b_j \otimes \mathrm{Sym}(M_j \otimes M_j)$")
+    left.plot(printed, estimate, "x", ms=4, color=COLORS[1], alpha=0.7, label=r"against the printed form $c \sum_j b_j \otimes \mathrm{vec}\,M_j \otimes \mathrm{vec}\,M_j$ (best c)")
+    lim = max(np.abs(true_form).max(), np.abs(printed).max(), np.abs(estimate).max()) * 1.05
+    left.plot([-lim, lim], [-lim, lim], color="grey", lw=0.8)
+    left.set_xlabel("entry of the form")
+    left.set_ylabel(r"entry of $\hat E[y_t \otimes S_4(x[n], t-1)]$")
+    left.legend(loc="upper left", frameon=False, fontsize=7)
+    left.set_title(f"the dense moment ({estimate.size} entries)")
+    index = np.arange(1, projected.size + 1)
+    right.errorbar(index, projected, yerr=k * projected_se, fmt="o", color=COLORS[0], capsize=3, label=f"estimate ± {k:.2f}·se")
+    right.plot(index, projected_true, "_", ms=18, mew=2, color=COLORS[2], label="true form")
+    right.plot(index, np.zeros_like(projected), "_", ms=18, mew=2, color=COLORS[1], label="printed form (0 for every c)")
+    right.set_xticks(index)
+    right.set_xticklabels(["(p₁,q₁,p₁,q₁)", "(p₁,q₁,θ,θ)", "(p₂,q₂,p₂,q₂)", "(p₂,q₂,θ,θ)"][:projected.size], fontsize=7)
+    right.set_xlabel(r"projection $T(\beta_j, \cdot, \cdot, \cdot, \cdot)$ of the moment")
+    right.set_ylabel("projection ÷ its pilot se")
+    right.legend(loc="best", frameon=False)
+    right.set_title("projections that separate the forms")
+    fig.tight_layout()
+    figures["fourth-order"] = fig
+    return figures
+
+
+WALKTHROUGHS = {
+    "01-score-functions": figures_01,
+    "02-glm": figures_02,
+    "03-quadratic-iornn": figures_03,
+}
+
+
+def resolve(name):
+    if name in WALKTHROUGHS:
+        return name
+    matches = [w for w in WALKTHROUGHS if w.split("-")[0] == name.zfill(2)]
+    if not matches:
+        fail(f"no figures for a walkthrough '{name}' (known: {', '.join(WALKTHROUGHS)})", status=2)
+    return matches[0]
+
+
+def stage(fig, path, fmt, title):
+    """Writes the figure to a temporary file beside `path`, renamed into place by `commit`."""
+    folder = os.path.dirname(path) or "."
+    handle, partial = tempfile.mkstemp(prefix=".plot-", suffix="." + fmt, dir=folder)
+    os.close(handle)
+    PENDING.append((partial, path))
+    try:
+        metadata = {"Date": None, "Title": title} if fmt == "svg" else {"Software": None}
+        fig.savefig(partial, format=fmt, metadata=metadata)
+        os.chmod(partial, 0o644)
+    finally:
+        plt.close(fig)
+
+
+def commit():
+    """Renames every staged figure into place, with the signals held off: all or none."""
+    signals = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        for partial, path in PENDING:
+            os.replace(partial, path)
+        PENDING.clear()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Reports a malformed command line in one line (not argparse's usage block)."""
+
+    def error(self, message):
+        fail(f"{message} (see Scripts/plot --help)", status=2)
+
+
+def main():
+    parser = OneLineParser(prog=PROGRAM, description="Draws docs/figures/ from the walkthroughs' HDF5 files.")
+    parser.add_argument("walkthroughs", nargs="*", help="walkthrough names or numbers (default: every one with figures)")
+    parser.add_argument("--data-dir", default="data", help="folder of the NN-name.h5 files (default: data)")
+    parser.add_argument("--out", default=os.path.join("docs", "figures"), help="folder for the figures (default: docs/figures)")
+    parser.add_argument("--format", choices=["svg", "png"], default="svg", help="svg (default, what the docs embed) or png")
+    args = parser.parse_args()
+    names = [resolve(n) for n in args.walkthroughs] or list(WALKTHROUGHS)
+
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        fail(f"--out {args.out} exists and is not a folder")
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as error:
+        fail(f"cannot create the figure folder {args.out} ({error.strerror})")
+    written = []
+    for name in names:
+        path = os.path.join(args.data_dir, f"{name}.h5")
+        data = None
+        try:
+            data = Data(path, name)
+            figures = WALKTHROUGHS[name](data)
+            checks = checks_figure(data, f"{name}: every statistical verdict and its alternatives")
+            if checks is not None:
+                figures["checks"] = checks
+            for figure_name, fig in figures.items():
+                target = os.path.join(args.out, f"{name}-{figure_name}.{args.format}")
+                stage(fig, target, args.format, f"{name}-{figure_name}")
+                written.append(target)
+        except DataError as error:
+            fail(f"{error}; no figure was replaced")
+        except OSError as error:
+            fail(f"writing the figures of {name} failed ({error.strerror or first_line(error)})")
+        except Exception as error:  # a bug here, or a file whose contents make no sense: still one line
+            fail(f"drawing the figures of {name} from {path} failed ({type(error).__name__}: {first_line(error)}); no figure was replaced")
+        finally:
+            plt.close("all")
+            if data is not None:
+                data.close()
+    try:
+        commit()
+    except OSError as error:
+        fail(f"writing the figures to {args.out} failed ({error.strerror or first_line(error)})")
+    for target in written:
+        print(target)
+    print(f"{PROGRAM}: {len(written)} figures in {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BrokenPipeError:
+        remove_pending()
+        sys.exit(1)
