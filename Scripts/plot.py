@@ -24,6 +24,8 @@ import sys
 PROGRAM = "Scripts/plot"
 # Temporary figure files not yet renamed into place: removed on any failure or signal.
 PENDING = []
+# Set once every figure has been renamed into place.
+COMMITTED = False
 
 
 def remove_pending():
@@ -42,14 +44,24 @@ def fail(message, status=1):
 
 
 def on_signal(number, frame):
-    """Ctrl-C or a kill: one line, no figure replaced, no temporary file left; exit 128 + signal."""
+    """Ctrl-C or a kill: one line, no figure replaced (or all of them, when the signal came
+    during the final renames), no temporary file left; then the default action of the signal,
+    so that a calling script sees the program killed by it (exit 128 + signal in a shell)."""
     remove_pending()
-    os.write(2, f"{PROGRAM}: stopped by signal {signal.Signals(number).name}; no figure was replaced\n".encode())
+    outcome = "after every figure was written" if COMMITTED else "no figure was replaced"
+    os.write(2, f"{PROGRAM}: stopped by signal {signal.Signals(number).name}; {outcome}\n".encode())
+    signal.signal(number, signal.SIG_DFL)
+    os.kill(os.getpid(), number)
     os._exit(128 + number)
 
 
-for _number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-    signal.signal(_number, on_signal)
+# SIGINT always (Scripts/plot starts Python with it ignored, to be handled from here on);
+# SIGTERM and SIGHUP unless they are ignored (nohup).
+signal.signal(signal.SIGINT, on_signal)
+for _number in (signal.SIGTERM, signal.SIGHUP):
+    if signal.getsignal(_number) != signal.SIG_IGN:
+        signal.signal(_number, on_signal)
+HELD = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 import argparse  # noqa: E402
 import tempfile  # noqa: E402
@@ -88,6 +100,9 @@ plt.rcParams.update({
     "figure.dpi": 100,
     "savefig.bbox": "tight",
 })
+# A regression band needs a few residual degrees of freedom: with 1 or 2 (--quick has three
+# fits) the t quantile at the walkthrough's rate is in the hundreds or thousands.
+MINIMUM_BAND_DF = 5
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
 
@@ -101,11 +116,15 @@ class Data:
     def __init__(self, path, walkthrough):
         self.path = path
         self.walkthrough = walkthrough
+        folder = os.path.dirname(path) or "."
+        if os.path.islink(folder) and not os.path.exists(folder):
+            raise DataError(f"--data-dir {folder}: a symbolic link to nothing (or a loop of links)")
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise DataError(f"--data-dir {folder}: not a folder")
+        if not os.path.isdir(folder):
+            raise DataError(f"--data-dir {folder}: no such folder (it names the folder of the walkthroughs' files)")
         if os.path.islink(path) and not os.path.exists(path):
             raise DataError(f"{path}: a symbolic link to nothing (or a loop of links)")
-        folder = os.path.dirname(path) or "."
-        if not os.path.isdir(folder):
-            raise DataError(f"{folder}: no such folder (--data-dir names the folder of the walkthroughs' files)")
         if not os.path.exists(path):
             raise DataError(f"{path}: no such file (write it with Scripts/run-walkthroughs, or swift run -c release {walkthrough})")
         if not os.path.isfile(path):
@@ -137,7 +156,7 @@ class Data:
             raise DataError(f"{self.path}: {name} has shape {'×'.join(map(str, obj.shape)) or 'scalar'}, expected {ndim} dimensions")
         if shape is not None and (obj.ndim != len(shape) or any(want is not None and want != got for want, got in zip(shape, obj.shape))):
             expected = "×".join("n" if s is None else str(s) for s in shape)
-            raise DataError(f"{self.path}: {name} has shape {'×'.join(map(str, obj.shape))}, expected {expected}")
+            raise DataError(f"{self.path}: {name} has shape {'×'.join(map(str, obj.shape))}, expected {expected} (a file from an older walkthrough? run {self.walkthrough} again)")
         if obj.size == 0:
             raise DataError(f"{self.path}: {name} is empty (shape {'×'.join(map(str, obj.shape))})")
         if obj.size > 1_000_000:
@@ -154,14 +173,21 @@ class Data:
             raise DataError(f"{self.path}: {name} holds nothing but NaN")
         return values
 
-    def positive(self, name, key):
-        """A positive finite real attribute (a band k, say)."""
+    def real(self, name, key):
+        """A finite real attribute (NaN: the verdict could not be measured)."""
         value = self.attribute(name, key)
         try:
             value = float(value)
         except (TypeError, ValueError):
             raise DataError(f"{self.path}: attribute {key} of {name} is not a number") from None
-        if not (np.isfinite(value) and value > 0):
+        if not np.isfinite(value):
+            raise DataError(f"{self.path}: attribute {key} of {name} is {value}, not a finite number (a verdict that could not be measured: the walkthrough did not come out as expected)")
+        return value
+
+    def positive(self, name, key):
+        """A positive finite real attribute (a band k, say)."""
+        value = self.real(name, key)
+        if not value > 0:
             raise DataError(f"{self.path}: attribute {key} of {name} is {value}, expected a positive number")
         return value
 
@@ -211,15 +237,15 @@ class Data:
             attrs = entry.attrs
             if "band_sigmas" not in attrs:
                 continue
-            band = self.positive(f"/checks/{key}", "band_sigmas")
+            where = f"/checks/{key}"
+            band = self.positive(where, "band_sigmas")
             if "sigmas" in attrs:                      # an error norm: its distance in σ
-                distance = float(attrs["sigmas"])
+                distance = self.real(where, "sigmas")
             else:                                      # a one-sided check: the excess in σ
-                tolerance = float(attrs["tolerance"])
-                distance = float(attrs["measured"]) / tolerance * band if tolerance > 0 else float("nan")
+                distance = self.real(where, "measured") / self.positive(where, "tolerance") * band
             # Distances in σ: for an error norm ≥ 0; for a one-sided check signed (alternative −
             # estimate), ≤ 0 meaning the alternative is not beyond the estimate at all.
-            alternatives = {k[len("alternative_"):]: float(v) for k, v in attrs.items()
+            alternatives = {k[len("alternative_"):]: self.real(where, k) for k in attrs.keys()
                             if k.startswith("alternative_") and k != "alternatives"}
             kind = attrs.get("kind", "")
             kind = kind.decode() if isinstance(kind, bytes) else str(kind)
@@ -481,6 +507,7 @@ def figures_03(data):
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
     n_all = table[:, 0]
     grid = np.geomspace(n_all.min() / 1.3, n_all.max() * 1.3, 50)
+    drawn_bands = set()
     for column, ax, color, offset in [(2, left, COLORS[0], 0.94), (3, left, COLORS[1], 1.0), (4, left, COLORS[2], 1.06),
                                       (5, right, COLORS[3], 1.0)]:
         y = table[:, column]
@@ -490,10 +517,15 @@ def figures_03(data):
         if np.isfinite(slopes[column - 2]).all() and fits >= 3:
             x = np.log(grid) - centre_x
             line = np.exp(centre_y + slope * x)
-            half = band * np.sqrt(residual ** 2 / fits + (se * x) ** 2)
-            ax.fill_between(grid, line * np.exp(-half), line * np.exp(half), color=color, alpha=0.15, lw=0)
+            note = ""
+            if fits - 2 >= MINIMUM_BAND_DF:
+                half = band * np.sqrt(residual ** 2 / fits + (se * x) ** 2)
+                ax.fill_between(grid, line * np.exp(-half), line * np.exp(half), color=color, alpha=0.15, lw=0)
+                drawn_bands.add(round(float(band), 2))
+            else:
+                note = f"; no band with {int(fits) - 2} df"
             ax.loglog(grid, line, "-", color=color, lw=1.5,
-                      label=f"{labels[column - 2]}: slope {slope:.3f} ± {se:.3f} ({int(fits)} fits)".replace("-", "−"))
+                      label=f"{labels[column - 2]}: slope {slope:.3f} ± {se:.3f} ({int(fits)} fits{note})".replace("-", "−"))
         else:
             ax.plot([], [], "o", color=color, label=f"{labels[column - 2]} (too few sizes for a slope)")
         diverged = int((~ok).sum())
@@ -509,7 +541,7 @@ def figures_03(data):
         ax.legend(loc="lower left", frameon=False)
     left.set_ylabel(r"relative error after alignment $\|\hat\theta - \theta\|/\|\theta\|$")
     right.set_ylabel("prediction error on fresh windows")
-    ks = sorted({round(float(k), 2) for k in slopes[:, 6] if np.isfinite(k)})
+    ks = sorted(drawn_bands)
     left.set_title("parameters (band of each line: ±k times its standard error, k = " + ", ".join(f"{k:.2f}" for k in ks) + ")"
                    if ks else "parameters")
     right.set_title("predictions")
@@ -570,9 +602,15 @@ def resolve(name):
 def stage(fig, path, fmt, title):
     """Writes the figure to a temporary file beside `path`, renamed into place by `commit`."""
     folder = os.path.dirname(path) or "."
-    handle, partial = tempfile.mkstemp(prefix=".plot-", suffix="." + fmt, dir=folder)
-    os.close(handle)
-    PENDING.append((partial, path))
+    if os.path.isdir(path) or (os.path.exists(path) and not os.path.isfile(path)):
+        fail(f"{path} exists and is not a regular file; no figure was replaced")
+    signal.pthread_sigmask(signal.SIG_BLOCK, HELD)   # no signal between creating and listing it
+    try:
+        handle, partial = tempfile.mkstemp(prefix=".plot-", suffix="." + fmt, dir=folder)
+        os.close(handle)
+        PENDING.append((partial, path))
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)
     try:
         metadata = {"Date": None, "Title": title} if fmt == "svg" else {"Software": None}
         fig.savefig(partial, format=fmt, metadata=metadata)
@@ -583,14 +621,15 @@ def stage(fig, path, fmt, title):
 
 def commit():
     """Renames every staged figure into place, with the signals held off: all or none."""
-    signals = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
-    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    global COMMITTED
+    signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
     try:
         for partial, path in PENDING:
             os.replace(partial, path)
         PENDING.clear()
+        COMMITTED = True
     finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -601,21 +640,19 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def main():
+    repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser = OneLineParser(prog=PROGRAM, description="Draws docs/figures/ from the walkthroughs' HDF5 files.")
     parser.add_argument("walkthroughs", nargs="*", help="walkthrough names or numbers (default: every one with figures)")
-    parser.add_argument("--data-dir", default="data", help="folder of the NN-name.h5 files (default: data)")
-    parser.add_argument("--out", default=os.path.join("docs", "figures"), help="folder for the figures (default: docs/figures)")
+    parser.add_argument("--data-dir", default=os.path.join(repository, "data"),
+                        help="folder of the NN-name.h5 files (default: the repository's data/)")
+    parser.add_argument("--out", default=os.path.join(repository, "docs", "figures"),
+                        help="folder for the figures (default: the repository's docs/figures/)")
     parser.add_argument("--format", choices=["svg", "png"], default="svg", help="svg (default, what the docs embed) or png")
     args = parser.parse_args()
     names = [resolve(n) for n in args.walkthroughs] or list(WALKTHROUGHS)
 
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        fail(f"--out {args.out} exists and is not a folder")
-    try:
-        os.makedirs(args.out, exist_ok=True)
-    except OSError as error:
-        fail(f"cannot create the figure folder {args.out} ({error.strerror})")
-    written = []
+    # 1. Draw every figure from the files, in memory: a bad file stops here, before any output.
+    drawn = []
     for name in names:
         path = os.path.join(args.data_dir, f"{name}.h5")
         data = None
@@ -625,32 +662,45 @@ def main():
             checks = checks_figure(data, f"{name}: every statistical verdict and its alternatives")
             if checks is not None:
                 figures["checks"] = checks
-            for figure_name, fig in figures.items():
-                target = os.path.join(args.out, f"{name}-{figure_name}.{args.format}")
-                stage(fig, target, args.format, f"{name}-{figure_name}")
-                written.append(target)
+            drawn += [(f"{name}-{figure_name}", fig) for figure_name, fig in figures.items()]
         except DataError as error:
             fail(f"{error}; no figure was replaced")
-        except OSError as error:
-            fail(f"writing the figures of {name} failed ({error.strerror or first_line(error)})")
         except Exception as error:  # a bug here, or a file whose contents make no sense: still one line
             fail(f"drawing the figures of {name} from {path} failed ({type(error).__name__}: {first_line(error)}); no figure was replaced")
         finally:
-            plt.close("all")
             if data is not None:
                 data.close()
+
+    # 2. Write them to temporary files beside their targets, then rename them all into place.
+    if os.path.islink(args.out) and not os.path.exists(args.out):
+        fail(f"--out {args.out} is a symbolic link to nothing (or a loop of links)")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        fail(f"--out {args.out} exists and is not a folder")
     try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as error:
+        fail(f"cannot create the figure folder {args.out} ({error.strerror})")
+    written = []
+    try:
+        for title, fig in drawn:
+            target = os.path.join(args.out, f"{title}.{args.format}")
+            stage(fig, target, args.format, title)
+            written.append(target)
         commit()
     except OSError as error:
-        fail(f"writing the figures to {args.out} failed ({error.strerror or first_line(error)})")
-    for target in written:
-        print(target)
+        fail(f"writing the figures to {args.out} failed ({error.strerror or first_line(error)}); no figure was replaced")
+    except Exception as error:
+        fail(f"writing the figures to {args.out} failed ({type(error).__name__}: {first_line(error)}); no figure was replaced")
+
+    # 3. Say what was written (a closed or full standard output is one line on stderr, too).
+    try:
+        sys.stdout.write("".join(target + "\n" for target in written))
+        sys.stdout.flush()
+    except OSError as error:
+        os.write(2, f"{PROGRAM}: the figures were written, but listing them on standard output failed ({error.strerror or first_line(error)})\n".encode())
+        os._exit(1)
     print(f"{PROGRAM}: {len(written)} figures in {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except BrokenPipeError:
-        remove_pending()
-        sys.exit(1)
+    main()

@@ -153,6 +153,14 @@ expect_error "plot: an unknown walkthrough" "no figures for a walkthrough 'nine'
 touch "$work/plot-file"
 expect_error "plot: --out names a file" "exists and is not a folder" Scripts/plot 01 --data-dir "$data" --out "$work/plot-file"
 [ -z "$(ls -A "$work/plot-out" 2>/dev/null)" ] && ok "plot: no figure written from a bad file" || bad "plot: figures were written from a bad file" "$(ls "$work/plot-out")"
+# A full standard output (the list of figures written) is one line too.
+Scripts/plot 01 --data-dir "$data" --out "$work/plot-full-stdout" >/dev/full 2>"$work/full.err"
+status=$?
+if [ "$status" -eq 1 ] && [ "$(wc -l <"$work/full.err")" -eq 1 ] && grep -q "listing them on standard output failed" "$work/full.err"; then
+    ok "plot: a full standard output: $(cat "$work/full.err")"
+else
+    bad "plot: a full standard output" "exit $status" "$(head -3 "$work/full.err")"
+fi
 # Ctrl-C while drawing (a run takes seconds): one line, exit 130, the earlier figures intact, no
 # temporary file left.
 cp -r "$work/figures" "$work/figures-kept"
