@@ -149,6 +149,8 @@ nb.say("Whitening is valid only when every weight w_j = λ_j (θ·b_j) of M2 = T
 let badSigns = (0..<dh).map { j in (j == 0 ? -1.0 : 1.0) * (mu2[j] > 0 ? 1 : -1) }
 let badTheta = matvec(nb.must("pseudo-inverse") { try pseudoInverse(a2) }, badSigns)
 let goodTheta = nb.must("whitening direction") { try whiteningDirection(exactSecond, rank: dh) }
+/// The weights w_j = λ_j(θ·b_j) of M2 = T(θ, I, I), λ = μ″.
+func whiteningWeights(_ theta: [Double]) -> [Double] { (0..<dh).map { j in mu2[j] * dot(theta, a2.row(j)) } }
 @MainActor func orthonormalityDefect(theta: [Double]) -> (defect: Double, condition: WhiteningCondition) {
     let m2 = nb.must("M2") { try whiteningSecondMoment(exactSecond, theta: theta) }
     let condition = nb.must("whitening condition") { try whiteningCondition(secondMoment: m2, rank: dh) }
@@ -157,7 +159,7 @@ let goodTheta = nb.must("whitening direction") { try whiteningDirection(exactSec
     let eigen = nb.must("eigendecomposition") { try symmetricEigen(m2) }
     let top = (0..<dx).sorted { abs(eigen.values[$0]) > abs(eigen.values[$1]) }.prefix(dh)
     let w = Tensor(shape: [dx, dh]) { i in eigen.vectors[i[0], top[top.startIndex + i[1]]] / abs(eigen.values[top[top.startIndex + i[1]]]).squareRoot() }
-    let weights = (0..<dh).map { j in mu2[j] * dot(theta, a2.row(j)) }
+    let weights = whiteningWeights(theta)
     let v = Tensor(shape: [dh, dh]) { i in abs(weights[i[0]]).squareRoot() * dot(a1.row(i[0]), w.column(i[1])) }
     return ((matmul(v, v, transposeB: true) - Tensor.identity(dh)).frobeniusNorm, condition)
 }
@@ -176,7 +178,7 @@ var failedDraws = 0, mixedDraws = 0, disagreements = 0
 var drawTable: [Double] = []
 for _ in 0..<thetaDraws {
     let theta = (0..<dy).map { _ in thetaRng.gaussian() }
-    let weights = (0..<dh).map { j in mu2[j] * dot(theta, a2.row(j)) }
+    let weights = whiteningWeights(theta)
     let mixed = weights.contains(where: { $0 > 0 }) && weights.contains(where: { $0 < 0 })
     let defect = orthonormalityDefect(theta: theta).defect
     drawTable += weights + [defect]
@@ -203,7 +205,7 @@ file.addDataset("/theory/whitening_theta_valid", Tensor(vector: goodTheta), desc
                 formula: "M2 = T(θ, I, I)", paper: "Procedure 4")
 file.addDataset("/theory/whitening_theta_mixed", Tensor(vector: badTheta), description: "A θ whose weights λ_j(θ·b_j) have mixed signs: whitening is invalid.",
                 formula: "θ·b_j = ±1", paper: "Procedure 4")
-file.addDataset("/theory/whitening_weights", Tensor(shape: [2, dh], storage: [goodTheta, badTheta].flatMap { theta in (0..<dh).map { j in mu2[j] * dot(theta, a2.row(j)) } }),
+file.addDataset("/theory/whitening_weights", Tensor(shape: [2, dh], storage: [goodTheta, badTheta].flatMap(whiteningWeights)),
                 description: "The weights w_j = λ_j(θ·b_j) of M2 = T(θ, I, I) for /theory/whitening_theta_valid (row 0) and /theory/whitening_theta_mixed (row 1); attribute defects: the orthonormality defect ‖VVᵀ − I‖_F of the whitened components for each.",
                 formula: "w_j = μ″_j (θ·b_j)", paper: "Procedure 4 (errata 6)")
 file.setAttribute("defects", .reals([good.defect, bad.defect]), at: "/theory/whitening_weights")
