@@ -40,13 +40,13 @@ let process = nb.must("AR(1) process") { try AR1Process(phi: Tensor.identity(dx)
 // the sampling error of U with the duals' norms cubed; a seed sweep with the bound 10 found models
 // (cond(A1) = 7.2) whose U could not be estimated from 10⁶ pairs (relative error 1.6).
 let model = nb.must("the IO-RNN") {
-    try QuadraticIORNN.random(inputDimension: dx, hidden: dh, outputDimension: dy, noise: outputNoise,
+    try IORNN.random(inputDimension: dx, hidden: dh, outputDimension: dy, noise: outputNoise,
                               spectralNormU: 0.2, rowNormA1: 0.5, maximumCondition: 3, seed: options.seed)
 }
 let windowLength = 8
 nb.section("The model: a quadratic IO-RNN on AR(1) input (paper §3.2)")
 nb.claim("h_0 = 0, h_t = (A1 x_t + U h_{t−1})^{∘2}, y_t = A2ᵀ h_t + η_t; x_t = φ x_{t−1} + ε_t. A1 is dh×dx (rows a_j), U is dh×dh, A2 is dh×dy (rows b_j).")
-let rho = nb.must("input bound") { try QuadraticIORNN.inputBound(for: process, exceedanceProbability: 1e-9) }
+let rho = nb.must("input bound") { try IORNN.inputBound(for: process, exceedanceProbability: 1e-9) }
 let stability = nb.must("stability report") { try model.stabilityReport(inputBound: rho) }
 nb.say("dx = \(dx), dh = \(dh), dy = \(dy), Φ = \(phi)·I, Σ = I, output noise \(outputNoise), windows of n = \(windowLength) steps. \(stability)")
 file.addDataset("/model/A1", model.a1, description: "True A1 (dh×dx): row j is a_j.", formula: "h_t = (A1 x_t + U h_{t−1})^{∘2}", paper: "§3.2")
@@ -116,7 +116,7 @@ nb.derivation(
 let small = nb.must("the small IO-RNN") {
     let a2 = Tensor(rows: [[1, 0.2, -0.3], [-0.2, 1, 0.4]])
     let unitA2 = Tensor(shape: [2, 3]) { i in a2[i[0], i[1]] / Tensor(vector: a2.row(i[0])).frobeniusNorm }
-    return try QuadraticIORNN(a1: Tensor(rows: [[0.8, 0.6, 0], [0, 0.6, 0.8]]), u: Tensor(rows: [[0.7, 0.7], [0.7, -0.7]]),
+    return try IORNN(a1: Tensor(rows: [[0.8, 0.6, 0], [0, 0.6, 0.8]]), u: Tensor(rows: [[0.7, 0.7], [0.7, -0.7]]),
                               a2: unitA2, noise: outputNoise)
 }
 let smallProcess = nb.must("AR(1) process") { try AR1Process(phi: Tensor.identity(3) * phi, sigma: Tensor.identity(3)) }

@@ -141,7 +141,7 @@ struct Fit: ParsableCommand {
 
     /// The model under /model (written by `simulate`): nil when the file has none, a failure
     /// (with the reason) when it cannot be compared with a fit of this size.
-    private func trueModel(_ reader: HDF5Reader, dx: Int, dh: Int, dy: Int) -> Result<QuadraticIORNN, NotComparable>? {
+    private func trueModel(_ reader: HDF5Reader, dx: Int, dh: Int, dy: Int) -> Result<IORNN, NotComparable>? {
         guard reader.exists("/model/A1"), reader.exists("/model/U"), reader.exists("/model/A2") else { return nil }
         do {
             let a1 = try reader.readTensor("/model/A1", rank: 2, requireFinite: true)
@@ -151,7 +151,7 @@ struct Fit: ParsableCommand {
                 return .failure(NotComparable(description: "/model/A1 is \(hdf5Shape(a1.shape)) and /model/A2 is "
                                               + "\(hdf5Shape(a2.shape)), the fit has dh = \(dh)"))
             }
-            return .success(try QuadraticIORNN(a1: a1, u: u, a2: a2))
+            return .success(try IORNN(a1: a1, u: u, a2: a2))
         } catch {
             return .failure(NotComparable(description: "\(error)"))
         }
@@ -160,7 +160,7 @@ struct Fit: ParsableCommand {
     private func hdf5Shape(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: "×") }
 
     /// Parameter errors after alignment and the prediction error on fresh windows; lines for the report.
-    private func compare(_ result: GLOREEResult, with truth: QuadraticIORNN, process: AR1Process, length: Int,
+    private func compare(_ result: GLOREEResult, with truth: IORNN, process: AR1Process, length: Int,
                          windows: Int, into tree: inout HDF5Tree) -> (lines: [String], wrote: Bool) {
         var lines: [String] = []
         var wrote = false

@@ -84,7 +84,7 @@ struct Simulate: ParsableCommand {
 
     private func simulate() throws {
         let process = try AR1Process(phi: Tensor.identity(dx) * phi, sigma: Tensor.identity(dx))
-        let model = try QuadraticIORNN.random(inputDimension: dx, hidden: hidden, outputDimension: dy,
+        let model = try IORNN.random(inputDimension: dx, hidden: hidden, outputDimension: dy,
                                               noise: noise, seed: seed)
         let (x, y) = try model.simulate(process: process, windows: windows, length: length, seed: seed,
                                         purpose: "spectral-rnn simulate")

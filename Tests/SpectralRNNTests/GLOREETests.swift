@@ -29,7 +29,7 @@ private func freshWindows(_ process: AR1Process, windows: Int, length: Int, seed
 
     @Test(arguments: [(4, 3, 4, UInt64(1)), (6, 3, 5, UInt64(2)), (5, 4, 4, UInt64(3))])
     func recoversTheModelFromPopulationMoments(dx: Int, dh: Int, dy: Int, seed: UInt64) throws {
-        let truth = try QuadraticIORNN.random(inputDimension: dx, hidden: dh, outputDimension: dy, noise: 0.1,
+        let truth = try IORNN.random(inputDimension: dx, hidden: dh, outputDimension: dy, noise: 0.1,
                                               spectralNormU: 0.4, rowNormA1: 0.6, seed: seed)
         let fit = try gloree(fromMoments: truth.populationSecondOrderMoment(), mixed: truth.populationMixedMoment(),
                              hidden: dh, seed: 7)
@@ -56,7 +56,7 @@ private func freshWindows(_ process: AR1Process, windows: Int, length: Int, seed
     }
 
     @Test func everyDecomposerRecoversFromExactMoments() throws {
-        let truth = try QuadraticIORNN.random(inputDimension: 4, hidden: 3, outputDimension: 4, noise: 0,
+        let truth = try IORNN.random(inputDimension: 4, hidden: 3, outputDimension: 4, noise: 0,
                                               spectralNormU: 0.3, rowNormA1: 0.5, seed: 5)
         for decomposer in Decomposer.allCases {
             let fit = try gloree(fromMoments: truth.populationSecondOrderMoment(), mixed: truth.populationMixedMoment(),
@@ -71,7 +71,7 @@ private func freshWindows(_ process: AR1Process, windows: Int, length: Int, seed
     // MARK: Equivalences
 
     @Test func handMadeEquivalentModelAlignsBackExactly() throws {
-        let truth = try QuadraticIORNN.random(inputDimension: 4, hidden: 3, outputDimension: 5, noise: 0,
+        let truth = try IORNN.random(inputDimension: 4, hidden: 3, outputDimension: 5, noise: 0,
                                               spectralNormU: 0.4, rowNormA1: 0.6, seed: 12)
         // Permute (unit i of the copy is unit perm[i] of the truth), then scale with signs.
         let perm = [2, 0, 1]
@@ -94,7 +94,7 @@ private func freshWindows(_ process: AR1Process, windows: Int, length: Int, seed
         let wrongU = Tensor(shape: [3, 3]) { i in s[i[0]] * truth.u[i[0], i[1]] / s[i[1]] }
         let wrongA2 = Tensor(shape: [3, 5]) { i in truth.a2[i[0], i[1]] / (s[i[0]] * s[i[0]]) }
         let wrongA1 = Tensor(shape: [3, 4]) { i in s[i[0]] * truth.a1[i[0], i[1]] }
-        let wrong = try QuadraticIORNN(a1: wrongA1, u: wrongU, a2: wrongA2)
+        let wrong = try IORNN(a1: wrongA1, u: wrongU, a2: wrongA2)
         #expect(try predictionError(wrong, truth, on: x) > 1e-3)
         // Scaling by zero is refused.
         #expect(throws: ModelError.self) { try truth.rescaled([1, 0, 1]) }
@@ -103,7 +103,7 @@ private func freshWindows(_ process: AR1Process, windows: Int, length: Int, seed
     // MARK: Least squares versus the dual solve
 
     @Test func leastSquaresAndDualSolveAgreeExactlyWhereTheDocSaysSo() throws {
-        let truth = try QuadraticIORNN.random(inputDimension: 4, hidden: 3, outputDimension: 4, noise: 0,
+        let truth = try IORNN.random(inputDimension: 4, hidden: 3, outputDimension: 4, noise: 0,
                                               spectralNormU: 0.4, rowNormA1: 0.6, seed: 21)
         let exact = truth.populationMixedMoment()
         // Exact moments: both are left inverses of (A1 ⊙ A1)ᵀ applied to a vector in its range.
@@ -119,7 +119,7 @@ private func freshWindows(_ process: AR1Process, windows: Int, length: Int, seed
         // … but the same when A1 A1ᵀ is diagonal (orthogonal rows): then α_k ⊗ α_k ∈ span{a_l ⊗ a_l}.
         let q = try svd(rng.gaussianTensor([4, 3])).u.transposed()            // 3×4, orthonormal rows
         let orthogonalA1 = Tensor(shape: [3, 4]) { i in [0.5, 0.8, 1.1][i[0]] * q[i[0], i[1]] }
-        let orthogonal = try QuadraticIORNN(a1: orthogonalA1, u: truth.u, a2: truth.a2)
+        let orthogonal = try IORNN(a1: orthogonalA1, u: truth.u, a2: truth.a2)
         let exactO = orthogonal.populationMixedMoment()
         let perturbedO = exactO + rng.gaussianTensor(exactO.shape, scale: 0.01 * exactO.frobeniusNorm / Double(exactO.count).squareRoot())
         let lsO = try solveUByLeastSquares(mixedMoment: perturbedO, a1: orthogonalA1, a2: truth.a2)
@@ -133,7 +133,7 @@ private func freshWindows(_ process: AR1Process, windows: Int, length: Int, seed
 
     @Test func rankConditionsAreReported() throws {
         // dh > dx: simultaneous diagonalization refuses; CP-ALS fits, and the fit carries the warning.
-        let wide = try QuadraticIORNN(a1: Tensor(rows: [[1, 0], [0, 1], [0.6, 0.8]]), u: Tensor.identity(3) * 0.2,
+        let wide = try IORNN(a1: Tensor(rows: [[1, 0], [0, 1], [0.6, 0.8]]), u: Tensor.identity(3) * 0.2,
                                       a2: Tensor(rows: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]))
         #expect(throws: DecompositionError.self) {
             try gloree(fromMoments: wide.populationSecondOrderMoment(), mixed: wide.populationMixedMoment(), hidden: 3)
@@ -144,7 +144,7 @@ private func freshWindows(_ process: AR1Process, windows: Int, length: Int, seed
         #expect(fit.conditionNumberA1 == .infinity)
         // Nearly parallel rows: a large condition number is reported.
         let a1 = Tensor(rows: [[1, 0, 0, 0], [1, 1e-4, 0, 0], [0, 0, 1, 0]])
-        let close = try QuadraticIORNN(a1: a1, u: Tensor.identity(3) * 0.2,
+        let close = try IORNN(a1: a1, u: Tensor.identity(3) * 0.2,
                                        a2: Tensor(rows: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]))
         let closeFit = try gloree(fromMoments: close.populationSecondOrderMoment(), mixed: close.populationMixedMoment(), hidden: 3)
         #expect(closeFit.conditionNumberA1 > 1e3)
@@ -165,7 +165,7 @@ private func freshWindows(_ process: AR1Process, windows: Int, length: Int, seed
     @Test func recoversAPredictiveModelFromSamples() throws {
         // dx = dy = 4, dh = 3, Φ = 0.5 I, Σ = I, noise 0.1; 20 000 windows × 16 steps = 320 000 (window, t) pairs.
         let dx = 4, dh = 3, dy = 4
-        let truth = try QuadraticIORNN.random(inputDimension: dx, hidden: dh, outputDimension: dy, noise: 0.1,
+        let truth = try IORNN.random(inputDimension: dx, hidden: dh, outputDimension: dy, noise: 0.1,
                                               spectralNormU: 0.2, rowNormA1: 0.5, seed: 17)
         let process = try AR1Process(phi: Tensor.identity(dx) * 0.5, sigma: Tensor.identity(dx))
         let (x, y) = try truth.simulate(process: process, windows: 20_000, length: 16, seed: 99, purpose: "gloree sample test")
@@ -200,7 +200,7 @@ private func freshWindows(_ process: AR1Process, windows: Int, length: Int, seed
             let fit = try gloree(fromMoments: second, mixed: mixed, hidden: dh, seed: 3)
             var projected = fit.projectedMixed
             for k in 0..<projected.count { projected.storage[k] += projectedSE.storage[k] * rng.gaussian() }
-            let model = try QuadraticIORNN(a1: fit.a1, u: projected / 4, a2: fit.a2)
+            let model = try IORNN(a1: fit.a1, u: projected / 4, a2: fit.a2)
             bootstrap.append(try predictionError(model, truth, on: fresh))
         }
         let bound = 2 * bootstrap.max()!
@@ -215,7 +215,7 @@ private func freshWindows(_ process: AR1Process, windows: Int, length: Int, seed
     @Test func denseAndProjectedPathsAgree() throws {
         // With the dense mixed moment estimated in pass 1, the projected moment of pass 2 is its contraction with the
         // same duals (both are means of the same per-pair quantities, and contraction is linear).
-        let truth = try QuadraticIORNN.random(inputDimension: 4, hidden: 3, outputDimension: 4, noise: 0.1,
+        let truth = try IORNN.random(inputDimension: 4, hidden: 3, outputDimension: 4, noise: 0.1,
                                               spectralNormU: 0.2, rowNormA1: 0.5, seed: 17)
         let process = try AR1Process(phi: Tensor.identity(4) * 0.5, sigma: Tensor.identity(4))
         let (x, y) = try truth.simulate(process: process, windows: 1_000, length: 8, seed: 1, purpose: "dense test")

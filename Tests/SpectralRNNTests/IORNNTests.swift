@@ -28,8 +28,8 @@ func directOutputs(a1: Tensor, u: Tensor, a2: Tensor, x: Tensor) -> [[Double]] {
 }
 
 /// A fixed small model (dx = 3, dh = 2, dy = 3, the sizes of MATH.md §4's checks).
-func smallModel(noise: Double = 0.1) throws -> QuadraticIORNN {
-    try QuadraticIORNN.random(inputDimension: 3, hidden: 2, outputDimension: 3, noise: noise,
+func smallModel(noise: Double = 0.1) throws -> IORNN {
+    try IORNN.random(inputDimension: 3, hidden: 2, outputDimension: 3, noise: noise,
                               spectralNormU: 0.4, rowNormA1: 0.7, seed: 11)
 }
 
@@ -37,7 +37,7 @@ func smallModel(noise: Double = 0.1) throws -> QuadraticIORNN {
     // MARK: Simulation
 
     @Test func simulatorMatchesADirectLoop() throws {
-        let model = try QuadraticIORNN.random(inputDimension: 4, hidden: 3, outputDimension: 5, noise: 0.1,
+        let model = try IORNN.random(inputDimension: 4, hidden: 3, outputDimension: 5, noise: 0.1,
                                               spectralNormU: 0.45, rowNormA1: 0.6, seed: 3)
         let process = try fixedProcess4()
         var rng = RandomStream(seed: 5, purpose: "iornn test windows")
@@ -65,7 +65,7 @@ func smallModel(noise: Double = 0.1) throws -> QuadraticIORNN {
     }
 
     @Test func simulateIsDeterministicAndUsesThePerWindowStreams() throws {
-        let model = try QuadraticIORNN.random(inputDimension: 4, hidden: 3, outputDimension: 5, noise: 0.2,
+        let model = try IORNN.random(inputDimension: 4, hidden: 3, outputDimension: 5, noise: 0.2,
                                               spectralNormU: 0.3, rowNormA1: 0.5, seed: 4)
         let process = try fixedProcess4()
         let (x, y) = try model.simulate(process: process, windows: 13, length: 7, seed: 21, purpose: "sim test")
@@ -91,7 +91,7 @@ func smallModel(noise: Double = 0.1) throws -> QuadraticIORNN {
         let a1 = Tensor(rows: [[1, 0, 0], [0, 1, 0]])
         let u = Tensor(rows: [[5, 0], [0, 5]])
         let a2 = Tensor(rows: [[1, 0], [0, 1]])
-        let model = try QuadraticIORNN(a1: a1, u: u, a2: a2, noise: 0)
+        let model = try IORNN(a1: a1, u: u, a2: a2, noise: 0)
         let x = Tensor(shape: [3, 20, 3], repeating: 0.3)
         var batch = x
         batch[1, 0, 0] = 1.0     // window 1 starts higher, so it diverges first in time but not first in order
@@ -112,7 +112,7 @@ func smallModel(noise: Double = 0.1) throws -> QuadraticIORNN {
         var failedAt = 0
         for t in 1...20 {
             h = h.map { (0.3 + 5 * $0) * (0.3 + 5 * $0) }
-            if (h[0] * h[0] + h[1] * h[1]).squareRoot() > QuadraticIORNN.divergenceThreshold { failedAt = t; break }
+            if (h[0] * h[0] + h[1] * h[1]).squareRoot() > IORNN.divergenceThreshold { failedAt = t; break }
         }
         #expect(failedAt > 1)
         #expect(throws: ModelError.self) { try model.outputs(for: window) }
@@ -122,10 +122,10 @@ func smallModel(noise: Double = 0.1) throws -> QuadraticIORNN {
         // Non-finite inputs are refused before running.
         var bad = window
         bad[2, 1] = .nan
-        #expect(throws: ModelError("quadratic IO-RNN: the input x has NaN or ∞ entries")) { try model.outputs(for: bad) }
+        #expect(throws: ModelError("IO-RNN: the input x has NaN or ∞ entries")) { try model.outputs(for: bad) }
         // simulate reports divergence too.
         let process = try AR1Process.scalar(phi: 0.5)
-        let scalarModel = try QuadraticIORNN(a1: Tensor(rows: [[2]]), u: Tensor(rows: [[5]]), a2: Tensor(rows: [[1]]))
+        let scalarModel = try IORNN(a1: Tensor(rows: [[2]]), u: Tensor(rows: [[5]]), a2: Tensor(rows: [[1]]))
         #expect(throws: ModelError.self) {
             try scalarModel.simulate(process: process, windows: 4, length: 50, seed: 1, purpose: "diverge")
         }
@@ -135,23 +135,23 @@ func smallModel(noise: Double = 0.1) throws -> QuadraticIORNN {
         let a1 = Tensor(rows: [[1, 0, 0], [0, 1, 0]]), u = Tensor.zeros([2, 2]), a2 = Tensor(rows: [[1, 0], [0, 1]])
         var nanU = u
         nanU[0, 1] = .nan
-        let cases: [() throws -> QuadraticIORNN] = [
-            { try QuadraticIORNN(a1: a1, u: Tensor.zeros([3, 3]), a2: a2) },
-            { try QuadraticIORNN(a1: a1, u: u, a2: Tensor.zeros([3, 2])) },
-            { try QuadraticIORNN(a1: Tensor(vector: [1, 2]), u: u, a2: a2) },
-            { try QuadraticIORNN(a1: a1, u: nanU, a2: a2) },
-            { try QuadraticIORNN(a1: a1, u: u, a2: a2, noise: -0.1) },
-            { try QuadraticIORNN.random(inputDimension: 3, hidden: 2, outputDimension: 3, noise: 0.1, spectralNormU: 0.6, seed: 1) },
+        let cases: [() throws -> IORNN] = [
+            { try IORNN(a1: a1, u: Tensor.zeros([3, 3]), a2: a2) },
+            { try IORNN(a1: a1, u: u, a2: Tensor.zeros([3, 2])) },
+            { try IORNN(a1: Tensor(vector: [1, 2]), u: u, a2: a2) },
+            { try IORNN(a1: a1, u: nanU, a2: a2) },
+            { try IORNN(a1: a1, u: u, a2: a2, noise: -0.1) },
+            { try IORNN.random(inputDimension: 3, hidden: 2, outputDimension: 3, noise: 0.1, spectralNormU: 0.6, seed: 1) },
         ]
         for make in cases {
             do {
                 _ = try make()
                 Issue.record("bad parameters accepted")
             } catch let error as ModelError {
-                #expect(!error.description.contains("\n") && error.description.hasPrefix("quadratic IO-RNN: "))
+                #expect(!error.description.contains("\n") && error.description.hasPrefix("IO-RNN: "))
             }
         }
-        let model = try QuadraticIORNN(a1: a1, u: u, a2: a2)
+        let model = try IORNN(a1: a1, u: u, a2: a2)
         #expect(throws: ModelError.self) { try model.outputs(for: Tensor.zeros([4, 2])) }
         #expect(throws: ModelError.self) { try model.outputs(forWindows: Tensor.zeros([4, 3])) }
     }
@@ -159,7 +159,7 @@ func smallModel(noise: Double = 0.1) throws -> QuadraticIORNN {
     // MARK: The §3.5 norm assumptions
 
     @Test func generatorEnforcesItsNormsAndRank() throws {
-        let model = try QuadraticIORNN.random(inputDimension: 5, hidden: 3, outputDimension: 4, noise: 0.1,
+        let model = try IORNN.random(inputDimension: 5, hidden: 3, outputDimension: 4, noise: 0.1,
                                               spectralNormU: 0.35, rowNormA1: 0.6, maximumCondition: 4, seed: 8)
         #expect(abs(try spectralNorm(model.u) - 0.35) < 1e-14)
         for j in 0..<3 {
@@ -170,17 +170,17 @@ func smallModel(noise: Double = 0.1) throws -> QuadraticIORNN {
         #expect(report.conditionNumberA1 <= 4 && report.conditionNumberA2 <= 4)
         #expect(report.description.contains("cond(A1)"))
         // dh > dx: no full row rank, reported as ∞.
-        let wide = try QuadraticIORNN.random(inputDimension: 2, hidden: 3, outputDimension: 4, noise: 0, seed: 8)
+        let wide = try IORNN.random(inputDimension: 2, hidden: 3, outputDimension: 4, noise: 0, seed: 8)
         #expect(try wide.stabilityReport(inputBound: 1).conditionNumberA1 == .infinity)
         // Same seed, same model.
-        let again = try QuadraticIORNN.random(inputDimension: 5, hidden: 3, outputDimension: 4, noise: 0.1,
+        let again = try IORNN.random(inputDimension: 5, hidden: 3, outputDimension: 4, noise: 0.1,
                                               spectralNormU: 0.35, rowNormA1: 0.6, maximumCondition: 4, seed: 8)
         #expect(again.a1 == model.a1 && again.u == model.u && again.a2 == model.a2)
     }
 
     @Test func stateBoundOfTheReportHoldsOnSimulatedWindows() throws {
         // 4‖U‖r ≤ 1 with r = ‖A1‖ρ and ρ = the largest ‖x_t‖ actually seen ⇒ every ‖h_t‖ ≤ stateBound.
-        let model = try QuadraticIORNN.random(inputDimension: 3, hidden: 2, outputDimension: 3, noise: 0,
+        let model = try IORNN.random(inputDimension: 3, hidden: 2, outputDimension: 3, noise: 0,
                                               spectralNormU: 0.5, rowNormA1: 0.07, seed: 2)
         let process = try AR1Process(phi: Tensor.identity(3) * 0.5, sigma: Tensor.identity(3))
         let (x, _) = try model.simulate(process: process, windows: 200, length: 20, seed: 4, purpose: "bound")
@@ -199,20 +199,20 @@ func smallModel(noise: Double = 0.1) throws -> QuadraticIORNN {
         #expect(largest <= report.stateBound)
         #expect(largest > 0.05 * report.stateBound)   // the bound is not vacuous here
         // The paper's (well-typed) condition gives ‖h_t‖ ≤ 1; the high-probability ρ of the process is larger than the one seen.
-        let rhoProcess = try QuadraticIORNN.inputBound(for: process, exceedanceProbability: 1e-3 / 4000)
+        let rhoProcess = try IORNN.inputBound(for: process, exceedanceProbability: 1e-3 / 4000)
         #expect(rhoProcess > rho)
         let paper = try model.stabilityReport(inputBound: rhoProcess)
         #expect(paper.paperAssumptionsHold == (paper.preactivationBound + 0.5 <= 1))
         // With the process: ρ for all 4000 steps at 99%, and the typical scale √tr(A1 Γ A1ᵀ) (Γ = 4/3 I, rows of norm 0.07).
         let withProcess = try model.stabilityReport(for: process, steps: 4000)
-        #expect(abs(withProcess.inputBound - (try QuadraticIORNN.inputBound(for: process, exceedanceProbability: 0.01 / 4000))) < 1e-12)
+        #expect(abs(withProcess.inputBound - (try IORNN.inputBound(for: process, exceedanceProbability: 0.01 / 4000))) < 1e-12)
         #expect(abs(withProcess.typicalPreactivation! - (4.0 / 3 * 2 * 0.07 * 0.07).squareRoot()) < 1e-12)
         #expect(withProcess.description.contains("4‖U‖·rms = "))
         // The suggested row norm reproduces the defaults' scale (0.5 for ‖U‖ = 0.2, dx = 4, dh = 3, Φ = 0.5 I, Σ = I).
         let unit4 = try AR1Process(phi: Tensor.identity(4) * 0.5, sigma: Tensor.identity(4))
-        #expect(abs(try QuadraticIORNN.suggestedRowNormA1(for: unit4, hidden: 3, spectralNormU: 0.2) - 0.5) < 1e-12)
+        #expect(abs(try IORNN.suggestedRowNormA1(for: unit4, hidden: 3, spectralNormU: 0.2) - 0.5) < 1e-12)
         // A model far outside: the report says so.
-        let loud = try QuadraticIORNN.random(inputDimension: 3, hidden: 2, outputDimension: 3, noise: 0,
+        let loud = try IORNN.random(inputDimension: 3, hidden: 2, outputDimension: 3, noise: 0,
                                              spectralNormU: 0.5, rowNormA1: 2, seed: 2)
         let loudReport = try loud.stabilityReport(inputBound: rhoProcess)
         #expect(!loudReport.paperAssumptionsHold && !loudReport.boundedStateConditionHolds && loudReport.stateBound == .infinity)
@@ -221,7 +221,7 @@ func smallModel(noise: Double = 0.1) throws -> QuadraticIORNN {
     // MARK: Population moments = exact derivatives
 
     /// y_t (0-based t) of the window x with the listed (time, coordinate, offset) perturbations, by the direct loop.
-    static func output(_ model: QuadraticIORNN, _ x: Tensor, t: Int, _ shifts: [(Int, Int, Double)]) -> [Double] {
+    static func output(_ model: IORNN, _ x: Tensor, t: Int, _ shifts: [(Int, Int, Double)]) -> [Double] {
         var xs = x
         for (time, i, delta) in shifts { xs[time, i] += delta }
         return directOutputs(a1: model.a1, u: model.u, a2: model.a2, x: xs)[t]
@@ -229,7 +229,7 @@ func smallModel(noise: Double = 0.1) throws -> QuadraticIORNN {
 
     /// The mixed derivative ∂_{v1} ⋯ ∂_{vm} y_t by the product of central differences with step h
     /// (exact, up to rounding, when no variable's error term survives — true for these polynomials).
-    static func centralDerivative(_ model: QuadraticIORNN, _ x: Tensor, t: Int, _ variables: [(Int, Int)], h: Double) -> [Double] {
+    static func centralDerivative(_ model: IORNN, _ x: Tensor, t: Int, _ variables: [(Int, Int)], h: Double) -> [Double] {
         let m = variables.count
         var total = [Double](repeating: 0, count: model.outputDimension)
         for signs in 0..<(1 << m) {

@@ -286,9 +286,9 @@ private func testProcess(dimension: Int, seed: UInt64) throws -> AR1Process {
 
 /// The simulated window source and the projected score moment.
 @Suite struct SimulatedAndProjectedMomentTests {
-    private func smallModel() throws -> (QuadraticIORNN, AR1Process) {
+    private func smallModel() throws -> (IORNN, AR1Process) {
         let process = try fixedProcess()
-        let model = try QuadraticIORNN.random(inputDimension: 2, hidden: 2, outputDimension: 3, noise: 0.1,
+        let model = try IORNN.random(inputDimension: 2, hidden: 2, outputDimension: 3, noise: 0.1,
                                               spectralNormU: 0.3, rowNormA1: 0.6, seed: 11)
         return (model, process)
     }

@@ -34,8 +34,8 @@ public struct GLOREEFit: Sendable {
     public static let largeConditionNumber = 1e3
 
     /// The estimated model, with the given output noise sd (GLOREE does not estimate it).
-    public func model(noise: Double = 0) throws -> QuadraticIORNN {
-        try QuadraticIORNN(a1: a1, u: u, a2: a2, noise: noise)
+    public func model(noise: Double = 0) throws -> IORNN {
+        try IORNN(a1: a1, u: u, a2: a2, noise: noise)
     }
 }
 
@@ -184,7 +184,7 @@ public struct GLOREEResult: Sendable {
     public var uByLeastSquares: Tensor { fit.uByLeastSquares }
 
     /// The estimated model, with the given output noise sd.
-    public func model(noise: Double = 0) throws -> QuadraticIORNN { try fit.model(noise: noise) }
+    public func model(noise: Double = 0) throws -> IORNN { try fit.model(noise: noise) }
 }
 
 /// GLOREE for the quadratic IO-RNN from windows (paper Algorithm 1; MATH.md §4a, §4c), in two streaming passes.

@@ -1,56 +1,67 @@
-// Comparing a recovered quadratic IO-RNN with the truth modulo the model's equivalences
-// (MATH.md §1): permutation of hidden units and, for σ(z) = z², the per-unit scaling
-// (a_j, U_{j·}, U_{·j}, b_j) → (s a_j, s U_{j·}, U_{·j}/s², b_j/s²), sign flips included.
+// Comparing a recovered IO-RNN with the truth modulo the model's equivalences (MATH.md §1):
+// permutation of hidden units always; for a monomial σ = c_l z^l the per-unit scaling
+// (a_j, U_{j·}, U_{·j}, b_j) → (s a_j, s U_{j·}, U_{·j}/s^l, b_j/s^l), sign flips included;
+// for an odd or even σ that is not a monomial only the sign flips s = ±1; otherwise nothing
+// more (`IORNN.equivalence`).
 
 import Foundation
 
-extension QuadraticIORNN {
+extension IORNN {
     /// The equivalent model with hidden unit i taken from unit `permutation[i]` of this one.
-    public func permuted(_ permutation: [Int]) throws -> QuadraticIORNN {
+    public func permuted(_ permutation: [Int]) throws -> IORNN {
         let dh = hiddenDimension
         guard permutation.sorted() == Array(0..<dh) else {
-            throw ModelError("quadratic IO-RNN: \(permutation) is not a permutation of the \(dh) hidden units")
+            throw ModelError("IO-RNN: \(permutation) is not a permutation of the \(dh) hidden units")
         }
         let dx = inputDimension, dy = outputDimension
         let newA1 = Tensor(shape: [dh, dx]) { i in a1[permutation[i[0]], i[1]] }
         let newU = Tensor(shape: [dh, dh]) { i in u[permutation[i[0]], permutation[i[1]]] }
         let newA2 = Tensor(shape: [dh, dy]) { i in a2[permutation[i[0]], i[1]] }
-        return try QuadraticIORNN(a1: newA1, u: newU, a2: newA2, noise: noise)
+        return try IORNN(a1: newA1, u: newU, a2: newA2, noise: noise, coefficients: coefficients)
     }
 
-    /// The equivalent model `(s_j a_j, s_j U_{j·}, U_{·j}/s_j², b_j/s_j²)` (MATH.md §1, l = 2): `U_jk → s_j U_jk / s_k²`.
+    /// The model `(s_j a_j, s_j U_{j·}, U_{·j}/s_j^l, b_j/s_j^l)` (MATH.md §1): `U_jk → s_j U_jk / s_k^l`.
     ///
-    /// Every `s_j` must be finite and nonzero; negative values flip signs (l = 2 is even, so
-    /// `h_t` is unchanged and the outputs are identical up to rounding).
-    public func rescaled(_ scales: [Double]) throws -> QuadraticIORNN {
+    /// Every `s_j` must be finite and nonzero. It is an equivalent model when `equivalence` is
+    /// `.scaling` (any s), or `.signFlip` with every `s_j = ±1` (for an odd σ the flipped unit's
+    /// state changes sign, for an even σ it is unchanged); otherwise it is a different model.
+    public func rescaled(_ scales: [Double]) throws -> IORNN {
         let dh = hiddenDimension
         guard scales.count == dh, scales.allSatisfy({ $0 != 0 && $0.isFinite }) else {
-            throw ModelError("quadratic IO-RNN: rescaling needs \(dh) finite nonzero scales, got \(scales)")
+            throw ModelError("IO-RNN: rescaling needs \(dh) finite nonzero scales, got \(scales)")
         }
         let dx = inputDimension, dy = outputDimension
         let newA1 = Tensor(shape: [dh, dx]) { i in scales[i[0]] * a1[i[0], i[1]] }
-        let newU = Tensor(shape: [dh, dh]) { i in scales[i[0]] * u[i[0], i[1]] / (scales[i[1]] * scales[i[1]]) }
-        let newA2 = Tensor(shape: [dh, dy]) { i in a2[i[0], i[1]] / (scales[i[0]] * scales[i[0]]) }
-        return try QuadraticIORNN(a1: newA1, u: newU, a2: newA2, noise: noise)
+        let l = Double(degree)
+        let newU = Tensor(shape: [dh, dh]) { i in scales[i[0]] * u[i[0], i[1]] / Foundation.pow(scales[i[1]], l) }
+        let newA2 = Tensor(shape: [dh, dy]) { i in a2[i[0], i[1]] / Foundation.pow(scales[i[0]], l) }
+        return try IORNN(a1: newA1, u: newU, a2: newA2, noise: noise, coefficients: coefficients)
     }
 }
 
 /// The representative of `estimate`'s equivalence class closest to `truth` (MATH.md §1), and the matching.
 ///
 /// Rows of A1 are matched by |cosine| with the Hungarian algorithm (`factorMatch`);
-/// `permutation[i]` is the estimated unit matched to true unit i. Each matched unit is then
-/// rescaled by the least-squares scalar `s_i = (â·a_i)/(â·â)` (its sign included), so that
-/// `s_i â ≈ a_i`, and U and A2 follow by the scaling rule. For an exactly equivalent model
-/// the result equals `truth` up to rounding.
-public func align(_ estimate: QuadraticIORNN, to truth: QuadraticIORNN) throws -> (aligned: QuadraticIORNN, permutation: [Int]) {
+/// `permutation[i]` is the estimated unit matched to true unit i. Then, only as far as the
+/// truth's σ allows (`IORNN.equivalence`): for a monomial σ each matched unit is rescaled by
+/// the least-squares scalar `s_i = (â·a_i)/(â·â)` (its sign included), so that `s_i â ≈ a_i`;
+/// for an odd or even σ it is flipped by `s_i = sign(â·a_i)`; otherwise it is left as it is.
+/// U and A2 follow by the scaling rule. For an exactly equivalent model the result equals
+/// `truth` up to rounding. Both models must have the same σ.
+public func align(_ estimate: IORNN, to truth: IORNN) throws -> (aligned: IORNN, permutation: [Int]) {
     guard estimate.a1.shape == truth.a1.shape, estimate.a2.shape == truth.a2.shape else {
         throw ModelError("align: the estimate (A1 \(estimate.a1.shape), A2 \(estimate.a2.shape)) and the truth (A1 \(truth.a1.shape), A2 \(truth.a2.shape)) differ in shape")
     }
+    guard estimate.coefficients == truth.coefficients else {
+        throw ModelError("align: the estimate's activation σ(z) = \(estimate.activation) differs from the truth's σ(z) = \(truth.activation)")
+    }
     let match = try factorMatch(estimated: estimate.a1, truth: truth.a1)
     let permuted = try estimate.permuted(match.permutation)
+    if truth.equivalence == .permutationOnly { return (permuted, match.permutation) }
     let scales = try (0..<truth.hiddenDimension).map { i -> Double in
         let e = permuted.a1.row(i), t = truth.a1.row(i)
-        let s = dot(e, t) / dot(e, e)
+        let leastSquares = dot(e, t) / dot(e, e)
+        let s = truth.equivalence == .scaling ? leastSquares : (leastSquares < 0 ? -1.0 : 1.0)
         guard s.isFinite, s != 0 else {
             throw ModelError("align: estimated unit \(match.permutation[i]) is orthogonal to true unit \(i) (or zero); no scaling maps one to the other")
         }
@@ -68,7 +79,7 @@ public struct ParameterErrors: Sendable, Equatable, CustomStringConvertible {
     public let permutation: [Int]
 
     /// Aligns `estimate` to `truth` (MATH.md §1) and measures the remaining errors.
-    public init(_ estimate: QuadraticIORNN, truth: QuadraticIORNN) throws {
+    public init(_ estimate: IORNN, truth: IORNN) throws {
         let (aligned, permutation) = try align(estimate, to: truth)
         a1 = aligned.a1.relativeError(to: truth.a1)
         u = aligned.u.relativeError(to: truth.u)
@@ -86,7 +97,7 @@ public struct ParameterErrors: Sendable, Equatable, CustomStringConvertible {
 ///
 /// Both models run from `h_0 = 0` on every window; a diverging estimate throws its
 /// divergence error. The all-zeros predictor scores 1.
-public func predictionError(_ estimate: QuadraticIORNN, _ truth: QuadraticIORNN, on x: Tensor) throws -> Double {
+public func predictionError(_ estimate: IORNN, _ truth: IORNN, on x: Tensor) throws -> Double {
     guard estimate.inputDimension == truth.inputDimension, estimate.outputDimension == truth.outputDimension else {
         throw ModelError("predictionError: the estimate (dx = \(estimate.inputDimension), dy = \(estimate.outputDimension)) and the truth (dx = \(truth.inputDimension), dy = \(truth.outputDimension)) differ")
     }

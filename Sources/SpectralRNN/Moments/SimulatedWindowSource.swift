@@ -1,11 +1,11 @@
 /// A `WindowSource` that simulates its windows batch by batch instead of holding them: the
-/// windows `0..<windows` of `QuadraticIORNN.simulate(process:windows:length:seed:purpose:)`
+/// windows `0..<windows` of `IORNN.simulate(process:windows:length:seed:purpose:)`
 /// (window w has its own random streams, so the same windows in the same order), handed as
 /// stacked segments of `windowsPerBatch` windows. Memory is one batch, whatever the number of
 /// windows, so a walkthrough can size a Monte Carlo check for power rather than for memory.
 /// Every pass simulates the windows again (restartable, deterministic).
 public struct SimulatedWindowSource: WindowSource, Sendable {
-    public let model: QuadraticIORNN
+    public let model: IORNN
     public let process: AR1Process
     /// N, the number of windows.
     public let windows: Int
@@ -15,7 +15,7 @@ public struct SimulatedWindowSource: WindowSource, Sendable {
     public let purpose: String
     public let windowsPerBatch: Int
 
-    public init(model: QuadraticIORNN, process: AR1Process, windows: Int, length: Int, seed: UInt64,
+    public init(model: IORNN, process: AR1Process, windows: Int, length: Int, seed: UInt64,
                 purpose: String, windowsPerBatch: Int = 8192) throws {
         guard windows >= 1, length >= 1, windowsPerBatch >= 1 else {
             throw ModelError("simulated windows: need at least one window of length ≥ 1 and a positive batch, got \(windows) × \(length), batch \(windowsPerBatch)")

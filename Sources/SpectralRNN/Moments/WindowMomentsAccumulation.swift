@@ -222,14 +222,22 @@ enum WindowMomentKernels {
         static let target = StreamingMean.defaultBatches
         private(set) var records: [Record] = []
         /// The length at which the parts close their records.
-        private(set) var recordLength = blockColumns
+        private(set) var recordLength: Int
+
+        /// Empty totals whose records start at `recordLength` samples (a column block by default).
+        init(recordLength: Int = blockColumns) { self.recordLength = recordLength }
 
         /// The number of samples.
         var count: Int { records.reduce(0) { $0 + $1.count } }
 
         /// Appends a part's records (parts are appended in part order).
         mutating func append(_ part: Block) {
-            records += part.takeRecords()
+            append(records: part.takeRecords())
+        }
+
+        /// Appends records that follow the ones already held.
+        mutating func append(records more: [Record]) {
+            records += more
             while records.count >= 2 * Self.target {
                 records = stride(from: 0, to: records.count, by: 2).map { k in
                     k + 1 < records.count ? .pooled(records[k], records[k + 1]) : records[k]

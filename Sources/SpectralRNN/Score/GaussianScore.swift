@@ -144,8 +144,8 @@ public struct ContractedScore: Sendable {
     public let multiplicities: [Int]
     /// `C_gh = w_gᵀ P_{τg τh} w_h`.
     public let coupling: Tensor
-    private let strides: [Int]
-    private let states: Int
+    /// The recursion as a flat schedule (see `HermiteSchedule`).
+    let schedule: HermiteSchedule
 
     /// Prepares the contraction of `S_{τ1…τm}` with the slots' vectors under precision P.
     public init(slots: [ScoreSlot], precision: WindowPrecision) {
@@ -169,17 +169,10 @@ public struct ContractedScore: Sendable {
                 c[g, h] = dot(groups[g].vector, matvec(block, groups[h].vector))
             }
         }
-        var strides = [Int](repeating: 1, count: r)
-        var states = 1
-        for g in stride(from: r - 1, through: 0, by: -1) {
-            strides[g] = states
-            states *= multiplicities[g] + 1
-        }
         self.groups = groups
         self.multiplicities = multiplicities
         self.coupling = c
-        self.strides = strides
-        self.states = states
+        self.schedule = HermiteSchedule(multiplicities: multiplicities, coupling: c)
     }
 
     /// The contraction for a window, given its first-order scores `u(τ)` at the slot times.
@@ -217,12 +210,45 @@ public struct ContractedScore: Sendable {
 
     /// The contraction from the projections `a_g = u_{τg}·w_g`.
     public func value(projections a: [Double]) -> Double {
-        let r = groups.count
-        var h = [Double](repeating: 0, count: states)
-        h[0] = 1
+        var h = [Double](repeating: 0, count: schedule.states)
+        return a.withUnsafeBufferPointer { pa in
+            h.withUnsafeMutableBufferPointer { ph in schedule.evaluate(pa.baseAddress!, into: ph.baseAddress!) }
+        }
+    }
+}
+
+/// The Hermite recursion of `ContractedScore`, flattened once so that each evaluation is a
+/// loop over precomputed terms with no allocation (the hot path of the projected moment
+/// engine, ProjectedScoreMoment.swift).
+///
+/// Multi-indices `k ≤ n` (n the multiplicities) are numbered row-major; state 0 is `H_0 = 1`.
+/// Each later state k is built from its predecessor `k − e_g` (g the last index that was
+/// incremented) as `H_k = a_g H_{k−e_g} − Σ_h C_gh (k − e_g)_h H_{k−e_g−e_h}`; the schedule
+/// stores, per state, g, the predecessor, and the (state, coefficient) pairs of the sum.
+struct HermiteSchedule: Sendable {
+    /// The number of multi-indices, `Π (n_g + 1)`; the last one is the contraction.
+    let states: Int
+    /// Per state s ≥ 1: the group whose projection multiplies, and the predecessor state.
+    let group: [Int32]
+    let predecessor: [Int32]
+    /// Per state s ≥ 1, the terms `termStart[s]..<termStart[s+1]` of the sum.
+    let termStart: [Int32]
+    let termState: [Int32]
+    let termCoefficient: [Double]
+
+    init(multiplicities: [Int], coupling: Tensor) {
+        let r = multiplicities.count
+        var strides = [Int](repeating: 1, count: r)
+        var states = 1
+        for g in stride(from: r - 1, through: 0, by: -1) {
+            strides[g] = states
+            states *= multiplicities[g] + 1
+        }
+        var group = [Int32](repeating: 0, count: states), predecessor = [Int32](repeating: 0, count: states)
+        var termStart = [Int32](repeating: 0, count: states + 1)
+        var termState: [Int32] = [], termCoefficient: [Double] = []
         var k = [Int](repeating: 0, count: r)
         for state in 1..<max(1, states) {
-            // Step k to the next multi-index ≤ n (row-major), then build H_k from k − e_g.
             var g = r - 1
             while true {
                 k[g] += 1
@@ -231,12 +257,50 @@ public struct ContractedScore: Sendable {
                 g -= 1
             }
             let from = state - strides[g]
-            var value = a[g] * h[from]
+            group[state] = Int32(g)
+            predecessor[state] = Int32(from)
+            termStart[state] = Int32(termState.count)
             for other in 0..<r {
                 let kOther = k[other] - (other == g ? 1 : 0)
-                if kOther > 0 { value -= coupling[g, other] * Double(kOther) * h[from - strides[other]] }
+                if kOther > 0, coupling[g, other] != 0 {
+                    termState.append(Int32(from - strides[other]))
+                    termCoefficient.append(coupling[g, other] * Double(kOther))
+                }
             }
-            h[state] = value
+        }
+        if states > 1 { termStart[states] = Int32(termState.count) }
+        self.states = states
+        self.group = group
+        self.predecessor = predecessor
+        self.termStart = termStart
+        self.termState = termState
+        self.termCoefficient = termCoefficient
+    }
+
+    /// The contraction for projections `a` (one per group), using `h` (room for `states` values).
+    @inline(__always)
+    func evaluate(_ a: UnsafePointer<Double>, into h: UnsafeMutablePointer<Double>) -> Double {
+        h[0] = 1
+        guard states > 1 else { return 1 }
+        group.withUnsafeBufferPointer { pg in
+            predecessor.withUnsafeBufferPointer { pp in
+                termStart.withUnsafeBufferPointer { ps in
+                    termState.withUnsafeBufferPointer { pts in
+                        termCoefficient.withUnsafeBufferPointer { ptc in
+                            for state in 1..<states {
+                                var value = a[Int(pg[state])] * h[Int(pp[state])]
+                                var term = Int(ps[state])
+                                let end = Int(ps[state + 1])
+                                while term < end {
+                                    value -= ptc[term] * h[Int(pts[term])]
+                                    term += 1
+                                }
+                                h[state] = value
+                            }
+                        }
+                    }
+                }
+            }
         }
         return h[states - 1]
     }

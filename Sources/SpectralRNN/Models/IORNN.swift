@@ -1,13 +1,18 @@
 import Foundation
 
-/// The quadratic input-output RNN of paper §3.2 (MATH.md §4):
-/// `h_0 = 0`, `h_t = (A1 x_t + U h_{t−1})^{∘2}`, `y_t = A2ᵀ h_t + η_t`, `η_t ~ N(0, noise² I_dy)`.
+/// The input-output RNN of paper §3.2–3.3 (MATH.md §4–5) with a polynomial activation
+/// `σ(z) = Σ_{i≤l} c_i z^i` (known coefficients, degree l ≥ 2; the quadratic IO-RNN of
+/// walkthrough 03 is `c = (0, 0, 1)`): `h_0 = 0`, `h_t = σ(A1 x_t + U h_{t−1})` elementwise,
+/// `y_t = A2ᵀ h_t + η_t`, `η_t ~ N(0, noise² I_dy)` (paper eq. 15). Scalar output (App. C.2,
+/// `y_t = ⟨a2, h_t⟩`) is the case dy = 1, `A2 = a2` as a dh×1 matrix.
 ///
 /// Shapes as in the paper: `A1` is dh×dx (rows `a_j`), `U` is dh×dh, `A2` is dh×dy (rows
-/// `b_j`). The parameters are identifiable only modulo permutation of the hidden units and
-/// the per-unit scaling `(a_j, U_{j·}, U_{·j}, b_j) → (s a_j, s U_{j·}, U_{·j}/s², b_j/s²)`
-/// (sign flips included; MATH.md §1): compare models with `align(_:to:)` and `predictionError`.
-public struct QuadraticIORNN: Sendable {
+/// `b_j`). Which equivalences hold depends on σ (`equivalences`, MATH.md §1): permutation of
+/// the hidden units always; the per-unit scaling
+/// `(a_j, U_{j·}, U_{·j}, b_j) → (s a_j, s U_{j·}, U_{·j}/s^l, b_j/s^l)` only for a monomial
+/// `σ = c_l z^l`; the sign flip `s = −1` also for an odd or even σ. Compare models with
+/// `align(_:to:)` and `predictionError`.
+public struct IORNN: Sendable {
     /// A1 (dh×dx): row j is the input weight vector `a_j`.
     public let a1: Tensor
     /// U (dh×dh): the recurrent weights.
@@ -16,8 +21,13 @@ public struct QuadraticIORNN: Sendable {
     public let a2: Tensor
     /// The standard deviation of each entry of the output noise η_t.
     public let noise: Double
+    /// The activation's coefficients `c_0 … c_l` (constant term first, `c_l ≠ 0`, l ≥ 2).
+    public let coefficients: [Double]
     /// `‖U‖₂`, kept for the divergence message.
     public let spectralNormU: Double
+
+    /// The quadratic activation `σ(z) = z²` of paper §3.2.
+    public static let quadratic: [Double] = [0, 0, 1]
 
     /// A state norm above this counts as divergence (see `outputs(for:noise:)`).
     public static let divergenceThreshold = 1e6
@@ -25,35 +35,149 @@ public struct QuadraticIORNN: Sendable {
     public var inputDimension: Int { a1.shape[1] }
     public var hiddenDimension: Int { a1.shape[0] }
     public var outputDimension: Int { a2.shape[1] }
+    /// l, the degree of σ.
+    public var degree: Int { coefficients.count - 1 }
+    /// σ as an `Activation` (for its derivatives).
+    public var activation: Activation { .polynomial(coefficients) }
+    /// True for σ(z) = z², the model of walkthrough 03.
+    public var isQuadratic: Bool { coefficients == IORNN.quadratic }
 
-    /// A model from A1 (dh×dx), U (dh×dh), A2 (dh×dy) and the noise sd; throws on bad shapes, NaN/∞ or negative noise.
-    public init(a1: Tensor, u: Tensor, a2: Tensor, noise: Double = 0) throws {
+    /// A model from A1 (dh×dx), U (dh×dh), A2 (dh×dy), the noise sd and σ's coefficients
+    /// (default `z²`); throws on bad shapes, NaN/∞, negative noise or a bad activation.
+    public init(a1: Tensor, u: Tensor, a2: Tensor, noise: Double = 0, coefficients: [Double] = IORNN.quadratic) throws {
         guard a1.order == 2, a1.shape[0] > 0, a1.shape[1] > 0 else {
-            throw ModelError("quadratic IO-RNN: A1 must be a non-empty dh×dx matrix, got shape \(a1.shape)")
+            throw ModelError("IO-RNN: A1 must be a non-empty dh×dx matrix, got shape \(a1.shape)")
         }
         let dh = a1.shape[0]
         guard u.shape == [dh, dh] else {
-            throw ModelError("quadratic IO-RNN: U must be dh×dh = \(dh)×\(dh) like A1's rows, got shape \(u.shape)")
+            throw ModelError("IO-RNN: U must be dh×dh = \(dh)×\(dh) like A1's rows, got shape \(u.shape)")
         }
         guard a2.order == 2, a2.shape[0] == dh, a2.shape[1] > 0 else {
-            throw ModelError("quadratic IO-RNN: A2 must be dh×dy with dh = \(dh) rows like A1, got shape \(a2.shape)")
+            throw ModelError("IO-RNN: A2 must be dh×dy with dh = \(dh) rows like A1, got shape \(a2.shape)")
         }
         guard a1.isFinite, u.isFinite, a2.isFinite else {
-            throw ModelError("quadratic IO-RNN: A1, U and A2 must be finite (found NaN or ∞)")
+            throw ModelError("IO-RNN: A1, U and A2 must be finite (found NaN or ∞)")
         }
         guard noise >= 0, noise.isFinite else {
-            throw ModelError("quadratic IO-RNN: the noise sd must be finite and non-negative, got \(noise)")
+            throw ModelError("IO-RNN: the noise sd must be finite and non-negative, got \(noise)")
         }
+        try IORNN.validate(coefficients: coefficients)
         self.a1 = a1
         self.u = u
         self.a2 = a2
         self.noise = noise
+        self.coefficients = coefficients
         self.spectralNormU = try spectralNorm(u)
     }
 
+    /// Throws unless `c` are the coefficients `c_0 … c_l` of a polynomial activation the model
+    /// supports: finite, degree l ≥ 2, leading coefficient `c_l ≠ 0`.
+    public static func validate(coefficients c: [Double]) throws {
+        guard c.allSatisfy(\.isFinite) else {
+            throw ModelError("IO-RNN: the activation coefficients must be finite, got \(c)")
+        }
+        guard c.count >= 3 else {
+            throw ModelError("IO-RNN: the activation needs degree l ≥ 2 (coefficients c0, c1, …, cl with l ≥ 2), got \(c.count) coefficient\(c.count == 1 ? "" : "s")")
+        }
+        guard c[c.count - 1] != 0 else {
+            throw ModelError("IO-RNN: the leading coefficient c\(c.count - 1) of the activation must be nonzero (drop trailing zeros), got \(c)")
+        }
+    }
+
+    /// Parses "c0,c1,…,cl" (e.g. "0,0.3,0,1" for 0.3 z + z³) into validated coefficients; one-line errors.
+    public static func parseActivation(_ text: String) throws -> [Double] {
+        let fields = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !text.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw ModelError("IO-RNN: the activation is empty; give its coefficients as c0,c1,…,cl (e.g. 0,0,1 for z²)")
+        }
+        let c = try fields.enumerated().map { i, field -> Double in
+            guard let v = Double(field), v.isFinite else {
+                throw ModelError("IO-RNN: activation coefficient c\(i) is '\(field)', not a finite number (give c0,c1,…,cl, e.g. 0,0.3,0,1)")
+            }
+            return v
+        }
+        try validate(coefficients: c)
+        return c
+    }
+
+    /// The equivalences of this model's σ (MATH.md §1), besides permutation of hidden units.
+    public enum Equivalence: String, Sendable {
+        /// Monomial σ = c_l z^l: any nonzero per-unit scale s (signs included).
+        case scaling
+        /// σ odd or even but not a monomial: only s = ±1.
+        case signFlip
+        /// Neither: permutation only.
+        case permutationOnly
+    }
+
+    /// Which per-unit rescalings leave the model's outputs unchanged for this σ.
+    public var equivalence: Equivalence {
+        let nonzero = coefficients.indices.filter { coefficients[$0] != 0 }
+        if nonzero.count == 1 { return .scaling }
+        if nonzero.allSatisfy({ $0 % 2 == 0 }) || nonzero.allSatisfy({ $0 % 2 == 1 }) { return .signFlip }
+        return .permutationOnly
+    }
+
+    /// σ(z) by Horner's rule.
+    @inline(__always)
+    func sigma(_ z: Double) -> Double {
+        var s = 0.0
+        for i in stride(from: coefficients.count - 1, through: 0, by: -1) { s = s * z + coefficients[i] }
+        return s
+    }
+
+    /// `p(s) = |c_0|√dh + Σ_{i≥1} |c_i| s^i`, a bound on `‖σ(z)‖₂` for `‖z‖₂ ≤ s` (since `‖z^{∘i}‖₂ ≤ ‖z‖₂^i`).
+    public func activationBound(_ s: Double) -> Double {
+        var total = abs(coefficients[0]) * Double(hiddenDimension).squareRoot()
+        var power = 1.0
+        for i in 1..<coefficients.count {
+            power *= s
+            total += abs(coefficients[i]) * power
+        }
+        return total
+    }
+
+    /// The bounded-state radius for preactivations `‖A1 x_t‖ ≤ r`: the smallest `s ≥ r` with
+    /// `r + ‖U‖ p(s) ≤ s` (`p` = `activationBound`), or nil when there is none.
+    ///
+    /// Why it bounds every state: `‖z_t‖ ≤ r + ‖U‖ ‖h_{t−1}‖ ≤ r + ‖U‖ p(‖z_{t−1}‖)`, and
+    /// `s ↦ r + ‖U‖ p(s)` is increasing and maps `[0, s_*]` into itself; so `‖z_t‖ ≤ s_*` and
+    /// `‖h_t‖ ≤ p(s_*)` for every t. For σ = z² it is `s_* = 2r/(1 + √(1 − 4‖U‖r))`, which
+    /// exists iff `4‖U‖r ≤ 1`. Found by the monotone iteration `s ← r + ‖U‖ p(s)` from s = r.
+    public func boundedStateRadius(preactivationBound r: Double) -> Double? {
+        guard r >= 0, r.isFinite else { return nil }
+        if isQuadratic {
+            let product = 4 * spectralNormU * r
+            return product <= 1 ? 2 * r / (1 + (1 - product).squareRoot()) : nil
+        }
+        var s = r
+        for _ in 0..<100_000 {
+            let next = r + spectralNormU * activationBound(s)
+            guard next.isFinite, next < 1e150 else { return nil }
+            if next <= s * (1 + 1e-14) { return next }
+            s = next
+        }
+        return nil
+    }
+
+    /// The bounded-state condition in words, for σ at hand.
+    var boundedStateCondition: String {
+        isQuadratic ? "4‖U‖·max‖A1 x_t‖ ≤ 1"
+            : "r + ‖U‖·p(s) ≤ s for some s, with r = max‖A1 x_t‖ and p(s) = \(activationBoundDescription)"
+    }
+
+    private var activationBoundDescription: String {
+        var terms: [String] = []
+        for (i, c) in coefficients.enumerated() where c != 0 {
+            let a = formatNumber(abs(c))
+            terms.append(i == 0 ? "\(a)√dh" : (i == 1 ? "\(a)s" : "\(a)s^\(i)"))
+        }
+        return terms.joined(separator: " + ")
+    }
+
     /// The same parameters with another noise sd.
-    public func withNoise(_ noise: Double) throws -> QuadraticIORNN {
-        try QuadraticIORNN(a1: a1, u: u, a2: a2, noise: noise)
+    public func withNoise(_ noise: Double) throws -> IORNN {
+        try IORNN(a1: a1, u: u, a2: a2, noise: noise, coefficients: coefficients)
     }
 
     // MARK: Simulation
@@ -83,11 +207,11 @@ public struct QuadraticIORNN: Sendable {
                         largestInput = Swift.max(largestInput, inputNorm2.squareRoot())
                         var norm2 = 0.0
                         for j in 0..<dh {
-                            h[j] = z[j] * z[j]
+                            h[j] = sigma(z[j])
                             norm2 += h[j] * h[j]
                         }
                         let norm = norm2.squareRoot()
-                        guard norm.isFinite, norm <= QuadraticIORNN.divergenceThreshold else {
+                        guard norm.isFinite, norm <= IORNN.divergenceThreshold else {
                             throw divergence(window: window, t: t + 1, length: n, stateNorm: norm,
                                              largestInput: largestInput)
                         }
@@ -106,15 +230,18 @@ public struct QuadraticIORNN: Sendable {
         }
     }
 
-    /// The error for a state that left the bounded region (MATH.md §4, CONVENTIONS §6).
+    /// The error for a state that left the bounded region (MATH.md §4–5, CONVENTIONS §6), naming the condition that failed.
     private func divergence(window: Int, t: Int, length: Int, stateNorm: Double, largestInput: Double) -> ModelError {
         func g(_ v: Double) -> String { String(format: "%.3g", v) }
         let failed = stateNorm.isFinite
-            ? "‖h_t‖ = \(g(stateNorm)) > \(g(QuadraticIORNN.divergenceThreshold))"
+            ? "‖h_t‖ = \(g(stateNorm)) > \(g(IORNN.divergenceThreshold))"
             : "‖h_t‖ is not finite (\(stateNorm))"
+        let so = isQuadratic
+            ? "(4‖U‖·max‖A1 x_t‖ = \(g(4 * spectralNormU * largestInput)))"
+            : (boundedStateRadius(preactivationBound: largestInput) == nil ? "(it fails here)" : "(it holds for the inputs so far, so an input of this step broke it)")
         return ModelError("IO-RNN diverged in window \(window) at t = \(t) of \(length) (window counted from 0, t from 1): "
-            + "\(failed); the recurrence h_t = (A1 x_t + U h_{t−1})² stays bounded when 4‖U‖·max‖A1 x_t‖ ≤ 1 — "
-            + "here ‖U‖ = \(g(spectralNormU)), max ‖A1 x_t‖ = \(g(largestInput)) so far (4‖U‖·max‖A1 x_t‖ = \(g(4 * spectralNormU * largestInput)))")
+            + "\(failed); the recurrence h_t = σ(A1 x_t + U h_{t−1}) with σ(z) = \(activation) stays bounded when \(boundedStateCondition) — "
+            + "here ‖U‖ = \(g(spectralNormU)), max ‖A1 x_t‖ = \(g(largestInput)) so far \(so)")
     }
 
     /// Checks that `x` is N×n×dx (or n×dx when `single`) with finite entries; returns (N, n).
@@ -122,14 +249,14 @@ public struct QuadraticIORNN: Sendable {
         let dx = inputDimension
         if single {
             guard x.order == 2, x.shape[1] == dx else {
-                throw ModelError("quadratic IO-RNN: one window x must be n×dx = n×\(dx), got shape \(x.shape)")
+                throw ModelError("IO-RNN: one window x must be n×dx = n×\(dx), got shape \(x.shape)")
             }
         } else {
             guard x.order == 3, x.shape[2] == dx else {
-                throw ModelError("quadratic IO-RNN: windows x must be N×n×dx = N×n×\(dx), got shape \(x.shape)")
+                throw ModelError("IO-RNN: windows x must be N×n×dx = N×n×\(dx), got shape \(x.shape)")
             }
         }
-        guard x.isFinite else { throw ModelError("quadratic IO-RNN: the input x has NaN or ∞ entries") }
+        guard x.isFinite else { throw ModelError("IO-RNN: the input x has NaN or ∞ entries") }
         return single ? (1, x.shape[0]) : (x.shape[0], x.shape[1])
     }
 
@@ -229,7 +356,7 @@ public struct QuadraticIORNN: Sendable {
     public func simulate(process: AR1Process, windows: Int, length: Int, seed: UInt64,
                          purpose: String) throws -> (x: Tensor, y: Tensor) {
         guard windows >= 1 else {
-            throw ModelError("quadratic IO-RNN: simulate needs at least one window of length ≥ 1, got \(windows) × \(length)")
+            throw ModelError("IO-RNN: simulate needs at least one window of length ≥ 1, got \(windows) × \(length)")
         }
         return try simulate(process: process, windowRange: 0..<windows, length: length, seed: seed, purpose: purpose)
     }
@@ -240,10 +367,10 @@ public struct QuadraticIORNN: Sendable {
     public func simulate(process: AR1Process, windowRange range: Range<Int>, length: Int, seed: UInt64,
                          purpose: String) throws -> (x: Tensor, y: Tensor) {
         guard process.dimension == inputDimension else {
-            throw ModelError("quadratic IO-RNN: the input process has dimension \(process.dimension), the model dx = \(inputDimension)")
+            throw ModelError("IO-RNN: the input process has dimension \(process.dimension), the model dx = \(inputDimension)")
         }
         guard range.count >= 1, range.lowerBound >= 0, length >= 1 else {
-            throw ModelError("quadratic IO-RNN: simulate needs at least one window of length ≥ 1, got windows \(range) × \(length)")
+            throw ModelError("IO-RNN: simulate needs at least one window of length ≥ 1, got windows \(range) × \(length)")
         }
         let dx = inputDimension, dy = outputDimension, n = length
         let windows = range.count, first = range.lowerBound
@@ -293,11 +420,23 @@ public struct QuadraticIORNN: Sendable {
 
     // MARK: Population moments
 
-    /// Eq. 14 (MATH.md §4a): `E[y_t ⊗ S_2(x[n], t)] = ∇²_{x_t} y_t = 2 Σ_j b_j ⊗ a_j ⊗ a_j` (dy×dx×dx), exactly, for every t.
+    /// `E[y_t ⊗ S_l(x[n], t)] = ∇^l_{x_t} y_t = l! c_l Σ_j b_j ⊗ a_j^{⊗l}` (dy×dx^l), exactly, for
+    /// every t (MATH.md §5; eq. 14 when l = 2): `h_{t−1}` does not depend on `x_t` and
+    /// `σ^{(l)} = l! c_l` is constant.
+    public func populationLeadingMoment() -> Tensor {
+        let dx = inputDimension, l = degree
+        var power = a1
+        for _ in 1..<l { power = Tensor.khatriRaoRows(power, a1) }          // A1^{⊙l}, dh×dx^l
+        let flat = matmul(a2, power, transposeA: true) * (Hermite.factorial(l) * coefficients[l])
+        return flat.reshaped([outputDimension] + Array(repeating: dx, count: l))
+    }
+
+    /// Eq. 14 (MATH.md §4a): `E[y_t ⊗ S_2(x[n], t)] = 2 c_2 Σ_j b_j ⊗ a_j ⊗ a_j` (dy×dx×dx) for a
+    /// quadratic σ (l = 2; for higher degrees this moment is eq. 16's, with coefficients μ_j
+    /// that depend on the states: use `populationLeadingMoment`).
     public func populationSecondOrderMoment() -> Tensor {
-        let dx = inputDimension
-        let flat = matmul(a2, Tensor.khatriRaoRows(a1, a1), transposeA: true) * 2   // A2ᵀ (A1 ⊙ A1)
-        return flat.reshaped([outputDimension, dx, dx])
+        precondition(degree == 2, "IO-RNN: the second-order moment is constant only for l = 2; use populationLeadingMoment()")
+        return populationLeadingMoment()
     }
 
     /// `M_j = Σ_k U_jk a_k a_kᵀ`, as the rows `vec(M_j)` of `U (A1 ⊙ A1)` (dh×dx²; MATH.md §4b–c).
@@ -305,11 +444,17 @@ public struct QuadraticIORNN: Sendable {
         matmul(u, Tensor.khatriRaoRows(a1, a1))
     }
 
-    /// MATH.md §4(c): `E[y_t ⊗ S_{t,t−1,t−1}(x[n])] = ∂_{x_t}∂²_{x_{t−1}} y_t = 4 Σ_j b_j ⊗ a_j ⊗ M_j` (dy×dx×dx×dx), exactly, for t ≥ 2.
+    /// The corrected mixed moment (MATH.md §4c, §5): `E[y_t ⊗ S_{t^{(l−1)}, (t−1)^{(l)}}(x[n])]
+    /// = (l! c_l)² Σ_j b_j ⊗ a_j^{⊗(l−1)} ⊗ Σ_k U_jk a_k^{⊗l}` (dy×dx^{2l−1}), exactly, for t ≥ 2;
+    /// for σ = z² it is `4 Σ_j b_j ⊗ a_j ⊗ M_j`.
     public func populationMixedMoment() -> Tensor {
-        let dx = inputDimension
-        let flat = matmul(a2, Tensor.khatriRaoRows(a1, mixingMatrices()), transposeA: true) * 4
-        return flat.reshaped([outputDimension, dx, dx, dx])
+        let dx = inputDimension, l = degree
+        var leading = a1, lagged = a1
+        for _ in 1..<(l - 1) { leading = Tensor.khatriRaoRows(leading, a1) }   // A1^{⊙(l−1)}
+        for _ in 1..<l { lagged = Tensor.khatriRaoRows(lagged, a1) }            // A1^{⊙l}
+        let constant = Hermite.factorial(l) * coefficients[l]
+        let flat = matmul(a2, Tensor.khatriRaoRows(leading, matmul(u, lagged)), transposeA: true) * (constant * constant)
+        return flat.reshaped([outputDimension] + Array(repeating: dx, count: 2 * l - 1))
     }
 
     // MARK: Parameter generation and the norm assumptions of §3.5
@@ -332,21 +477,32 @@ public struct QuadraticIORNN: Sendable {
     ///   until its row condition number `σ_1/σ_dh` is at most `maximumCondition`; when dh
     ///   exceeds the dimension full row rank is impossible and the report shows `cond = ∞`.
     ///
-    /// Parameters come from `RandomStream(seed:, purpose: "quadratic IO-RNN parameters")`.
+    /// - `boundedFor`: when an input process is given, the draw is refused unless the
+    ///   bounded-state condition (`boundedStateRadius`) holds for preactivations up to three
+    ///   times their rms `√tr(A1 Γ A1ᵀ)` — the condition the generator enforces for the cubic
+    ///   and higher degrees, whose recurrences blow up quickly past it (MATH.md §5).
+    ///   The quadratic defaults of 03 do not meet it (they meet it at the rms scale).
+    /// - `coefficients`: σ (default z²); `‖U‖ ≤ 1/l` is enforced for degree l.
+    ///
+    /// Parameters come from `RandomStream(seed:, purpose: "quadratic IO-RNN parameters")`
+    /// for every σ (the name predates the polynomial model; kept so that seeds give the same models).
     public static func random(inputDimension dx: Int, hidden dh: Int, outputDimension dy: Int,
                               noise: Double, spectralNormU: Double = 0.2, rowNormA1: Double = 0.5,
-                              maximumCondition: Double = 10, seed: UInt64) throws -> QuadraticIORNN {
+                              maximumCondition: Double = 10, coefficients: [Double] = IORNN.quadratic,
+                              boundedFor process: AR1Process? = nil, seed: UInt64) throws -> IORNN {
+        try validate(coefficients: coefficients)
+        let l = coefficients.count - 1
         guard dx >= 1, dh >= 1, dy >= 1 else {
-            throw ModelError("quadratic IO-RNN: dimensions must be positive, got dx = \(dx), dh = \(dh), dy = \(dy)")
+            throw ModelError("IO-RNN: dimensions must be positive, got dx = \(dx), dh = \(dh), dy = \(dy)")
         }
-        guard spectralNormU >= 0, spectralNormU <= 0.5 else {
-            throw ModelError("quadratic IO-RNN: ‖U‖ = \(spectralNormU) violates the paper's ‖U‖ ≤ 1/l = 1/2 (§3.5); choose 0 ≤ ‖U‖ ≤ 0.5")
+        guard spectralNormU >= 0, spectralNormU <= 1 / Double(l) else {
+            throw ModelError("IO-RNN: ‖U‖ = \(spectralNormU) violates the paper's ‖U‖ ≤ 1/l = 1/\(l) (§3.5); choose 0 ≤ ‖U‖ ≤ \(formatNumber(1 / Double(l)))")
         }
         guard rowNormA1 > 0, rowNormA1.isFinite else {
-            throw ModelError("quadratic IO-RNN: the row norm of A1 must be positive and finite, got \(rowNormA1)")
+            throw ModelError("IO-RNN: the row norm of A1 must be positive and finite, got \(rowNormA1)")
         }
         guard maximumCondition >= 1 else {
-            throw ModelError("quadratic IO-RNN: the maximum condition number must be at least 1, got \(maximumCondition)")
+            throw ModelError("IO-RNN: the maximum condition number must be at least 1, got \(maximumCondition)")
         }
         var rng = RandomStream(seed: seed, purpose: "quadratic IO-RNN parameters")
         func rows(_ count: Int, _ columns: Int, norm: Double) throws -> Tensor {
@@ -359,13 +515,21 @@ public struct QuadraticIORNN: Sendable {
                 if count > columns { return m }
                 if try rowConditionNumber(m) <= maximumCondition { return m }
             }
-            throw ModelError("quadratic IO-RNN: no \(count)×\(columns) draw with condition number ≤ \(maximumCondition) in 1000 tries; raise maximumCondition")
+            throw ModelError("IO-RNN: no \(count)×\(columns) draw with condition number ≤ \(maximumCondition) in 1000 tries; raise maximumCondition")
         }
         let a1 = try rows(dh, dx, norm: rowNormA1)
         let a2 = try rows(dh, dy, norm: 1)
         let g = rng.gaussianTensor([dh, dh])
         let u = spectralNormU == 0 ? Tensor.zeros([dh, dh]) : g * (spectralNormU / (try spectralNorm(g)))
-        return try QuadraticIORNN(a1: a1, u: u, a2: a2, noise: noise)
+        let model = try IORNN(a1: a1, u: u, a2: a2, noise: noise, coefficients: coefficients)
+        if let process {
+            let report = try model.stabilityReport(for: process, steps: 1)
+            let scale = 3 * (report.typicalPreactivation ?? 0)
+            guard model.boundedStateRadius(preactivationBound: scale) != nil else {
+                throw ModelError("IO-RNN: the drawn model is not bounded at three times the typical input scale (\(model.boundedStateCondition) fails for r = 3·rms‖A1 x_t‖ = \(formatNumber(scale))); lower ‖U‖ or the row norm of A1")
+            }
+        }
+        return model
     }
 
     /// The row norm of A1 that puts `4‖U‖·rms‖A1 x_t‖` at `target` for this process, for random row directions.
@@ -378,7 +542,7 @@ public struct QuadraticIORNN: Sendable {
     public static func suggestedRowNormA1(for process: AR1Process, hidden dh: Int, spectralNormU: Double,
                                           target: Double = 0.8) throws -> Double {
         guard dh >= 1, spectralNormU > 0, spectralNormU.isFinite, target > 0, target.isFinite else {
-            throw ModelError("quadratic IO-RNN: the suggested row norm needs dh ≥ 1, ‖U‖ > 0 and a positive target, got dh = \(dh), ‖U‖ = \(spectralNormU), target \(target)")
+            throw ModelError("IO-RNN: the suggested row norm needs dh ≥ 1, ‖U‖ > 0 and a positive target, got dh = \(dh), ‖U‖ = \(spectralNormU), target \(target)")
         }
         let d = process.dimension
         let trace = (0..<d).reduce(0.0) { $0 + process.gamma[$1, $1] }
@@ -391,7 +555,7 @@ public struct QuadraticIORNN: Sendable {
     /// `E‖x‖ ≤ √tr Γ`. For all N·n steps of a data set at once, pass `δ / (N n)` (union bound).
     public static func inputBound(for process: AR1Process, exceedanceProbability delta: Double) throws -> Double {
         guard delta > 0, delta < 1 else {
-            throw ModelError("quadratic IO-RNN: the exceedance probability must be in (0, 1), got \(delta)")
+            throw ModelError("IO-RNN: the exceedance probability must be in (0, 1), got \(delta)")
         }
         let e = try symmetricEigen(process.gamma)
         let trace = e.values.reduce(0, +)
@@ -411,12 +575,15 @@ public struct QuadraticIORNN: Sendable {
         public let inputBound: Double
         /// `r = ‖A1‖·ρ ≥ max_t ‖A1 x_t‖`.
         public let preactivationBound: Double
-        /// The paper's assumptions, well-typed: `‖A1‖ρ + ‖U‖ ≤ 1` and `‖U‖ ≤ 1/2`; they give `‖h_t‖ ≤ 1`.
+        /// The paper's assumptions, well-typed: `‖A1‖ρ + ‖U‖ ≤ 1` and `‖U‖ ≤ 1/l`; they give `‖h_t‖ ≤ 1`.
         public let paperAssumptionsHold: Bool
-        /// The weaker sufficient condition `4‖U‖r ≤ 1` (this project's), which bounds every state.
+        /// The sufficient condition of `boundedStateRadius` (this project's; `4‖U‖r ≤ 1` for z²), which bounds every state.
         public let boundedStateConditionHolds: Bool
-        /// `sup_t ‖h_t‖ ≤ (2r / (1 + √(1 − 4‖U‖r)))²` when `4‖U‖r ≤ 1`, else ∞.
+        /// `sup_t ‖h_t‖ ≤ p(s_*)` (`(2r / (1 + √(1 − 4‖U‖r)))²` for z²) when the condition holds, else ∞.
         public let stateBound: Double
+        /// l, the degree of σ, and the bounded-state condition in words.
+        public let degree: Int
+        public let condition: String
         /// The root-mean-square `√E‖A1 x_t‖² = √tr(A1 Γ A1ᵀ)` under the process (nil without one).
         public let typicalPreactivation: Double?
 
@@ -425,9 +592,14 @@ public struct QuadraticIORNN: Sendable {
             return """
             ‖A1‖ = \(f(spectralNormA1)), ‖U‖ = \(f(spectralNormU)), ‖A2‖ = \(f(spectralNormA2)); row condition numbers cond(A1) = \(f(conditionNumberA1)), cond(A2) = \(f(conditionNumberA2))
             inputs ‖x_t‖ ≤ ρ = \(f(inputBound)), so ‖A1 x_t‖ ≤ r = ‖A1‖ρ = \(f(preactivationBound))
-            paper §3.5 (read as ‖A1‖ρ + ‖U‖ ≤ 1, ‖U‖ ≤ 1/2 ⇒ ‖h_t‖ ≤ 1): \(paperAssumptionsHold ? "holds" : "does not hold") (‖A1‖ρ + ‖U‖ = \(f(preactivationBound + spectralNormU)))
+            paper §3.5 (read as ‖A1‖ρ + ‖U‖ ≤ 1, ‖U‖ ≤ 1/\(degree) ⇒ ‖h_t‖ ≤ 1): \(paperAssumptionsHold ? "holds" : "does not hold") (‖A1‖ρ + ‖U‖ = \(f(preactivationBound + spectralNormU)))
+            """ + (condition.hasPrefix("4‖U‖") ? """
+
             bounded states (4‖U‖r ≤ 1 ⇒ ‖h_t‖ ≤ (2r/(1 + √(1 − 4‖U‖r)))²): \(boundedStateConditionHolds ? "holds, ‖h_t‖ ≤ \(f(stateBound))" : "does not hold, so no bound on ‖h_t‖ follows") (4‖U‖r = \(f(4 * spectralNormU * preactivationBound)))
-            """ + (typicalPreactivation.map { rms in
+            """ : """
+
+            bounded states (\(condition), then ‖h_t‖ ≤ p(s)): \(boundedStateConditionHolds ? "holds, ‖h_t‖ ≤ \(f(stateBound))" : "does not hold, so no bound on ‖h_t‖ follows")
+            """) + (typicalPreactivation.map { rms in
                 "\ntypical scale (a heuristic, not a bound): rms ‖A1 x_t‖ = \(f(rms)), 4‖U‖·rms = \(f(4 * spectralNormU * rms)); divergence is rare well below 1 and frequent above it"
             } ?? "")
         }
@@ -451,9 +623,9 @@ public struct QuadraticIORNN: Sendable {
     /// about 4·10⁻⁴ of 16-step windows diverged (measured here with `simulate`).
     public func stabilityReport(for process: AR1Process, steps: Int) throws -> StabilityReport {
         guard process.dimension == inputDimension, steps >= 1 else {
-            throw ModelError("quadratic IO-RNN: the stability report needs a process of dimension dx = \(inputDimension) and at least one step, got dimension \(process.dimension) and \(steps) steps")
+            throw ModelError("IO-RNN: the stability report needs a process of dimension dx = \(inputDimension) and at least one step, got dimension \(process.dimension) and \(steps) steps")
         }
-        let rho = try QuadraticIORNN.inputBound(for: process, exceedanceProbability: 0.01 / Double(steps))
+        let rho = try IORNN.inputBound(for: process, exceedanceProbability: 0.01 / Double(steps))
         let covariance = matmul(matmul(a1, process.gamma), a1, transposeB: true)   // A1 Γ A1ᵀ
         let trace = (0..<hiddenDimension).reduce(0.0) { $0 + covariance[$1, $1] }
         return try stabilityReport(inputBound: rho, typicalPreactivation: trace.squareRoot())
@@ -461,25 +633,20 @@ public struct QuadraticIORNN: Sendable {
 
     private func stabilityReport(inputBound rho: Double, typicalPreactivation: Double?) throws -> StabilityReport {
         guard rho >= 0, rho.isFinite else {
-            throw ModelError("quadratic IO-RNN: the input bound must be finite and non-negative, got \(rho)")
+            throw ModelError("IO-RNN: the input bound must be finite and non-negative, got \(rho)")
         }
         let normA1 = try spectralNorm(a1)
         let r = normA1 * rho
-        let product = 4 * spectralNormU * r
-        let bounded = product <= 1
-        let stateBound: Double
-        if bounded {
-            let s = 2 * r / (1 + (1 - product).squareRoot())
-            stateBound = s * s
-        } else {
-            stateBound = .infinity
-        }
+        let radius = boundedStateRadius(preactivationBound: r)
+        let bounded = radius != nil
+        let stateBound = radius.map { activationBound($0) } ?? .infinity
         return StabilityReport(
             spectralNormA1: normA1, spectralNormU: spectralNormU, spectralNormA2: try spectralNorm(a2),
             conditionNumberA1: try rowConditionNumber(a1), conditionNumberA2: try rowConditionNumber(a2),
             inputBound: rho, preactivationBound: r,
-            paperAssumptionsHold: r + spectralNormU <= 1 && spectralNormU <= 0.5,
-            boundedStateConditionHolds: bounded, stateBound: stateBound, typicalPreactivation: typicalPreactivation)
+            paperAssumptionsHold: r + spectralNormU <= 1 && spectralNormU <= 1 / Double(degree),
+            boundedStateConditionHolds: bounded, stateBound: stateBound, degree: degree,
+            condition: boundedStateCondition, typicalPreactivation: typicalPreactivation)
     }
 }
 
