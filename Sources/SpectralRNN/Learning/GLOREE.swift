@@ -62,7 +62,7 @@ private func gloreeFactors(second: Tensor, hidden dh: Int, decomposer: Decompose
 }
 
 /// The rank-condition and conditioning warnings of a fit (Theorem 5: full row rank A1, A2).
-private func rankWarnings(dx: Int, dh: Int, dy: Int, conditionA1: Double, conditionA2: Double) -> [String] {
+func rankWarnings(dx: Int, dh: Int, dy: Int, conditionA1: Double, conditionA2: Double) -> [String] {
     var warnings: [String] = []
     if dh > dx {
         warnings.append("dh = \(dh) > dx = \(dx): A1 cannot have full row rank (Theorem 5 needs dh ≤ dx); the duals α are not exact and U is not identified")

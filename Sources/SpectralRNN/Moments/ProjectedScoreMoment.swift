@@ -25,7 +25,8 @@
 import Foundation
 
 /// One projected cross-moment `E[(β·y_t) · S_{t+o₁, …, t+o_m}(x[n])(v₁, …, v_m)]`: an output
-/// direction β and one (offset from t, vector) pair per score slot (MATH.md §2).
+/// direction β and one (offset from t, vector) pair per score slot (MATH.md §2); no slots
+/// (order 0, `S_0 = 1`) gives the projected output mean `E[β·y_t]`.
 public struct ScoreProjection: Sendable {
     public let output: [Double]
     public let slots: [(offset: Int, vector: [Double])]
@@ -111,8 +112,8 @@ final class ProjectedScoreEngine: @unchecked Sendable {
         guard !projections.isEmpty else { throw ModelError("projected score moment: give at least one projection") }
         guard threads >= 1 else { throw ModelError("projected score moment: threads must be at least 1, got \(threads)") }
         for (k, p) in projections.enumerated() {
-            guard p.output.count == dy, !p.slots.isEmpty, p.slots.allSatisfy({ $0.vector.count == dx }) else {
-                throw ModelError("projected score moment: projection \(k) needs an output direction of length dy = \(dy) and at least one slot with a vector of length dx = \(dx)")
+            guard p.output.count == dy, p.slots.allSatisfy({ $0.vector.count == dx }) else {
+                throw ModelError("projected score moment: projection \(k) needs an output direction of length dy = \(dy) and slot vectors of length dx = \(dx)")
             }
             guard p.output.allSatisfy(\.isFinite), p.slots.allSatisfy({ $0.vector.allSatisfy(\.isFinite) }) else {
                 throw ModelError("projected score moment: projection \(k) has NaN or ∞ directions")
@@ -121,8 +122,8 @@ final class ProjectedScoreEngine: @unchecked Sendable {
         self.threads = threads
         self.process = process
         let offsets = projections.flatMap { $0.slots.map(\.offset) }
-        lowest = min(0, offsets.min()!)
-        highest = max(0, offsets.max()!)
+        lowest = min(0, offsets.min() ?? 0)
+        highest = max(0, offsets.max() ?? 0)
         var outputs: [[Double]] = [], outputIndex: [Int] = []
         var slotOffsets: [Int] = [], slotVectors: [[Double]] = []
         var groups: [[Int]] = [], multiplicities: [[Int]] = []

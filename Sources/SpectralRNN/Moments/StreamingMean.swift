@@ -178,6 +178,22 @@ public struct StreamingMean: Sendable {
         return Tensor(shape: shape, storage: variance.map { ($0 / denominator).squareRoot() })
     }
 
+    /// The accumulator whose entry e is entry `index[e]` of this one (a gather, e.g. a packed
+    /// symmetric moment unfolded to its dense shape); batch means are gathered alike.
+    public func gathered(_ index: [Int], shape newShape: [Int]) -> StreamingMean {
+        precondition(index.count == newShape.reduce(1, *) && index.allSatisfy { $0 >= 0 && $0 < runningMean.count },
+                     "StreamingMean.gathered: \(index.count) indices for shape \(newShape) from \(runningMean.count) entries")
+        var part = StreamingMean(shape: newShape)
+        part.count = count
+        part.runningMean = index.map { runningMean[$0] }
+        part.sumOfSquares = index.map { sumOfSquares[$0] }
+        part.batches = batches.map { b in Batch(count: b.count, mean: index.map { b.mean[$0] }) }
+        part.openBatch = openBatch.map { b in Batch(count: b.count, mean: index.map { b.mean[$0] }) }
+        part.batchLength = batchLength
+        part.batchTarget = batchTarget
+        return part
+    }
+
     /// Stops recording: the partial batch is folded into the last closed one (or becomes a
     /// batch when it is the only one).
     private mutating func closeBatches() {
