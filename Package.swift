@@ -9,6 +9,7 @@ let package = Package(
         .executable(name: "01-score-functions", targets: ["01-score-functions"]),
         .executable(name: "02-glm", targets: ["02-glm"]),
         .executable(name: "03-quadratic-iornn", targets: ["03-quadratic-iornn"]),
+        .executable(name: "04-polynomial", targets: ["04-polynomial"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -56,6 +57,11 @@ let package = Package(
             name: "03-quadratic-iornn",
             dependencies: ["SpectralRNN"],
             path: "Scripts/03-quadratic-iornn"
+        ),
+        .executableTarget(
+            name: "04-polynomial",
+            dependencies: ["SpectralRNN"],
+            path: "Scripts/04-polynomial"
         ),
         .testTarget(
             name: "SpectralRNNTests",

@@ -115,6 +115,25 @@ import Testing
         #expect(fit.scaleIdentified == (truth.equivalence != .scaling))
     }
 
+    /// Scalar output (App. C.2): the symmetric S_3 moment by whitening + the tensor power
+    /// method, U from the mixed moment without an output dual; exact moments give the model back.
+    @Test(arguments: [[0, 0.3, 0, 1], [0, 0.3, 0.5, 1]])
+    func recoversAScalarOutputFromPopulationMoments(_ c: [Double]) throws {
+        let truth = try model(c, seed: 3, dx: 3, dh: 2, dy: 1)
+        let (x, process) = try window(6)
+        let fit = try gloree(leading: truth.populationLeadingMoment(), firstStep: truth.populationFirstStepMoments(process: process),
+                             mixed: truth.populationMixedMoment(), hidden: 2, coefficients: c, process: process)
+        let estimate = try fit.model()
+        let errors = try ParameterErrors(estimate, truth: truth)
+        #expect(max(errors.a1, errors.u, errors.a2) <= 1e-7, "\(errors)")
+        #expect(try predictionError(estimate, truth, on: x.reshaped([1, 6, 3])) <= 1e-7)
+        #expect(throws: ModelError.self) {
+            let quadratic = try model(IORNN.quadratic, dy: 1)
+            _ = try gloree(leading: quadratic.populationLeadingMoment(), firstStep: quadratic.populationFirstStepMoments(process: process),
+                           mixed: quadratic.populationMixedMoment(), hidden: 2, coefficients: IORNN.quadratic, process: process)
+        }
+    }
+
     @Test func badActivationsAreRefusedWithOneLine() throws {
         for text in ["", " ", "0,0", "1", "0,0,0", "0,nan,1", "0,inf,1", "0,,1", "a,b,c", "0,0,1,0"] {
             #expect(throws: ModelError.self, "'\(text)'") { try IORNN.parseActivation(text) }

@@ -36,7 +36,8 @@ public struct PolynomialGLOREEFit: Sendable {
     public let scaleIdentified: Bool
     /// Per unit, the weighted residual `Σ_k ((P_jk − f_jk(s_j)) / se_jk)²` of the scale fit (k = 0 … l−1).
     public let scaleResiduals: [Double]
-    /// The projected first-step moments `P_jk = T(β̃_j, α̂_j^{(k)})` (dh×l) the scales were fitted to.
+    /// The projected first-step moments `P_jk = T(β̃_j, α̂_j^{(k)})` (dh × orders: k = 0 … l−1, or
+    /// 1 … l−1 for a scalar output) the scales were fitted to.
     public let firstStepProjections: Tensor
     /// The direction the extra l−2 modes of the S_l moment were contracted with.
     public let theta: [Double]
@@ -96,7 +97,22 @@ func polynomialLeadingFactors(_ leading: Tensor, hidden dh: Int, degree l: Int, 
         }
     }
     var random = RandomStream(seed: seed, purpose: "GLOREE decomposition")
-    let decomposition = try decomposer.decompose(contracted, rank: dh, random: &random).normalized()
+    let decomposition: CPDecomposition
+    if dy == 1 {
+        // Scalar output (App. C.2): T = l! c_l Σ_j a2_j a_j^{⊗l} is symmetric; with its modes
+        // beyond the third contracted, whitening + the robust tensor power method (Algorithm 3).
+        guard l >= 3 else {
+            throw ModelError("GLOREE: a scalar output needs degree l ≥ 3 (App. C.2): for l = 2 the dx×dx moment Σ_j a2_j a_j a_jᵀ has no unique rank-\(dh) decomposition")
+        }
+        var cube = leading.reshaped(Array(leading.shape.dropFirst()))
+        while cube.order > 3 {
+            let shape = cube.shape
+            cube = Tensor(shape: Array(shape.dropLast()), storage: matvec(cube.reshaped([cube.count / dx, dx]), theta))
+        }
+        decomposition = try whitenedTensorPowerMethod(cube, rank: dh, form: .symmetric, random: &random).decomposition
+    } else {
+        decomposition = try decomposer.decompose(contracted, rank: dh, random: &random).normalized()
+    }
     let directions = decomposition.a
     guard directions.shape == [dh, dx], directions.isFinite else {
         throw ModelError("GLOREE: the decomposition (\(decomposer.rawValue)) returned non-finite or mis-shaped factors")
@@ -111,15 +127,16 @@ func polynomialLeadingFactors(_ leading: Tensor, hidden dh: Int, degree l: Int, 
     return (directions, scaledOutputs, theta, decomposition, residual)
 }
 
-/// Step 2: the per-unit scales from the projected first-step moments P (dh×l, k = 0 … l−1) and
-/// their standard errors (nil: equal weights), for directions with variances `â_jᵀΓâ_j`.
+/// Step 2: the per-unit scales from the projected first-step moments P (dh × orders, column i
+/// of order `orders[i]`) and their standard errors (nil: equal weights), for directions with
+/// variances `â_jᵀΓâ_j`.
 ///
 /// Minimizes `Σ_k ((P_jk − f_k(s)) / se_jk)²` over s (s > 0 when σ is odd or even, whose sign
 /// flip is a symmetry; both signs otherwise) on a log grid of |s| in [10⁻³, 10³], refined by
 /// golden-section search. For a monomial σ every f_k is constant and s = 1 is returned.
-func fitUnitScales(_ projections: Tensor, standardErrors: Tensor?, variances: [Double], coefficients c: [Double])
-    -> (scales: [Double], identified: Bool, residuals: [Double]) {
-    let dh = variances.count, l = c.count - 1
+func fitUnitScales(_ projections: Tensor, standardErrors: Tensor?, variances: [Double], coefficients c: [Double],
+                   orders: [Int]) -> (scales: [Double], identified: Bool, residuals: [Double]) {
+    let dh = variances.count
     let probe = try? IORNN(a1: Tensor.identity(1), u: Tensor.zeros([1, 1]), a2: Tensor.identity(1), coefficients: c)
     let equivalence = probe?.equivalence ?? .permutationOnly
     guard equivalence != .scaling else { return ([Double](repeating: 1, count: dh), false, [Double](repeating: 0, count: dh)) }
@@ -127,9 +144,9 @@ func fitUnitScales(_ projections: Tensor, standardErrors: Tensor?, variances: [D
     for j in 0..<dh {
         func objective(_ s: Double) -> Double {
             var total = 0.0
-            for k in 0..<l {
-                let se = standardErrors.map { max($0[j, k], 1e-300) } ?? 1
-                let r = (projections[j, k] - firstStepProjection(c, order: k, variance: variances[j], scale: s)) / se
+            for (column, k) in orders.enumerated() {
+                let se = standardErrors.map { max($0[j, column], 1e-300) } ?? 1
+                let r = (projections[j, column] - firstStepProjection(c, order: k, variance: variances[j], scale: s)) / se
                 total += r * r
             }
             return total.isFinite ? total : .infinity
@@ -181,9 +198,27 @@ func assemblePolynomialFit(coefficients c: [Double], directions: Tensor, scaledO
                                warnings: rankWarnings(dx: dx, dh: dh, dy: dy, conditionA1: c1, conditionA2: c2))
 }
 
-/// The duals of (â, g): α̂ = pinv(Â) (dx×dh), β̃ = pinv(G) (dy×dh).
+/// The duals of (â, g): α̂ = pinv(Â) (dx×dh), and per unit an output direction β̃_j (dy×dh):
+/// the columns of pinv(G) when dy ≥ dh; for a scalar output (dy = 1), `β̃_j = 1/g_j`, which
+/// separates the units only together with at least one α̂_j slot (so the first-step moment of
+/// order 0, `E[y_1]`, is not used then).
 private func duals(_ directions: Tensor, _ g: Tensor) throws -> (alpha: Tensor, beta: Tensor) {
-    (try pseudoInverse(directions), try pseudoInverse(g))
+    let dh = g.shape[0], dy = g.shape[1]
+    if dy == 1 && dh > 1 {
+        guard (0..<dh).allSatisfy({ g[$0, 0] != 0 && g[$0, 0].isFinite }) else {
+            throw ModelError("GLOREE: a recovered output weight is zero or not finite")
+        }
+        return (try pseudoInverse(directions), Tensor(shape: [1, dh]) { i in 1 / g[i[1], 0] })
+    }
+    guard dh <= dy else {
+        throw ModelError("GLOREE: dh = \(dh) > dy = \(dy): A2 cannot have full row rank (give dy ≥ dh, or a scalar output)")
+    }
+    return (try pseudoInverse(directions), try pseudoInverse(g))
+}
+
+/// The first-step orders k that separate the units: 0 … l−1, without 0 for a scalar output.
+private func firstStepOrders(degree l: Int, outputDimension dy: Int, hidden dh: Int) -> [Int] {
+    dy == 1 && dh > 1 ? Array(1..<l) : Array(0..<l)
 }
 
 private func column(_ m: Tensor, _ j: Int) -> [Double] { (0..<m.shape[0]).map { m[$0, j] } }
@@ -206,12 +241,13 @@ public func gloree(leading: Tensor, firstStep: [Tensor], mixed: Tensor, hidden d
         throw ModelError("GLOREE: the mixed moment must be finite and dy×dx^\(2 * l - 1), got shape \(mixed.shape)")
     }
     let (alpha, beta) = try duals(f.directions, f.scaledOutputs)
-    let p = Tensor(shape: [dh, l]) { i in
-        let j = i[0], k = i[1]
+    let orders = firstStepOrders(degree: l, outputDimension: dy, hidden: dh)
+    let p = Tensor(shape: [dh, orders.count]) { i in
+        let j = i[0], k = orders[i[1]]
         return firstStep[k].contracted(withVectors: [column(beta, j)] + Array(repeating: column(alpha, j), count: k))
     }
     let variances = (0..<dh).map { j in dot(f.directions.row(j), matvec(process.gamma, f.directions.row(j))) }
-    let scales = fitUnitScales(p, standardErrors: nil, variances: variances, coefficients: c)
+    let scales = fitUnitScales(p, standardErrors: nil, variances: variances, coefficients: c, orders: orders)
     let projected = Tensor(shape: [dh, dh]) { i in
         mixed.contracted(withVectors: [column(beta, i[0])] + Array(repeating: column(alpha, i[0]), count: l - 1)
                          + Array(repeating: column(alpha, i[1]), count: l))
@@ -290,9 +326,10 @@ public func gloree(_ source: WindowSource, process: AR1Process, hidden dh: Int, 
     let leading = try estimateScoreMomentAtTime(source, process: process, order: l, threads: threads, progress: progress)
     let f = try polynomialLeadingFactors(leading.mean, hidden: dh, degree: l, decomposer: decomposer, seed: seed)
     let (alpha, beta) = try duals(f.directions, f.scaledOutputs)
+    let orders = firstStepOrders(degree: l, outputDimension: source.outputDimension, hidden: dh)
     var firstProjections: [ScoreProjection] = [], mixedProjections: [ScoreProjection] = []
     for j in 0..<dh {
-        for k in 0..<l {
+        for k in orders {
             firstProjections.append(ScoreProjection(output: column(beta, j), slots: Array(repeating: (0, column(alpha, j)), count: k)))
         }
         for k in 0..<dh {
@@ -310,10 +347,10 @@ public func gloree(_ source: WindowSource, process: AR1Process, hidden dh: Int, 
         progress?.advance(pairs)
     }
     let firstStep = first.result(), projectedMixed = mixed.result()
-    let p = firstStep.mean.reshaped([dh, l])
-    let pSE = (firstStep.batchStandardError ?? firstStep.standardError).reshaped([dh, l])
+    let p = firstStep.mean.reshaped([dh, orders.count])
+    let pSE = (firstStep.batchStandardError ?? firstStep.standardError).reshaped([dh, orders.count])
     let variances = (0..<dh).map { j in dot(f.directions.row(j), matvec(process.gamma, f.directions.row(j))) }
-    let scales = fitUnitScales(p, standardErrors: pSE, variances: variances, coefficients: c)
+    let scales = fitUnitScales(p, standardErrors: pSE, variances: variances, coefficients: c, orders: orders)
     let t = projectedMixed.mean.reshaped([dh, dh])
     let fit = try assemblePolynomialFit(coefficients: c, directions: f.directions, scaledOutputs: f.scaledOutputs,
                                         scales: scales.scales, identified: scales.identified, residuals: scales.residuals,
@@ -339,7 +376,7 @@ public func gloree(_ source: WindowSource, process: AR1Process, hidden dh: Int, 
         warnings.append("the rank-\(dh) decomposition leaves a residual of \(g(f.residual)), beyond the sampling error \(g(leadingRelative)): dh may be wrong, or the data not from this IO-RNN with this input process")
     }
     if scales.identified, let worst = scales.residuals.max(), worst > 9 * Double(l) {
-        warnings.append("the per-unit scales fit the first-step moments poorly (largest weighted residual \(g(worst)) over \(l) moments): the activation may be wrong")
+        warnings.append("the per-unit scales fit the first-step moments poorly (largest weighted residual \(g(worst)) over \(orders.count) moments): the activation may be wrong")
     }
     _ = dx
     return PolynomialGLOREEResult(fit: fit, leadingMoment: leading, firstStep: firstStep, projectedMixed: projectedMixed,

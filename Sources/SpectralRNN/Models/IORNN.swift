@@ -518,10 +518,11 @@ public struct IORNN: Sendable {
     ///   exceeds the dimension full row rank is impossible and the report shows `cond = ∞`.
     ///
     /// - `boundedFor`: when an input process is given, the draw is refused unless the
-    ///   bounded-state condition (`boundedStateRadius`) holds for preactivations up to twice
-    ///   their rms `√tr(A1 Γ A1ᵀ)` — the condition the generator enforces when asked (the
-    ///   walkthrough of polynomial activations asks for it), since the cubic and higher degrees
-    ///   blow up quickly past it (MATH.md §5). It is sufficient only for steps within that
+    ///   bounded-state condition (`boundedStateRadius`) holds for preactivations up to their
+    ///   rms `√tr(A1 Γ A1ᵀ)` — the condition the generator enforces when asked (the
+    ///   walkthrough of polynomial activations asks for it; for σ = z² it is 4‖U‖·rms ≤ 1,
+    ///   which 03's defaults meet with 0.8), since the cubic and higher degrees blow up quickly
+    ///   past it (MATH.md §5). It bounds the states only while every step stays within that
     ///   scale; rarer larger steps are caught by the simulator's divergence check.
     /// - `coefficients`: σ (default z²); `‖U‖ ≤ 1/l` is enforced for degree l.
     ///
@@ -565,9 +566,9 @@ public struct IORNN: Sendable {
         let model = try IORNN(a1: a1, u: u, a2: a2, noise: noise, coefficients: coefficients)
         if let process {
             let report = try model.stabilityReport(for: process, steps: 1)
-            let scale = 2 * (report.typicalPreactivation ?? 0)
+            let scale = report.typicalPreactivation ?? 0
             guard model.boundedStateRadius(preactivationBound: scale) != nil else {
-                throw ModelError("IO-RNN: the drawn model is not bounded at twice the typical input scale (\(model.boundedStateCondition) fails for r = 2·rms‖A1 x_t‖ = \(formatNumber(scale))); lower ‖U‖ or the row norm of A1")
+                throw ModelError("IO-RNN: the drawn model is not bounded at the typical input scale (\(model.boundedStateCondition) fails for r = rms‖A1 x_t‖ = \(formatNumber(scale))); lower ‖U‖ or the row norm of A1")
             }
         }
         return model

@@ -73,8 +73,8 @@ final class ProjectedScoreEngine: @unchecked Sendable {
     private let slotVectors: [[Double]]
     private let projectionGroups: [[Int]]
     private let projectionMultiplicities: [[Int]]
-    /// The largest `HermiteSchedule.states` of any projection (scratch size).
-    private var largestStates = 1
+    /// The largest number of recursion states of any projection (scratch size): `Π (n_g + 1)`.
+    private let largestStates: Int
     /// Plans per window length: the interior plan and the plans of times near the ends.
     private var plans: [Int: LengthPlans] = [:]
     /// The records so far (from records of one pair, doubling), and the unfinished record at
@@ -87,11 +87,45 @@ final class ProjectedScoreEngine: @unchecked Sendable {
     private var closedCount = 0
 
     /// Everything a (window length, time) pair needs: per distinct slot, the rows `P_{τ,τ+σ}ᵀ v`
-    /// for σ = −1, 0, 1 (zero outside the window), and per projection its schedule.
+    /// for σ = −1, 0, 1 (zero outside the window), and every projection's Hermite recursion
+    /// (`HermiteSchedule`) flattened into one program whose steps read the slot projections
+    /// directly: step i of projection p computes `h[i] = a[slot_i] h[pred_i] − Σ coef · h[state]`.
     struct Plan {
         /// slots × 3 × dx, row-major.
         let rows: [Double]
-        let schedules: [HermiteSchedule]
+        /// Per projection p, its steps are `stepStart[p]..<stepStart[p+1]` (state i of p is step
+        /// `stepStart[p] + i − 1`, state 0 being 1), and its value the last state's.
+        let stepStart: [Int32]
+        let stepSlot: [Int32]
+        let stepPredecessor: [Int32]
+        /// Terms of step i: `termEnd[i−1]..<termEnd[i]` (from 0 for the first step).
+        let termEnd: [Int32]
+        let termState: [Int32]
+        let termCoefficient: [Double]
+
+        init(rows: [Double], schedules: [HermiteSchedule], groups: [[Int]]) {
+            self.rows = rows
+            var stepStart: [Int32] = [0], stepSlot: [Int32] = [], stepPredecessor: [Int32] = [], termEnd: [Int32] = []
+            var termState: [Int32] = [], termCoefficient: [Double] = []
+            for (schedule, slots) in zip(schedules, groups) {
+                for state in 1..<max(1, schedule.states) {
+                    stepSlot.append(Int32(slots[Int(schedule.group[state])]))
+                    stepPredecessor.append(schedule.predecessor[state])
+                    for term in Int(schedule.termStart[state])..<Int(schedule.termStart[state + 1]) {
+                        termState.append(schedule.termState[term])
+                        termCoefficient.append(schedule.termCoefficient[term])
+                    }
+                    termEnd.append(Int32(termState.count))
+                }
+                stepStart.append(Int32(stepSlot.count))
+            }
+            self.stepStart = stepStart
+            self.stepSlot = stepSlot
+            self.stepPredecessor = stepPredecessor
+            self.termEnd = termEnd
+            self.termState = termState
+            self.termCoefficient = termCoefficient
+        }
     }
 
     struct LengthPlans {
@@ -153,6 +187,7 @@ final class ProjectedScoreEngine: @unchecked Sendable {
         self.slotVectors = slotVectors
         self.projectionGroups = groups
         self.projectionMultiplicities = multiplicities
+        largestStates = multiplicities.map { $0.reduce(1) { $0 * ($1 + 1) } }.max() ?? 1
     }
 
     /// The plan of time t in a window of length n.
@@ -179,7 +214,7 @@ final class ProjectedScoreEngine: @unchecked Sendable {
             }
             return HermiteSchedule(multiplicities: m, coupling: c)
         }
-        return Plan(rows: rows, schedules: schedules)
+        return Plan(rows: rows, schedules: schedules, groups: projectionGroups)
     }
 
     /// The plans of windows of length n (made once per length).
@@ -198,9 +233,6 @@ final class ProjectedScoreEngine: @unchecked Sendable {
             }
         }
         let result = LengthPlans(interior: interior, ends: ends, times: times)
-        for plan in [interior].compactMap({ $0 }) + Array(ends.values) {
-            largestStates = max(largestStates, plan.schedules.map(\.states).max() ?? 1)
-        }
         plans[n] = result
         return result
     }
@@ -269,7 +301,7 @@ final class ProjectedScoreEngine: @unchecked Sendable {
         let workers = min(threads, pieces)
         let sizes = (projections: outputIndex.count, outputs: outputs.count, slots: slotOffsets.count)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            let scratch = Scratch(projections: sizes.projections, outputs: sizes.outputs, slots: sizes.slots, states: states)
+            let scratch = Scratch(outputs: sizes.outputs, slots: sizes.slots, states: states)
             var piece = worker
             while piece < pieces {
                 results.store(self.record(frozenPairs[frozenCuts[piece]..<frozenCuts[piece + 1]], batch: batch,
@@ -289,52 +321,89 @@ final class ProjectedScoreEngine: @unchecked Sendable {
 
     /// Per-worker scratch.
     private final class Scratch {
-        var sample: [Double], outputValues: [Double], projectionValues: [Double], h: [Double], a: [Double]
-        init(projections: Int, outputs: Int, slots: Int, states: Int) {
-            sample = [Double](repeating: 0, count: projections)
+        var outputValues: [Double], projectionValues: [Double], h: [Double]
+        init(outputs: Int, slots: Int, states: Int) {
             outputValues = [Double](repeating: 0, count: outputs)
             projectionValues = [Double](repeating: 0, count: slots)
             h = [Double](repeating: 0, count: states)
-            a = [Double](repeating: 0, count: slots)
         }
     }
 
     /// The record (count, mean, sum of squared deviations) of a run of consecutive pairs.
     private func record(_ run: ArraySlice<Pair>, batch: [WindowSegment], plans: [LengthPlans],
                         scratch: Scratch) -> WindowMomentKernels.Record {
-        let k = outputIndex.count
+        let k = outputIndex.count, slots = slotOffsets.count, dx = self.dx, dy = self.dy
         var sum = [Double](repeating: 0, count: k), squares = [Double](repeating: 0, count: k)
-        for pair in run {
-            let segment = batch[Int(pair.segment)]
-            let n = segment.windowLength, t = Int(pair.time)
+        let flatOutputs = outputs.flatMap { $0 }
+        var start = run.startIndex
+        while start < run.endIndex {
+            // A stretch of pairs of one segment.
+            let segmentIndex = run[start].segment
+            var end = start
+            while end < run.endIndex && run[end].segment == segmentIndex { end += 1 }
+            let segment = batch[Int(segmentIndex)]
+            let lengthPlans = plans[Int(segmentIndex)]
+            let n = segment.windowLength, first = segment.firstTime
             let steps = segment.x.count / (segment.windowCount * dx)
-            let plan = plans[Int(pair.segment)].plan(t)
-            let xBase = Int(pair.window) * steps * dx - segment.firstTime * dx
-            let yBase = (Int(pair.window) * steps + t - segment.firstTime) * dy
-            for (o, beta) in outputs.enumerated() {
-                var r = 0.0
-                for i in 0..<dy { r += beta[i] * segment.y[yBase + i] }
-                scratch.outputValues[o] = r
-            }
-            for s in 0..<slotOffsets.count {
-                let tau = t + slotOffsets[s]
-                var v = 0.0
-                for sigma in -1...1 where tau + sigma >= 0 && tau + sigma < n {
-                    let rowBase = (s * 3 + sigma + 1) * dx, x = xBase + (tau + sigma) * dx
-                    for i in 0..<dx { v += plan.rows[rowBase + i] * segment.x[x + i] }
+            segment.x.withUnsafeBufferPointer { xs in
+            segment.y.withUnsafeBufferPointer { ys in
+            flatOutputs.withUnsafeBufferPointer { beta in
+            scratch.outputValues.withUnsafeMutableBufferPointer { out in
+            scratch.projectionValues.withUnsafeMutableBufferPointer { a in
+            scratch.h.withUnsafeMutableBufferPointer { h in
+            outputIndex.withUnsafeBufferPointer { outputOf in
+            slotOffsets.withUnsafeBufferPointer { offsets in
+                var currentTime = -1
+                var plan = lengthPlans.plan(Int(run[start].time))
+                for position in start..<end {
+                    let pair = run[position]
+                    let t = Int(pair.time)
+                    if t != currentTime { plan = lengthPlans.plan(t); currentTime = t }
+                    let x = xs.baseAddress! + (Int(pair.window) * steps - first) * dx
+                    let y = ys.baseAddress! + (Int(pair.window) * steps + t - first) * dy
+                    for o in 0..<out.count {
+                        var r = 0.0
+                        for i in 0..<dy { r += beta[o * dy + i] * y[i] }
+                        out[o] = r
+                    }
+                    plan.rows.withUnsafeBufferPointer { rows in
+                        for s in 0..<slots {
+                            let tau = t + offsets[s]
+                            var v = 0.0
+                            for sigma in -1...1 where tau + sigma >= 0 && tau + sigma < n {
+                                let row = rows.baseAddress! + (s * 3 + sigma + 1) * dx, xt = x + (tau + sigma) * dx
+                                for i in 0..<dx { v += row[i] * xt[i] }
+                            }
+                            a[s] = v
+                        }
+                    }
+                    plan.stepStart.withUnsafeBufferPointer { stepStart in
+                    plan.stepSlot.withUnsafeBufferPointer { stepSlot in
+                    plan.stepPredecessor.withUnsafeBufferPointer { stepPredecessor in
+                    plan.termEnd.withUnsafeBufferPointer { termEnd in
+                    plan.termState.withUnsafeBufferPointer { termState in
+                    plan.termCoefficient.withUnsafeBufferPointer { termCoefficient in
+                        for p in 0..<k {
+                            h[0] = 1
+                            let firstStep = Int(stepStart[p]), lastStep = Int(stepStart[p + 1])
+                            var term = firstStep == 0 ? 0 : Int(termEnd[firstStep - 1])
+                            for step in firstStep..<lastStep {
+                                var value = a[Int(stepSlot[step])] * h[Int(stepPredecessor[step])]
+                                let stop = Int(termEnd[step])
+                                while term < stop {
+                                    value -= termCoefficient[term] * h[Int(termState[term])]
+                                    term += 1
+                                }
+                                h[step - firstStep + 1] = value
+                            }
+                            let sample = out[outputOf[p]] * h[lastStep - firstStep]
+                            sum[p] += sample
+                            squares[p] += sample * sample
+                        }
+                    }}}}}}
                 }
-                scratch.projectionValues[s] = v
-            }
-            for p in 0..<k {
-                let groups = projectionGroups[p]
-                for (g, slot) in groups.enumerated() { scratch.a[g] = scratch.projectionValues[slot] }
-                let value = scratch.a.withUnsafeBufferPointer { pa in
-                    scratch.h.withUnsafeMutableBufferPointer { ph in plan.schedules[p].evaluate(pa.baseAddress!, into: ph.baseAddress!) }
-                }
-                let sample = scratch.outputValues[outputIndex[p]] * value
-                sum[p] += sample
-                squares[p] += sample * sample
-            }
+            }}}}}}}}
+            start = end
         }
         let count = run.count
         let mean = sum.map { $0 / Double(count) }
