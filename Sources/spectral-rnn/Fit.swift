@@ -36,9 +36,13 @@ struct Fit: ParsableCommand {
     @Option(help: "Worker threads for the moment accumulation (results do not depend on it).")
     var threads: Int = 2
 
+    @Option(help: "The activation's coefficients c0,c1,…,cl of σ(z) = Σ c_i z^i, l ≥ 2 (default 0,0,1: σ(z) = z²).")
+    var activation: String = "0,0,1"
+
     func validate() throws {
         guard hidden >= 1 else { throw ValidationError("--hidden must be at least 1, got \(hidden)") }
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
+        do { _ = try IORNN.parseActivation(activation) } catch { throw ValidationError("--activation: \(error)") }
         try validateOutput(output)
         if Fit.canonicalPath(output) == Fit.canonicalPath(file) {
             throw ValidationError("--output \(output) is the input file; write the estimate to another file")
@@ -62,9 +66,13 @@ struct Fit: ParsableCommand {
     }
 
     private func fit() throws {
+        let coefficients = try IORNN.parseActivation(activation)
+        let source = try HDF5WindowSource(path: file)
+        if coefficients != IORNN.quadratic || source.scalarOutput {
+            return try fitPolynomial(source, coefficients: coefficients)
+        }
         let clock = ContinuousClock()
         let started = clock.now
-        let source = try HDF5WindowSource(path: file)
         let dx = source.inputDimension, dy = source.outputDimension
         guard hidden <= dx, hidden <= dy else {
             let which = hidden > dx ? "dx = \(dx) (/x is \(source.windows)×\(source.length)×\(dx))"
@@ -73,20 +81,7 @@ struct Fit: ParsableCommand {
                             + "A2 (dh×dy) of full row rank, dh ≤ dx and dh ≤ dy (paper Theorem 5); use --hidden ≤ \(min(dx, dy))")
         }
 
-        // The input process: from the file, or estimated from /x.
-        let process: AR1Process
-        let processNote: String
-        var estimatedPairs: Int? = nil
-        if let stored = try readProcess(from: source.reader, dimension: dx) {
-            process = stored
-            processNote = "from the file (/process/Phi, /process/Sigma); spectral radius of Φ \(formatNumber(try spectralRadius(stored.phi)))"
-        } else {
-            let estimate = try fitAR1Process(source)
-            process = estimate.process
-            estimatedPairs = estimate.pairs
-            processNote = "estimated from /x by least squares over \(estimate.pairs) pairs (x_{t−1}, x_t), since the file has no "
-                + "/process; spectral radius of Φ̂ \(formatNumber(try spectralRadius(process.phi))), tr Σ̂ \(formatNumber(trace(process.sigma)))"
-        }
+        let (process, processNote, estimatedPairs) = try inputProcess(source)
 
         let result = try gloree(source, process: process, hidden: hidden, seed: seed, threads: threads)
         let diagnostics = result.diagnostics
@@ -134,6 +129,162 @@ struct Fit: ParsableCommand {
 
     private func trace(_ m: Tensor) -> Double { (0..<m.shape[0]).reduce(0) { $0 + m[$1, $1] } }
 
+    /// The input process: from the file, or estimated from /x; with a line for the report.
+    private func inputProcess(_ source: HDF5WindowSource) throws -> (AR1Process, String, Int?) {
+        if let stored = try readProcess(from: source.reader, dimension: source.inputDimension) {
+            return (stored, "from the file (/process/Phi, /process/Sigma); spectral radius of Φ \(formatNumber(try spectralRadius(stored.phi)))", nil)
+        }
+        let estimate = try fitAR1Process(source)
+        let process = estimate.process
+        return (process, "estimated from /x by least squares over \(estimate.pairs) pairs (x_{t−1}, x_t), since the file has no "
+                    + "/process; spectral radius of Φ̂ \(formatNumber(try spectralRadius(process.phi))), tr Σ̂ \(formatNumber(trace(process.sigma)))",
+                estimate.pairs)
+    }
+
+    /// GLOREE for a polynomial activation (MATH.md §5; PolynomialGLOREE.swift), vector or scalar output.
+    private func fitPolynomial(_ source: HDF5WindowSource, coefficients c: [Double]) throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let dx = source.inputDimension, dy = source.outputDimension, l = c.count - 1
+        let activationText = Activation.polynomial(c).description
+        guard hidden <= dx else {
+            throw HDF5Error(file: file, message: "--hidden \(hidden) exceeds dx = \(dx) (/x is \(source.windows)×\(source.length)×\(dx)): "
+                            + "GLOREE needs A1 (dh×dx) of full row rank; use --hidden ≤ \(dx)")
+        }
+        if source.scalarOutput || dy == 1 {
+            guard l >= 3 || hidden == 1 else {
+                throw HDF5Error(file: file, message: "a scalar output (/y is \(source.scalarOutput ? "N×n" : "N×n×1")) needs an activation of degree l ≥ 3 "
+                                + "(App. C.2): σ(z) = \(activationText) has degree \(l), and Σ_j a2_j a_j a_jᵀ has no unique rank-\(hidden) decomposition")
+            }
+        } else {
+            guard hidden <= dy else {
+                throw HDF5Error(file: file, message: "--hidden \(hidden) exceeds dy = \(dy) (/y is \(source.windows)×\(source.length)×\(dy)): "
+                                + "GLOREE needs A2 (dh×dy) of full row rank, or a scalar output; use --hidden ≤ \(min(dx, dy))")
+            }
+        }
+        let (process, processNote, estimatedPairs) = try inputProcess(source)
+        let result = try gloree(source, process: process, hidden: hidden, coefficients: c, seed: seed, threads: threads)
+        let fit = result.fit
+        let elapsed = clock.now - started
+
+        var tree = HDF5Tree()
+        var comparison: [String] = []
+        if reader(source).exists("/model/A1") {
+            do {
+                let truth = try storedModel(source.reader, coefficients: c)
+                guard truth.a1.shape == fit.a1.shape, truth.a2.shape == fit.a2.shape else {
+                    throw NotComparable(description: "/model has dh = \(truth.hiddenDimension), the fit dh = \(hidden)")
+                }
+                let estimate = try result.model()
+                let errors = try ParameterErrors(estimate, truth: truth)
+                comparison.append("against /model of the input (aligned modulo \(equivalenceText(truth.equivalence))), \(errors)")
+                tree.addDataset("/comparison/parameter_errors", Tensor(vector: [errors.a1, errors.u, errors.a2]),
+                                description: "Relative Frobenius errors of Â1, Û, Â2 against /model of the input file, after aligning hidden units modulo \(equivalenceText(truth.equivalence)).",
+                                formula: "‖X̂ − X‖_F / ‖X‖_F for X = A1, U, A2", paper: "§3.3; MATH.md §1")
+                let freshLength = min(source.length, 100_000)
+                let freshWindows = max(1, min(source.windows, 100_000 / freshLength))
+                let (x, _) = try truth.withNoise(0).simulate(process: process, windows: freshWindows, length: freshLength,
+                                                             seed: seed, purpose: "spectral-rnn fit fresh windows")
+                let error = try predictionError(estimate, truth, on: x)
+                comparison.append("prediction error on \(freshWindows) fresh windows of \(freshLength) steps against the noiseless truth: ‖ŷ − y*‖/‖y*‖ = \(formatNumber(error))")
+                tree.addDataset("/comparison/prediction_error", Tensor(scalar: error),
+                                description: "Relative prediction error of the fitted model on fresh windows of the input process, against the noiseless outputs of /model.",
+                                formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
+            } catch {
+                comparison.append("against /model of the input: no comparison (\(error))")
+            }
+        }
+
+        tree.setAttribute("command", .string(CommandLine.arguments.joined(separator: " ")))
+        tree.setAttribute("created", .string(ISO8601DateFormatter().string(from: Date())))
+        tree.setAttribute("version", .string("SpectralRNN \(spectralRNNVersion)"))
+        tree.setAttribute("seed", .unsigned(seed))
+        tree.setAttribute("walkthrough", .string("spectral-rnn fit"))
+        tree.setAttribute("input", .string(file))
+        tree.setAttribute("hidden", .integer(hidden))
+        tree.setAttribute("threads", .integer(threads))
+        tree.addDataset("/estimate/A1", fit.a1, description: "Estimated A1 (dh×dx): rows s_j â_j, the directions â_j from the S_\(l) moment and the scales s_j from the first-step moments.",
+                        formula: "Ê[y_t ⊗ S_\(l)(x[n], t)] ≈ l! c_l Σ_j b_j ⊗ a_j^{⊗\(l)}", paper: "Thm 6; MATH.md §5")
+        tree.addDataset("/estimate/U", fit.u, description: "Estimated U (dh×dh) from the corrected order-\(2 * l - 1) mixed moment.",
+                        formula: "U_jk = T(β_j, α_j^(l−1), α_k^(l)) / (l! c_l)², T = Ê[y_t ⊗ S_{t^(l−1),(t−1)^(l)}]", paper: "MATH.md §5 (corrects eq. 17, erratum 5)")
+        tree.addDataset("/estimate/A2", fit.a2, description: "Estimated A2 (dh×dy\(dy == 1 ? ", the scalar output's a2" : "")): rows b_j = g_j / (l! c_l s_j^l).",
+                        formula: "Ê[y_t ⊗ S_\(l)] ≈ l! c_l Σ_j b_j ⊗ a_j^{⊗\(l)}", paper: "Thm 6; MATH.md §5")
+        tree.addDataset("/estimate/activation", Tensor(vector: c), description: "The activation's coefficients c_0 … c_l the model was fitted with: σ(z) = \(activationText).",
+                        formula: "σ(z) = Σ_i c_i z^i", paper: "§3.3")
+        tree.addDataset("/estimate/scales", Tensor(vector: fit.scales), description: "The per-unit scales s_j fitted to the first-step moments (1 for a monomial σ, whose scale is a symmetry).",
+                        formula: "f_k(s) = E[σ^(k)(s g)] s^k / (l! c_l s^l) = P_jk", paper: "MATH.md §5")
+        tree.setAttribute("activation", .string(activationText), at: "/estimate")
+        tree.addDataset("/process/Phi", process.phi, description: "The AR(1) transition matrix Φ used by the fit (dx×dx).",
+                        formula: "x_t = Φ x_{t−1} + ε_t", paper: "§2.5")
+        tree.addDataset("/process/Sigma", process.sigma, description: "The AR(1) innovation covariance Σ used by the fit (dx×dx).",
+                        formula: "ε_t ~ N(0, Σ)", paper: "§2.5")
+        tree.setAttribute("source", .string(estimatedPairs == nil ? "file" : "estimated"), at: "/process")
+        tree.addDataset("/diagnostics/leading_moment", result.leadingMoment.mean,
+                        description: "Ê[y_t ⊗ S_\(l)(x[n], t)] (dy×dx^\(l)) over \(result.leadingMoment.count) (window, t) pairs.",
+                        formula: "Ê[y_t ⊗ S_l(x[n], t)]", paper: "Thm 6; MATH.md §5")
+        tree.addDataset("/diagnostics/leading_moment_se", result.leadingMoment.standardError,
+                        description: "Per-entry standard error of /diagnostics/leading_moment.", formula: "sd/√N", paper: "MATH.md §5")
+        tree.addDataset("/diagnostics/first_step", fit.firstStepProjections, description: "The projected first-step moments the scales were fitted to (dh × orders).",
+                        formula: "P_jk = T(β̃_j, α̂_j^(k)), T = Ê[y_1 ⊗ S_k(x[n], 1)]", paper: "MATH.md §5")
+        tree.addDataset("/diagnostics/projected_mixed", fit.projectedMixed, description: "T̃_jk with the duals of (â, g) over \(result.projectedMixed.count) pairs.",
+                        formula: "T(β̃_j, α̂_j^(l−1), α̂_k^(l))", paper: "MATH.md §5")
+        tree.addDataset("/diagnostics/U_se", result.uStandardError, description: "Per-entry standard error of /estimate/U (batch means, given the directions and scales).",
+                        formula: "s_j se(T̃_jk) / (|s_k|^l l! |c_l|)", paper: "MATH.md §5")
+        tree.setAttribute("u_relative_se", .real(result.uRelativeStandardError), at: "/diagnostics")
+        tree.setAttribute("leading_moment_relative_se", .real(result.leadingRelativeStandardError), at: "/diagnostics")
+        tree.setAttribute("decomposition_residual", .real(fit.leadingResidual), at: "/diagnostics")
+        tree.setAttribute("warning_count", .integer(result.warnings.count), at: "/diagnostics")
+        tree.setAttribute("warnings", .string(result.warnings.joined(separator: "\n")), at: "/diagnostics")
+        tree.setAttribute("windows", .integer(source.windows), at: "/diagnostics")
+        tree.setAttribute("length", .integer(source.length), at: "/diagnostics")
+        try tree.write(to: output)
+
+        let reliable = result.warnings.isEmpty
+        var lines: [String] = []
+        lines.append("spectral-rnn fit \(file): N = \(source.windows) window\(source.windows == 1 ? "" : "s") × n = \(source.length) steps, dx = \(dx), "
+                     + (dy == 1 ? "scalar output" : "dy = \(dy)") + "; dh = \(hidden); σ(z) = \(activationText) (degree \(l))")
+        lines.append("  input process: \(processNote)")
+        lines.append("  samples: \(result.leadingMoment.count) (window, t) pairs for Ê[y_t ⊗ S_\(l)(x[n], t)], \(result.firstStep.count) first steps, "
+                     + "\(result.projectedMixed.count) pairs for the order-\(2 * l - 1) mixed moment (two passes over the file)")
+        lines.append("  signal against noise: relative standard error of the S_\(l) moment \(formatNumber(result.leadingRelativeStandardError)), "
+                     + "of Û \(formatNumber(result.uRelativeStandardError)); decomposition residual \(formatNumber(fit.leadingResidual))")
+        lines.append("  scales s_j = " + fit.scales.map { formatNumber($0) }.joined(separator: ", ")
+                     + (fit.scaleIdentified ? " (fitted to the first-step moments)" : " (σ is a monomial: the scale is a symmetry, fixed at 1)"))
+        lines.append("  condition numbers: cond(Â1) = \(formatNumber(fit.conditionNumberA1)), cond(Â2) = \(formatNumber(fit.conditionNumberA2))")
+        if reliable {
+            lines.append("  warnings: none")
+        } else {
+            lines.append("  UNRELIABLE: the moments are too noisy or do not fit this model; the estimate is written but should not be trusted:")
+            lines += result.warnings.map { "    - \($0)" }
+        }
+        lines += comparison.map { "  \($0)" }
+        lines.append("  wrote \(output): /estimate/{A1, U, A2, activation, scales}, /process, /diagnostics\(comparison.isEmpty ? "" : ", /comparison")")
+        lines.append("  fit time \(String(format: "%.2f", elapsed / .seconds(1))) s (\(threads) thread\(threads == 1 ? "" : "s"))")
+        print(lines.joined(separator: "\n"))
+    }
+
+    private func reader(_ source: HDF5WindowSource) -> HDF5Reader { source.reader }
+
+    private func equivalenceText(_ e: IORNN.Equivalence) -> String {
+        switch e {
+        case .scaling: return "permutation and per-unit scaling"
+        case .signFlip: return "permutation and sign flips"
+        case .permutationOnly: return "permutation only"
+        }
+    }
+
+    /// The model under /model, with its activation from /model/activation (z² when absent).
+    private func storedModel(_ reader: HDF5Reader, coefficients: [Double]) throws -> IORNN {
+        let a1 = try reader.readTensor("/model/A1", rank: 2, requireFinite: true)
+        let u = try reader.readTensor("/model/U", rank: 2, requireFinite: true)
+        let a2 = try reader.readTensor("/model/A2", rank: 2, requireFinite: true)
+        let stored = reader.exists("/model/activation") ? try reader.readTensor("/model/activation", rank: 1, requireFinite: true).storage : IORNN.quadratic
+        guard stored == coefficients else {
+            throw NotComparable(description: "the input was made with σ(z) = \(Activation.polynomial(stored)), the fit uses σ(z) = \(Activation.polynomial(coefficients))")
+        }
+        return try IORNN(a1: a1, u: u, a2: a2, coefficients: stored)
+    }
+
     /// Why a model stored in the input cannot be compared with the fit.
     struct NotComparable: Error, CustomStringConvertible {
         let description: String
@@ -144,6 +295,12 @@ struct Fit: ParsableCommand {
     private func trueModel(_ reader: HDF5Reader, dx: Int, dh: Int, dy: Int) -> Result<IORNN, NotComparable>? {
         guard reader.exists("/model/A1"), reader.exists("/model/U"), reader.exists("/model/A2") else { return nil }
         do {
+            if reader.exists("/model/activation") {
+                let stored = try reader.readTensor("/model/activation", rank: 1, requireFinite: true).storage
+                guard stored == IORNN.quadratic else {
+                    return .failure(NotComparable(description: "the input was made with σ(z) = \(Activation.polynomial(stored)); fit it with --activation \(stored.map { formatNumber($0) }.joined(separator: ","))"))
+                }
+            }
             let a1 = try reader.readTensor("/model/A1", rank: 2, requireFinite: true)
             let u = try reader.readTensor("/model/U", rank: 2, requireFinite: true)
             let a2 = try reader.readTensor("/model/A2", rank: 2, requireFinite: true)

@@ -6,14 +6,18 @@ import SpectralRNN
 /// quadratic IO-RNN driven by a stationary AR(1) input, with the true model under `/model`.
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write an input file for `fit`: windows of a quadratic IO-RNN driven by an AR(1) input.",
+        abstract: "Write an input file for `fit`: windows of an IO-RNN with a polynomial activation driven by an AR(1) input.",
         discussion: """
-            Draws a random quadratic IO-RNN h_t = (A1 x_t + U h_{t−1})², y_t = A2ᵀ h_t + η_t \
-            (paper §3.2) with ‖U‖₂ = 0.2, rows of A1 of norm 0.5 and unit rows of A2 (row \
-            condition numbers at most 10), and simulates N independent windows of n steps of \
-            the stationary AR(1) input x_t = φ x_{t−1} + ε_t, ε_t ~ N(0, I), h_0 = 0. Writes \
-            /x (N×n×dx), /y (N×n×dy), /process/Phi (φ·I), /process/Sigma (I) and the true \
-            model under /model (A1, U, A2, attribute noise), atomically.
+            Draws a random IO-RNN h_t = σ(A1 x_t + U h_{t−1}), y_t = A2ᵀ h_t + η_t (paper \
+            §3.2–3.3) with σ(z) = Σ c_i z^i from --activation (default z²), ‖U‖₂ = 0.2, rows \
+            of A1 of norm 0.5 (0.35 for degree 3 and up) and unit rows of A2 (row condition \
+            numbers at most 10), and simulates N independent windows of n steps of the \
+            stationary AR(1) input x_t = φ x_{t−1} + ε_t, ε_t ~ N(0, I), h_0 = 0. For degree \
+            3 and up the draw must meet the bounded-state condition at the typical input scale \
+            (IORNN.random, boundedFor). With --scalar-output, y_t = ⟨a2, h_t⟩ + η_t and /y is \
+            N×n (App. C.2). Writes /x (N×n×dx), /y (N×n×dy or N×n), /process/Phi (φ·I), \
+            /process/Sigma (I) and the true model under /model (A1, U, A2, activation, \
+            attribute noise), atomically.
             """
     )
 
@@ -23,8 +27,20 @@ struct Simulate: ParsableCommand {
     @Option(help: "dh, the number of hidden units (at most dx and dy).")
     var hidden: Int
 
-    @Option(help: "dy, the dimension of one output y_t.")
-    var dy: Int
+    @Option(help: "dy, the dimension of one output y_t (omit with --scalar-output).")
+    var dy: Int?
+
+    @Option(help: "The activation's coefficients c0,c1,…,cl of σ(z) = Σ c_i z^i, l ≥ 2 (default 0,0,1: σ(z) = z²).")
+    var activation: String = "0,0,1"
+
+    @Flag(help: "A scalar output y_t = ⟨a2, h_t⟩ + η_t (App. C.2; needs degree ≥ 3 to be fitted): /y is N×n.")
+    var scalarOutput = false
+
+    @Option(help: "‖U‖₂ of the drawn model (at most 1/l for degree l).")
+    var spectralNormU: Double = 0.2
+
+    @Option(help: "The norm of each row of A1 (default 0.5 for σ of degree 2, 0.35 otherwise).")
+    var rowNorm: Double?
 
     @Option(help: "N, the number of windows.")
     var windows: Int
@@ -47,11 +63,31 @@ struct Simulate: ParsableCommand {
     /// The most values (`N·n·(dx+dy)`) simulate holds in memory: 4 GB of float64.
     static let maximumValues = 500_000_000
 
+    /// dy: 1 for a scalar output.
+    private var outputDimension: Int { scalarOutput ? 1 : (dy ?? 0) }
+
     func validate() throws {
+        let coefficients: [Double]
+        do { coefficients = try IORNN.parseActivation(activation) } catch { throw ValidationError("--activation: \(error)") }
+        if scalarOutput {
+            if let dy, dy != 1 { throw ValidationError("--scalar-output has dy = 1; drop --dy \(dy)") }
+            guard coefficients.count >= 4 else {
+                throw ValidationError("--scalar-output needs an activation of degree l ≥ 3 (App. C.2; fit cannot split a degree-2 scalar output), got \(activation)")
+            }
+        } else if dy == nil {
+            throw ValidationError("give --dy (or --scalar-output)")
+        }
+        guard spectralNormU.isFinite, spectralNormU >= 0, spectralNormU <= 1 / Double(coefficients.count - 1) else {
+            throw ValidationError("--spectral-norm-u must lie in [0, 1/l] = [0, \(formatNumber(1 / Double(coefficients.count - 1)))] for degree l = \(coefficients.count - 1), got \(spectralNormU)")
+        }
+        if let rowNorm, !(rowNorm.isFinite && rowNorm > 0) {
+            throw ValidationError("--row-norm must be positive and finite, got \(rowNorm)")
+        }
+        let dy = outputDimension
         for (name, value) in [("--dx", dx), ("--hidden", hidden), ("--dy", dy), ("--windows", windows)] where value < 1 {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
-        guard hidden <= dx, hidden <= dy else {
+        guard hidden <= dx, scalarOutput || hidden <= dy else {
             throw ValidationError("--hidden \(hidden) exceeds \(hidden > dx ? "--dx \(dx)" : "--dy \(dy)"): the model is "
                                   + "identifiable only when A1 (dh×dx) and A2 (dh×dy) have full row rank, dh ≤ dx and dh ≤ dy")
         }
@@ -83,11 +119,17 @@ struct Simulate: ParsableCommand {
     }
 
     private func simulate() throws {
+        let dy = outputDimension
+        let coefficients = try IORNN.parseActivation(activation)
+        let rows = rowNorm ?? (coefficients.count == 3 ? 0.5 : 0.35)
         let process = try AR1Process(phi: Tensor.identity(dx) * phi, sigma: Tensor.identity(dx))
-        let model = try IORNN.random(inputDimension: dx, hidden: hidden, outputDimension: dy,
-                                              noise: noise, seed: seed)
-        let (x, y) = try model.simulate(process: process, windows: windows, length: length, seed: seed,
+        let model = try IORNN.random(inputDimension: dx, hidden: hidden, outputDimension: dy, noise: noise,
+                                     spectralNormU: spectralNormU, rowNormA1: rows, coefficients: coefficients,
+                                     boundedFor: coefficients.count > 3 ? process : nil, seed: seed)
+        var (x, y) = try model.simulate(process: process, windows: windows, length: length, seed: seed,
                                         purpose: "spectral-rnn simulate")
+        if scalarOutput { y = y.reshaped([windows, length]) }
+        let sigmaText = model.activation.description
         var tree = HDF5Tree()
         tree.setAttribute("command", .string(CommandLine.arguments.joined(separator: " ")))
         tree.setAttribute("created", .string(ISO8601DateFormatter().string(from: Date())))
@@ -97,34 +139,41 @@ struct Simulate: ParsableCommand {
         tree.addDataset("/x", x, description: "Inputs: N = \(windows) window\(windows == 1 ? "" : "s") of n = \(length) steps of the stationary AR(1) process "
                             + "under /process (N×n×dx).",
                         formula: "x_1 ~ N(0, Γ), x_t = Φ x_{t−1} + ε_t, ε_t ~ N(0, Σ)", paper: "§2.5")
-        tree.addDataset("/y", y, description: "Outputs of the quadratic IO-RNN under /model on the windows of /x, from h_0 = 0, "
-                            + "with output noise of sd \(noise) (N×n×dy).",
-                        formula: "h_t = (A1 x_t + U h_{t−1})^{∘2}, y_t = A2ᵀ h_t + η_t, η_t ~ N(0, noise² I)", paper: "§3.2, eq. 15")
+        tree.addDataset("/y", y, description: "Outputs of the IO-RNN under /model (σ(z) = \(sigmaText)) on the windows of /x, from h_0 = 0, "
+                            + "with output noise of sd \(noise) (\(scalarOutput ? "N×n, a scalar output" : "N×n×dy")).",
+                        formula: "h_t = σ(A1 x_t + U h_{t−1}), y_t = A2ᵀ h_t + η_t, η_t ~ N(0, noise² I)", paper: "§3.2–3.3, eq. 15")
         tree.addDataset("/process/Phi", process.phi, description: "The AR(1) transition matrix Φ = φ·I (dx×dx).",
                         formula: "x_t = Φ x_{t−1} + ε_t", paper: "§2.5")
         tree.addDataset("/process/Sigma", process.sigma, description: "The AR(1) innovation covariance Σ = I (dx×dx).",
                         formula: "ε_t ~ N(0, Σ)", paper: "§2.5")
         tree.setAttribute("source", .string("simulate"), at: "/process")
         tree.addDataset("/model/A1", model.a1, description: "True A1 (dh×dx): row j is a_j, the input weights of hidden unit j.",
-                        formula: "h_t = (A1 x_t + U h_{t−1})^{∘2}", paper: "§3.2")
+                        formula: "h_t = σ(A1 x_t + U h_{t−1})", paper: "§3.2–3.3")
         tree.addDataset("/model/U", model.u, description: "True U (dh×dh): the recurrent weights.",
-                        formula: "h_t = (A1 x_t + U h_{t−1})^{∘2}", paper: "§3.2")
+                        formula: "h_t = σ(A1 x_t + U h_{t−1})", paper: "§3.2–3.3")
         tree.addDataset("/model/A2", model.a2, description: "True A2 (dh×dy): row j is b_j, the output weights of hidden unit j.",
                         formula: "y_t = A2ᵀ h_t + η_t", paper: "§3.2")
         tree.setAttribute("noise", .real(noise), at: "/model")
-        tree.setAttribute("activation", .string("quadratic: σ(z) = z²"), at: "/model")
+        tree.setAttribute("activation", .string("σ(z) = \(sigmaText)"), at: "/model")
+        tree.addDataset("/model/activation", Tensor(vector: coefficients), description: "The activation's coefficients c_0 … c_l: σ(z) = \(sigmaText).",
+                        formula: "σ(z) = Σ_i c_i z^i", paper: "§3.3")
+        let equivalences: String
+        switch model.equivalence {
+        case .scaling: equivalences = "permutation and per-unit scaling (a_j, U_j·, U_·j, b_j) → (s a_j, s U_j·, U_·j/s^l, b_j/s^l)"
+        case .signFlip: equivalences = "permutation and per-unit sign flips"
+        case .permutationOnly: equivalences = "permutation only (for this σ a per-unit scale is not a symmetry)"
+        }
         tree.setAttribute("description", .string("The model that generated /y: compare a fit with it after aligning "
-                                                 + "hidden units (permutation, scaling (a_j, U_j·, U_·j, b_j) → (s a_j, s U_j·, U_·j/s², b_j/s²))."),
-                          at: "/model")
+                                                 + "hidden units modulo \(equivalences)."), at: "/model")
         try tree.write(to: output)
 
         let megabytes = Double((x.count + y.count) * 8) / 1_000_000
         print("""
             Wrote \(output) (\(formatNumber(megabytes, digits: 3)) MB of data): /x and /y hold N = \(windows) window\(windows == 1 ? "" : "s") of \
             n = \(length) steps, inputs x_t ∈ R^\(dx) from the stationary AR(1) process Φ = \(phi)·I, Σ = I \
-            (stored under /process), outputs y_t ∈ R^\(dy) of a quadratic IO-RNN with dh = \(hidden) hidden units, \
-            ‖U‖₂ = \(formatNumber(model.spectralNormU)), rows of A1 of norm 0.5, output noise sd \(noise); the true A1, U, A2 \
-            are under /model (seed \(seed)). Fit it with: spectral-rnn fit \(output) --hidden \(hidden) --output FIT.h5
+            (stored under /process), \(scalarOutput ? "scalar outputs y_t" : "outputs y_t ∈ R^\(dy)") of an IO-RNN with σ(z) = \(sigmaText) and dh = \(hidden) hidden units, \
+            ‖U‖₂ = \(formatNumber(model.spectralNormU)), rows of A1 of norm \(formatNumber(rows)), output noise sd \(noise); the true A1, U, A2 \
+            are under /model (seed \(seed)). Fit it with: spectral-rnn fit \(output) --hidden \(hidden)\(coefficients == IORNN.quadratic ? "" : " --activation \(activation.replacingOccurrences(of: " ", with: ""))") --output FIT.h5
             """)
     }
 }

@@ -32,8 +32,10 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
     public let length: Int
     /// dx, the dimension of one input vector x_t.
     public let inputDimension: Int
-    /// dy, the dimension of one output vector y_t.
+    /// dy, the dimension of one output vector y_t (1 for a scalar output).
     public let outputDimension: Int
+    /// True when `/y` is N×n, a scalar output (App. C.2), read as dy = 1.
+    public let scalarOutput: Bool
     /// The target size of one batch of `/x` and `/y` values, in bytes.
     public let batchBytes: Int
 
@@ -72,7 +74,9 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
         self.path = reader.path
         self.batchBytes = batchBytes
         let xShape = try HDF5WindowSource.validatedShape(reader, "/x", dimension: "dx")
-        let yShape = try HDF5WindowSource.validatedShape(reader, "/y", dimension: "dy")
+        var yShape = try HDF5WindowSource.validatedShape(reader, "/y", dimension: "dy", allowMatrix: true)
+        scalarOutput = yShape.count == 2
+        if scalarOutput { yShape.append(1) }
         guard xShape[0] == yShape[0], xShape[1] == yShape[1] else {
             throw HDF5Error(file: reader.path, object: "/y",
                             message: "has N = \(yShape[0]) windows of n = \(yShape[1]) steps (shape \(hdf5ShapeText(yShape))) "
@@ -95,8 +99,9 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
 
     /// The shape of `/x` or `/y` after checking it exists, is a float dataset of rank 3 and
     /// has no empty mode.
-    private static func validatedShape(_ reader: HDF5Reader, _ object: String, dimension: String) throws -> [Int] {
-        let expected = "an input file for fit needs /x (N×n×dx) and /y (N×n×dy), float64"
+    private static func validatedShape(_ reader: HDF5Reader, _ object: String, dimension: String,
+                                       allowMatrix: Bool = false) throws -> [Int] {
+        let expected = "an input file for fit needs /x (N×n×dx) and /y (N×n×dy, or N×n for a scalar output), float64"
         func failure(_ message: String) -> HDF5Error { HDF5Error(file: reader.path, object: object, message: message) }
         guard reader.exists(object) else { throw failure("no such dataset (\(expected))") }
         guard try reader.kind(of: object) == .dataset else { throw failure("is a group, expected a dataset (\(expected))") }
@@ -105,9 +110,9 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
             throw failure("expected float64 values, found \(description.type)")
         }
         let shape = description.shape
-        guard shape.count == 3 else {
-            throw failure("expected rank 3 (N windows × n steps × \(dimension)), found rank \(shape.count) "
-                          + "(shape \(hdf5ShapeText(shape)))")
+        guard shape.count == 3 || (allowMatrix && shape.count == 2) else {
+            throw failure("expected rank 3 (N windows × n steps × \(dimension))\(allowMatrix ? " or rank 2 (N × n, a scalar output)" : ""), "
+                          + "found rank \(shape.count) (shape \(hdf5ShapeText(shape)))")
         }
         let names = ["N (windows)", "n (steps)", dimension]
         if let empty = shape.firstIndex(of: 0) {
@@ -166,6 +171,9 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
         }
     }
 
+    /// A start or count of /y: without the last mode when /y is N×n.
+    private func yIndex(_ index: [Int]) -> [Int] { scalarOutput ? Array(index.prefix(2)) : index }
+
     /// Reads the batches in file order and hands each to `emit`, which returns false to stop.
     private func produce(_ emit: ([WindowSegment]) throws -> Bool) throws {
         let data = try OpenData(path: path)
@@ -179,7 +187,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
             while first < windows {
                 let count = min(perBatch, windows - first)
                 try read(data.x, "/x", start: [first, 0, 0], count: [count, n, dx], into: &xs)
-                try read(data.y, "/y", start: [first, 0, 0], count: [count, n, dy], into: &ys)
+                try read(data.y, "/y", start: yIndex([first, 0, 0]), count: yIndex([count, n, dy]), into: &ys)
                 var segments: [WindowSegment] = []
                 segments.reserveCapacity(count)
                 for k in 0..<count {
@@ -202,7 +210,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
                     // The batch's steps with the margins its first and last segments need.
                     let low = max(0, start - 2), high = min(n, end + 1)
                     try read(data.x, "/x", start: [window, low, 0], count: [1, high - low, dx], into: &xs)
-                    try read(data.y, "/y", start: [window, low, 0], count: [1, high - low, dy], into: &ys)
+                    try read(data.y, "/y", start: yIndex([window, low, 0]), count: yIndex([1, high - low, dy]), into: &ys)
                     var segments: [WindowSegment] = []
                     var from = start
                     while from < end {
