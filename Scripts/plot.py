@@ -495,10 +495,8 @@ def match_rows(found, truth):
 
 # MARK: - 03 quadratic IO-RNN
 
-def figures_03(data):
-    figures = {}
-
-    # Errors against N.
+def errors_against_n_figure(data):
+    """GLOREE's errors against N (walkthroughs 03, 04): /estimate/errors_against_N and /estimate/error_slopes."""
     table = data.dataset("/estimate/errors_against_N", shape=(None, 6), allow_nan=True)
     if np.isnan(table[:, :5]).any() or (table[:, [0, 2, 3, 4]] <= 0).any():
         raise DataError(f"{data.path}: /estimate/errors_against_N needs a positive N and positive A1, U, A2 errors in every row (only the prediction may be NaN)")
@@ -546,6 +544,14 @@ def figures_03(data):
                    if ks else "parameters")
     right.set_title("predictions")
     fig.tight_layout()
+    return fig
+
+
+def figures_03(data):
+    figures = {}
+
+    # Errors against N.
+    fig = errors_against_n_figure(data)
     figures["errors-against-N"] = fig
 
     # The printed against the true fourth-order form.
@@ -583,10 +589,38 @@ def figures_03(data):
     return figures
 
 
+def figures_04(data):
+    figures = {"errors-against-N": errors_against_n_figure(data)}
+    table = data.dataset("/theory/u_moment_standard_error", shape=(None, 4), allow_nan=True)
+    if np.isnan(table[:, :2]).any() or (table[:, 1] <= 0).any():
+        raise DataError(f"{data.path}: /theory/u_moment_standard_error needs a degree and a positive row norm in every row")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    for index, degree in enumerate(sorted(set(table[:, 0].astype(int)))):
+        rows = table[table[:, 0] == degree]
+        ok = np.isfinite(rows[:, 2]) & (rows[:, 2] > 0)
+        name = {2: "quadratic", 3: "cubic"}.get(degree, f"degree {degree}")
+        left.semilogy(rows[ok, 1], rows[ok, 2], "o-", color=COLORS[index], label=f"$l = {degree}$ ({name}, order-{2 * degree - 1} score)")
+        right.semilogy(rows[ok, 1], rows[ok, 3], "o-", color=COLORS[index], label=f"$l = {degree}$")
+        for x in rows[~ok, 1]:
+            left.axvline(x, color=COLORS[index], ls=":", lw=1)
+    left.set_xlabel("row norm of $A_1$")
+    left.set_ylabel(r"relative standard error of $\hat U$ × $\sqrt{N}$ (per window)")
+    left.legend(loc="best", frameon=False)
+    left.set_title("the U moment's noise per window")
+    right.set_xlabel("row norm of $A_1$")
+    right.set_ylabel("windows N for a 10% U error")
+    right.legend(loc="best", frameon=False)
+    right.set_title("the sample the U error needs")
+    fig.tight_layout()
+    figures["sample-complexity"] = fig
+    return figures
+
+
 WALKTHROUGHS = {
     "01-score-functions": figures_01,
     "02-glm": figures_02,
     "03-quadratic-iornn": figures_03,
+    "04-polynomial": figures_04,
 }
 
 

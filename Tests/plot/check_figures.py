@@ -27,8 +27,12 @@ EXPECTED = {
     "03-quadratic-iornn-fourth-order": ["entry of the form", r"entry of $\hat E[y_t \otimes S_4(x[n], t-1)]$",
                                         "against the true form", "against the printed form", "printed form (0 for every c)",
                                         "projection ÷ its pilot se"],
+    "04-polynomial-errors-against-N": ["training windows N", "relative error after alignment",
+                                       "prediction error on fresh windows", r"$N^{-1/2}$ guide", "$U$: slope"],
+    "04-polynomial-sample-complexity": ["row norm of $A_1$", "windows N for a 10% U error", "the U moment's noise per window",
+                                        "$l = 3$ (cubic, order-5 score)"],
 }
-for walkthrough in ["01-score-functions", "02-glm", "03-quadratic-iornn"]:
+for walkthrough in ["01-score-functions", "02-glm", "03-quadratic-iornn", "04-polynomial"]:
     EXPECTED[f"{walkthrough}-checks"] = ["distance from the estimate, in standard errors σ", "statistical verdict",
                                          "band k (claim held within it", "check: its nearest alternative"]
 

@@ -278,6 +278,18 @@ public struct PolynomialGLOREEResult: Sendable {
     public func model(noise: Double = 0) throws -> IORNN { try fit.model(noise: noise) }
 }
 
+/// A source restricted to each window's first step (t = 1, 0-based time 0, where `h_0 = 0`):
+/// the sample of the first-step moments `E[y_1 ⊗ S_k(x[n], 1)]`.
+public struct FirstStepSource: WindowSource {
+    public let base: WindowSource
+    public init(_ base: WindowSource) { self.base = base }
+    public var inputDimension: Int { base.inputDimension }
+    public var outputDimension: Int { base.outputDimension }
+    public func forEachBatch(_ body: ([WindowSegment]) throws -> Void) throws {
+        try base.forEachBatch { try body(firstSteps($0)) }
+    }
+}
+
 /// The same segments with only each window's first step (t = 1, 0-based time 0) accumulated.
 private func firstSteps(_ segments: [WindowSegment]) -> [WindowSegment] {
     segments.map { s in
