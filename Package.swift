@@ -63,6 +63,11 @@ let package = Package(
             dependencies: ["SpectralRNN"],
             path: "Scripts/04-polynomial"
         ),
+        .executableTarget(
+            name: "benchmark-moments",
+            dependencies: ["SpectralRNN"],
+            path: "Scripts/benchmark/moments"
+        ),
         .testTarget(
             name: "SpectralRNNTests",
             dependencies: ["SpectralRNN"],

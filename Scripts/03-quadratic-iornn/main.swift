@@ -322,30 +322,13 @@ nb.table(["windows N", "set", "(window, t) pairs", "A1", "U", "A2", "prediction"
 file.addDataset("/estimate/errors_against_N", Tensor(shape: [rateRows.count, 6], storage: errorTable),
    description: "One row per fit: windows N, set number, relative errors of A1, U, A2 after alignment, prediction error on fresh windows (NaN: the estimate diverged on a test window).",
    formula: "‖θ̂ − θ‖/‖θ‖, ‖ŷ − y*‖/‖y*‖", paper: "Theorem 5 (sample complexity)")
-/// Least-squares line of y on x: its slope, the slope's standard error from the residuals, the
-/// centre (x̄, ȳ) it pivots on and the residual sd s (se = s/√Σ(x − x̄)²).
-func slope(_ x: [Double], _ y: [Double]) -> (slope: Double, standardError: Double, meanX: Double, meanY: Double, residualSD: Double) {
-    let n = Double(x.count), mx = x.reduce(0, +) / n, my = y.reduce(0, +) / n
-    let sxx = x.map { ($0 - mx) * ($0 - mx) }.reduce(0, +)
-    let b = zip(x, y).map { ($0 - mx) * ($1 - my) }.reduce(0, +) / sxx
-    let residual = zip(x, y).map { pow($1 - my - b * ($0 - mx), 2) }.reduce(0, +)
-    let s = (residual / max(1, n - 2)).squareRoot()
-    return (b, s / sxx.squareRoot(), mx, my, s)
-}
-let uSlope = windowCounts.count >= 3 ? slope(logNForU, logU) : (slope: Double.nan, standardError: Double.nan, meanX: Double.nan, meanY: Double.nan, residualSD: Double.nan)
-let predictionSlope = logNForPrediction.count >= 3 && Set(logNForPrediction).count >= 3 ? slope(logNForPrediction, logPrediction) : (slope: Double.nan, standardError: Double.nan, meanX: Double.nan, meanY: Double.nan, residualSD: Double.nan)
+let uSlope = windowCounts.count >= 3 ? LeastSquaresLine(logNForU, logU) : .unfitted
+let predictionSlope = logNForPrediction.count >= 3 && Set(logNForPrediction).count >= 3
+    ? LeastSquaresLine(logNForPrediction, logPrediction) : .unfitted
 // Every error's log–log regression, for the figure: slope, its se, the centre (mean log N,
 // mean log error) the line pivots on, the residual sd, the fits it used (finite errors only)
 // and the band k of the line (two-sided t quantile at the per-check rate, n − 2 df).
-var slopeTable: [Double] = []
-for column in 2..<6 {
-    let pairs = stride(from: 0, to: errorTable.count, by: 6).map { (log(errorTable[$0]), log(errorTable[$0 + column])) }.filter { $0.1.isFinite }
-    let x = pairs.map(\.0), y = pairs.map(\.1)
-    guard pairs.count >= 3, Set(x).count >= 3 else { slopeTable += [.nan, .nan, .nan, .nan, .nan, Double(pairs.count), .nan]; continue }
-    let fit = slope(x, y)
-    let k = StudentT.criticalValue(twoSidedTail: nb.perCheckFalseAlarmRate, degreesOfFreedom: x.count - 2)
-    slopeTable += [fit.slope, fit.standardError, fit.meanX, fit.meanY, fit.residualSD, Double(x.count), k]
-}
+let slopeTable = errorSlopes(errorTable, columns: 6, errorColumns: 2..<6, falseAlarmRate: nb.perCheckFalseAlarmRate).table
 file.addDataset("/estimate/error_slopes", Tensor(shape: [4, 7], storage: slopeTable),
    description: "The least-squares line log err = centre + slope·(log N − mean log N) for each column of /estimate/errors_against_N (rows: A1, U, A2, prediction; finite errors only; NaN with fewer than 3 sample sizes). Columns: slope, its standard error se, mean log N, mean log error, residual sd s, number of fits n, and k, the two-sided Student-t quantile with n − 2 df at the walkthrough's per-check false-alarm rate: the band of the line is ±k·√(s²/n + se²(log N − mean log N)²).",
    formula: "b = Σ(x − x̄)(y − ȳ)/Σ(x − x̄)², se = s/√Σ(x − x̄)²", paper: "Theorem 5 (sample complexity)")

@@ -6,7 +6,7 @@ import SpectralRNN
 /// (paper Algorithm 1, corrected as in MATH.md §4c) on the windows of an input file.
 struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fit a quadratic IO-RNN to /x and /y of an HDF5 file by GLOREE (spectral method).",
+        abstract: "Fit an IO-RNN (quadratic, or any polynomial activation) to /x and /y of an HDF5 file by GLOREE (spectral method).",
         discussion: """
             FILE holds /x (N×n×dx) and /y (N×n×dy), float64: N windows of n ≥ 3 steps (many \
             short windows or one long one). The input is taken to be a stationary Gaussian \
@@ -17,14 +17,19 @@ struct Fit: ParsableCommand {
             4 MB, twice. DH must not exceed dx or dy (full row rank of A1 and A2, paper \
             Theorem 5); a larger DH is refused. OUT gets /estimate/{A1,U,A2,U_least_squares}, \
             the process used under /process and /diagnostics, written atomically. When FILE \
-            has /model (from `spectral-rnn simulate`), the report compares the fit with it.
+            has /model (from `spectral-rnn simulate`), the report compares the fit with it. \
+            With --activation other than 0,0,1, or a scalar /y (N×n or N×n×1), fits the IO-RNN \
+            with that polynomial activation (MATH.md §5, walkthrough 04): directions from \
+            Ê[y_t ⊗ S_l(x[n], t)], per-unit scales from the first-step moments, U from the \
+            corrected order-(2l−1) mixed moment; a report whose moments are too noisy says \
+            UNRELIABLE.
             """
     )
 
     @Argument(help: "The input HDF5 file, with /x (N×n×dx) and /y (N×n×dy).")
     var file: String
 
-    @Option(help: "dh, the number of hidden units to fit (at most dx and dy).")
+    @Option(help: "dh, the number of hidden units to fit (at most dx, and at most dy unless the output is scalar).")
     var hidden: Int
 
     @Option(help: "The HDF5 file to write the estimate to.")
@@ -152,7 +157,7 @@ struct Fit: ParsableCommand {
                             + "GLOREE needs A1 (dh×dx) of full row rank; use --hidden ≤ \(dx)")
         }
         if source.scalarOutput || dy == 1 {
-            guard l >= 3 || hidden == 1 else {
+            guard l >= 3 else {
                 throw HDF5Error(file: file, message: "a scalar output (/y is \(source.scalarOutput ? "N×n" : "N×n×1")) needs an activation of degree l ≥ 3 "
                                 + "(App. C.2): σ(z) = \(activationText) has degree \(l), and Σ_j a2_j a_j a_jᵀ has no unique rank-\(hidden) decomposition")
             }
@@ -183,26 +188,23 @@ struct Fit: ParsableCommand {
                                 formula: "‖X̂ − X‖_F / ‖X‖_F for X = A1, U, A2", paper: "§3.3; MATH.md §1")
                 let freshLength = min(source.length, 100_000)
                 let freshWindows = max(1, min(source.windows, 100_000 / freshLength))
-                let (x, _) = try truth.withNoise(0).simulate(process: process, windows: freshWindows, length: freshLength,
-                                                             seed: seed, purpose: "spectral-rnn fit fresh windows")
-                let error = try predictionError(estimate, truth, on: x)
-                comparison.append("prediction error on \(freshWindows) fresh windows of \(freshLength) steps against the noiseless truth: ‖ŷ − y*‖/‖y*‖ = \(formatNumber(error))")
-                tree.addDataset("/comparison/prediction_error", Tensor(scalar: error),
-                                description: "Relative prediction error of the fitted model on fresh windows of the input process, against the noiseless outputs of /model.",
-                                formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
+                do {
+                    let (x, _) = try truth.withNoise(0).simulate(process: process, windows: freshWindows, length: freshLength,
+                                                                 seed: seed, purpose: "spectral-rnn fit fresh windows")
+                    let error = try predictionError(estimate, truth, on: x)
+                    comparison.append("prediction error on \(freshWindows) fresh windows of \(freshLength) steps against the noiseless truth: ‖ŷ − y*‖/‖y*‖ = \(formatNumber(error))")
+                    tree.addDataset("/comparison/prediction_error", Tensor(scalar: error),
+                                    description: "Relative prediction error of the fitted model on fresh windows of the input process, against the noiseless outputs of /model.",
+                                    formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
+                } catch {
+                    comparison.append("prediction error: not computed (\(error))")
+                }
             } catch {
                 comparison.append("against /model of the input: no comparison (\(error))")
             }
         }
 
-        tree.setAttribute("command", .string(CommandLine.arguments.joined(separator: " ")))
-        tree.setAttribute("created", .string(ISO8601DateFormatter().string(from: Date())))
-        tree.setAttribute("version", .string("SpectralRNN \(spectralRNNVersion)"))
-        tree.setAttribute("seed", .unsigned(seed))
-        tree.setAttribute("walkthrough", .string("spectral-rnn fit"))
-        tree.setAttribute("input", .string(file))
-        tree.setAttribute("hidden", .integer(hidden))
-        tree.setAttribute("threads", .integer(threads))
+        fileAttributes(&tree)
         tree.addDataset("/estimate/A1", fit.a1, description: "Estimated A1 (dh×dx): rows s_j â_j, the directions â_j from the S_\(l) moment and the scales s_j from the first-step moments.",
                         formula: "Ê[y_t ⊗ S_\(l)(x[n], t)] ≈ l! c_l Σ_j b_j ⊗ a_j^{⊗\(l)}", paper: "Thm 6; MATH.md §5")
         tree.addDataset("/estimate/U", fit.u, description: "Estimated U (dh×dh) from the corrected order-\(2 * l - 1) mixed moment.",
@@ -264,6 +266,14 @@ struct Fit: ParsableCommand {
     }
 
     private func reader(_ source: HDF5WindowSource) -> HDF5Reader { source.reader }
+
+    /// The attributes every output file of fit carries.
+    private func fileAttributes(_ tree: inout HDF5Tree) {
+        setCommandAttributes(&tree, seed: seed, command: "spectral-rnn fit")
+        tree.setAttribute("input", .string(file))
+        tree.setAttribute("hidden", .integer(hidden))
+        tree.setAttribute("threads", .integer(threads))
+    }
 
     private func equivalenceText(_ e: IORNN.Equivalence) -> String {
         switch e {
@@ -360,14 +370,7 @@ struct Fit: ParsableCommand {
     private func fill(_ tree: inout HDF5Tree, result: GLOREEResult, process: AR1Process, estimatedPairs: Int?,
                       source: HDF5WindowSource) {
         let d = result.diagnostics
-        tree.setAttribute("command", .string(CommandLine.arguments.joined(separator: " ")))
-        tree.setAttribute("created", .string(ISO8601DateFormatter().string(from: Date())))
-        tree.setAttribute("version", .string("SpectralRNN \(spectralRNNVersion)"))
-        tree.setAttribute("seed", .unsigned(seed))
-        tree.setAttribute("walkthrough", .string("spectral-rnn fit"))
-        tree.setAttribute("input", .string(file))
-        tree.setAttribute("hidden", .integer(hidden))
-        tree.setAttribute("threads", .integer(threads))
+        fileAttributes(&tree)
 
         tree.addDataset("/estimate/A1", result.a1,
                         description: "Estimated A1 (dh×dx): unit rows â_j, entry of largest modulus positive (one representative "

@@ -2,8 +2,9 @@ import ArgumentParser
 import Foundation
 import SpectralRNN
 
-/// `spectral-rnn simulate …`: an input file for `fit` (CONVENTIONS §5) from a random
-/// quadratic IO-RNN driven by a stationary AR(1) input, with the true model under `/model`.
+/// `spectral-rnn simulate …`: an input file for `fit` (CONVENTIONS §5) from a random IO-RNN
+/// with a polynomial activation (z² by default) driven by a stationary AR(1) input, with the
+/// true model under `/model`.
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write an input file for `fit`: windows of an IO-RNN with a polynomial activation driven by an AR(1) input.",
@@ -24,7 +25,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "dx, the dimension of one input x_t.")
     var dx: Int
 
-    @Option(help: "dh, the number of hidden units (at most dx and dy).")
+    @Option(help: "dh, the number of hidden units (at most dx, and at most dy unless --scalar-output).")
     var hidden: Int
 
     @Option(help: "dy, the dimension of one output y_t (omit with --scalar-output).")
@@ -131,11 +132,7 @@ struct Simulate: ParsableCommand {
         if scalarOutput { y = y.reshaped([windows, length]) }
         let sigmaText = model.activation.description
         var tree = HDF5Tree()
-        tree.setAttribute("command", .string(CommandLine.arguments.joined(separator: " ")))
-        tree.setAttribute("created", .string(ISO8601DateFormatter().string(from: Date())))
-        tree.setAttribute("version", .string("SpectralRNN \(spectralRNNVersion)"))
-        tree.setAttribute("seed", .unsigned(seed))
-        tree.setAttribute("walkthrough", .string("spectral-rnn simulate"))
+        setCommandAttributes(&tree, seed: seed, command: "spectral-rnn simulate")
         tree.addDataset("/x", x, description: "Inputs: N = \(windows) window\(windows == 1 ? "" : "s") of n = \(length) steps of the stationary AR(1) process "
                             + "under /process (N×n×dx).",
                         formula: "x_1 ~ N(0, Γ), x_t = Φ x_{t−1} + ε_t, ε_t ~ N(0, Σ)", paper: "§2.5")
@@ -176,6 +173,16 @@ struct Simulate: ParsableCommand {
             are under /model (seed \(seed)). Fit it with: spectral-rnn fit \(output) --hidden \(hidden)\(coefficients == IORNN.quadratic ? "" : " --activation \(activation.replacingOccurrences(of: " ", with: ""))") --output FIT.h5
             """)
     }
+}
+
+/// The attributes every file the command writes carries (CONVENTIONS §5): the command line,
+/// the time, the version, the seed and which program wrote it.
+func setCommandAttributes(_ tree: inout HDF5Tree, seed: UInt64, command: String) {
+    tree.setAttribute("command", .string(CommandLine.arguments.joined(separator: " ")))
+    tree.setAttribute("created", .string(ISO8601DateFormatter().string(from: Date())))
+    tree.setAttribute("version", .string("SpectralRNN \(spectralRNNVersion)"))
+    tree.setAttribute("seed", .unsigned(seed))
+    tree.setAttribute("walkthrough", .string(command))
 }
 
 /// Refuses, before any work, an `--output` that cannot be written: empty, a folder, or in a

@@ -270,8 +270,8 @@ struct FitCommandTests {
 
         #expect(inputError(missing) == "\(missing): no such file")
         #expect(inputError(text) == "\(text): not an HDF5 file")
-        #expect(inputError(noY) == "\(noY): /y: no such dataset (an input file for fit needs /x (N×n×dx) and /y (N×n×dy), float64)")
-        #expect(inputError(noX) == "\(noX): /x: no such dataset (an input file for fit needs /x (N×n×dx) and /y (N×n×dy), float64)")
+        #expect(inputError(noY) == "\(noY): /y: no such dataset (an input file for fit needs /x (N×n×dx) and /y (N×n×dy, or N×n for a scalar output), float64)")
+        #expect(inputError(noX) == "\(noX): /x: no such dataset (an input file for fit needs /x (N×n×dx) and /y (N×n×dy, or N×n for a scalar output), float64)")
         #expect(inputError(xGroup)?.hasPrefix("\(xGroup): /x: is a group, expected a dataset") == true)
         #expect(inputError(rank2) == "\(rank2): /x: expected rank 3 (N windows × n steps × dx), found rank 2 (shape 24×2)")
         #expect(inputError(integers) == "\(integers): /x: expected float64 values, found int64")

@@ -89,10 +89,15 @@ import Testing
             #expect(bits(other.mean) == bits(one.mean))
             #expect(bits(try #require(other.batchStandardError)) == bits(try #require(one.batchStandardError)))
         }
-        let unstacked = TensorWindowSource(x: data.x, y: data.y, windowsPerBatch: 333)
-        let again = try estimateProjectedScoreMoment(unstacked, process: process, projections: projections, threads: 2)
-        #expect(again.count == one.count)
-        #expect(worstRatio(again.mean, one.mean, scale: magnitude(one.mean)) <= 1e-12)
+        // Other batchings: the same records of the same pairs, so the batch means agree to rounding.
+        for batch in [333, 64, 700] {
+            let other = TensorWindowSource(x: data.x, y: data.y, windowsPerBatch: batch)
+            let again = try estimateProjectedScoreMoment(other, process: process, projections: projections, threads: 2)
+            #expect(again.count == one.count && again.batchCount == one.batchCount)
+            #expect(worstRatio(again.mean, one.mean, scale: magnitude(one.mean)) <= 1e-12)
+            let se = try #require(again.batchStandardError), reference = try #require(one.batchStandardError)
+            #expect(worstRatio(se, reference, scale: reference) <= 1e-10, "batch of \(batch) windows")
+        }
         // One long window cut into time chunks with margins, against the same window whole.
         let long = try cubicData(windows: 1, length: 3_000).2
         let chunked = TensorWindowSource(x: long.x, y: long.y, stepsPerBatch: 256)

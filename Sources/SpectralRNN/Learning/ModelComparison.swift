@@ -61,11 +61,10 @@ public func align(_ estimate: IORNN, to truth: IORNN) throws -> (aligned: IORNN,
     let scales = try (0..<truth.hiddenDimension).map { i -> Double in
         let e = permuted.a1.row(i), t = truth.a1.row(i)
         let leastSquares = dot(e, t) / dot(e, e)
-        let s = truth.equivalence == .scaling ? leastSquares : (leastSquares < 0 ? -1.0 : 1.0)
-        guard s.isFinite, s != 0 else {
-            throw ModelError("align: estimated unit \(match.permutation[i]) is orthogonal to true unit \(i) (or zero); no scaling maps one to the other")
+        guard leastSquares.isFinite, leastSquares != 0 else {
+            throw ModelError("align: estimated unit \(match.permutation[i]) is orthogonal to true unit \(i) (or zero); no scaling or sign flip maps one to the other")
         }
-        return s
+        return truth.equivalence == .scaling ? leastSquares : (leastSquares < 0 ? -1.0 : 1.0)
     }
     return (try permuted.rescaled(scales), match.permutation)
 }

@@ -39,7 +39,8 @@ public struct PolynomialGLOREEFit: Sendable {
     /// The projected first-step moments `P_jk = T(β̃_j, α̂_j^{(k)})` (dh × orders: k = 0 … l−1, or
     /// 1 … l−1 for a scalar output) the scales were fitted to.
     public let firstStepProjections: Tensor
-    /// The direction the extra l−2 modes of the S_l moment were contracted with.
+    /// The direction the extra modes of the S_l moment were contracted with (empty when none were:
+    /// l = 2, or a scalar output with l = 3).
     public let theta: [Double]
     /// The rank-dh decomposition of the contracted dy×dx×dx tensor.
     public let decomposition: CPDecomposition
@@ -84,9 +85,9 @@ func polynomialLeadingFactors(_ leading: Tensor, hidden dh: Int, degree l: Int, 
     let dy = leading.shape[0], dx = leading.shape[1]
     // θ: the leading left singular vector of the last mode's unfolding (a direction that every
     // a_j with a nonzero weight leans on); the extra modes 3 … l are contracted with it.
-    var theta = [Double](repeating: 0, count: dx)
+    var theta: [Double] = []
     var contracted = leading
-    if l > 2 {
+    if l > 2 && !(dy == 1 && l == 3) {
         let unfolding = leading.reshaped([leading.count / dx, dx]).transposed()   // dx × (dy·dx^{l−1})
         let decomposition = try svd(unfolding)
         theta = (0..<dx).map { decomposition.u[$0, 0] }
@@ -135,11 +136,23 @@ func polynomialLeadingFactors(_ leading: Tensor, hidden dh: Int, degree l: Int, 
 /// flip is a symmetry; both signs otherwise) on a log grid of |s| in [10⁻³, 10³], refined by
 /// golden-section search. For a monomial σ every f_k is constant and s = 1 is returned.
 func fitUnitScales(_ projections: Tensor, standardErrors: Tensor?, variances: [Double], coefficients c: [Double],
-                   orders: [Int]) -> (scales: [Double], identified: Bool, residuals: [Double]) {
-    let dh = variances.count
+                   orders: [Int]) -> (scales: [Double], identified: Bool, residuals: [Double], problems: [String]) {
+    let dh = variances.count, l = c.count - 1
     let probe = try? IORNN(a1: Tensor.identity(1), u: Tensor.zeros([1, 1]), a2: Tensor.identity(1), coefficients: c)
     let equivalence = probe?.equivalence ?? .permutationOnly
-    guard equivalence != .scaling else { return ([Double](repeating: 1, count: dh), false, [Double](repeating: 0, count: dh)) }
+    let ones = [Double](repeating: 1, count: dh), zeros = [Double](repeating: 0, count: dh)
+    guard equivalence != .scaling else { return (ones, false, zeros, []) }
+    // f_k(s) = Σ_i c_i i!/(i−k)! E[g^{i−k}] s^{i−l} / (l! c_l) over i ≥ k with i − k even: the
+    // terms i ≠ l are what the scale is read from, the terms with i − l odd what its sign is read from.
+    let terms = orders.flatMap { k in stride(from: k, to: c.count, by: 1).filter { ($0 - k) % 2 == 0 && c[$0] != 0 && $0 != l } }
+    guard !terms.isEmpty else {
+        return (ones, false, zeros, ["the first-step moments of orders \(orders.map(String.init).joined(separator: ", ")) do not depend on the per-unit scale for σ(z) = \(Activation.polynomial(c)): the scales are not identified and were left at 1"])
+    }
+    var problems: [String] = []
+    let signKnown = equivalence == .signFlip || terms.contains { ($0 - l) % 2 != 0 }
+    if !signKnown {
+        problems.append("the first-step moments of orders \(orders.map(String.init).joined(separator: ", ")) do not see the sign of the per-unit scale for σ(z) = \(Activation.polynomial(c)), which is not a symmetry here: the positive sign was taken for every unit")
+    }
     var scales: [Double] = [], residuals: [Double] = []
     for j in 0..<dh {
         func objective(_ s: Double) -> Double {
@@ -151,7 +164,7 @@ func fitUnitScales(_ projections: Tensor, standardErrors: Tensor?, variances: [D
             }
             return total.isFinite ? total : .infinity
         }
-        let signs: [Double] = equivalence == .signFlip ? [1] : [1, -1]
+        let signs: [Double] = signKnown && equivalence != .signFlip ? [1, -1] : [1]
         var best = (s: 1.0, value: Double.infinity, index: 0, sign: 1.0)
         let points = 2_000
         func grid(_ i: Int) -> Double { Foundation.pow(10, -3 + 6 * Double(i) / Double(points - 1)) }
@@ -171,15 +184,18 @@ func fitUnitScales(_ projections: Tensor, standardErrors: Tensor?, variances: [D
         }
         let refined = best.sign * exp((lo + hi) / 2)
         let s = objective(refined) <= best.value ? refined : best.s
+        if best.index == 0 || best.index == points - 1 {
+            problems.append("the scale of unit \(j + 1) lies at the edge of the search range (|s| = \(formatNumber(abs(s)))): the first-step moments do not fix it (too noisy, or σ is not the activation of the data)")
+        }
         scales.append(s)
         residuals.append(objective(s))
     }
-    return (scales, true, residuals)
+    return (scales, true, residuals, problems)
 }
 
 /// Step 3 and assembly: the model from directions, g, scales and the projected mixed moment T̃.
 func assemblePolynomialFit(coefficients c: [Double], directions: Tensor, scaledOutputs g: Tensor, scales s: [Double],
-                           identified: Bool, residuals: [Double], firstStep: Tensor, projectedMixed: Tensor,
+                           identified: Bool, residuals: [Double], scaleProblems: [String], firstStep: Tensor, projectedMixed: Tensor,
                            theta: [Double], decomposition: CPDecomposition, leadingResidual: Double) throws -> PolynomialGLOREEFit {
     let l = c.count - 1, dh = directions.shape[0], dx = directions.shape[1], dy = g.shape[1]
     let constant = Hermite.factorial(l) * c[l]
@@ -195,7 +211,7 @@ func assemblePolynomialFit(coefficients c: [Double], directions: Tensor, scaledO
                                firstStepProjections: firstStep, theta: theta, decomposition: decomposition,
                                leadingResidual: leadingResidual, projectedMixed: projectedMixed,
                                conditionNumberA1: c1, conditionNumberA2: c2,
-                               warnings: rankWarnings(dx: dx, dh: dh, dy: dy, conditionA1: c1, conditionA2: c2))
+                               warnings: rankWarnings(dx: dx, dh: dh, dy: dy, conditionA1: c1, conditionA2: c2) + scaleProblems)
 }
 
 /// The duals of (â, g): α̂ = pinv(Â) (dx×dh), and per unit an output direction β̃_j (dy×dh):
@@ -253,7 +269,7 @@ public func gloree(leading: Tensor, firstStep: [Tensor], mixed: Tensor, hidden d
                          + Array(repeating: column(alpha, i[1]), count: l))
     }
     return try assemblePolynomialFit(coefficients: c, directions: f.directions, scaledOutputs: f.scaledOutputs,
-                                     scales: scales.scales, identified: scales.identified, residuals: scales.residuals,
+                                     scales: scales.scales, identified: scales.identified, residuals: scales.residuals, scaleProblems: scales.problems,
                                      firstStep: p, projectedMixed: projected, theta: f.theta,
                                      decomposition: f.decomposition, leadingResidual: f.residual)
 }
@@ -334,7 +350,7 @@ public func gloree(_ source: WindowSource, process: AR1Process, hidden dh: Int, 
     guard source.inputDimension == process.dimension else {
         throw ModelError("GLOREE: the windows have dx = \(source.inputDimension) but the input process has dimension \(process.dimension)")
     }
-    let l = c.count - 1, dx = source.inputDimension
+    let l = c.count - 1
     let leading = try estimateScoreMomentAtTime(source, process: process, order: l, threads: threads, progress: progress)
     let f = try polynomialLeadingFactors(leading.mean, hidden: dh, degree: l, decomposer: decomposer, seed: seed)
     let (alpha, beta) = try duals(f.directions, f.scaledOutputs)
@@ -365,7 +381,7 @@ public func gloree(_ source: WindowSource, process: AR1Process, hidden dh: Int, 
     let scales = fitUnitScales(p, standardErrors: pSE, variances: variances, coefficients: c, orders: orders)
     let t = projectedMixed.mean.reshaped([dh, dh])
     let fit = try assemblePolynomialFit(coefficients: c, directions: f.directions, scaledOutputs: f.scaledOutputs,
-                                        scales: scales.scales, identified: scales.identified, residuals: scales.residuals,
+                                        scales: scales.scales, identified: scales.identified, residuals: scales.residuals, scaleProblems: scales.problems,
                                         firstStep: p, projectedMixed: t, theta: f.theta,
                                         decomposition: f.decomposition, leadingResidual: f.residual)
     // Sampling errors and warnings.
@@ -390,7 +406,6 @@ public func gloree(_ source: WindowSource, process: AR1Process, hidden dh: Int, 
     if scales.identified, let worst = scales.residuals.max(), worst > 9 * Double(l) {
         warnings.append("the per-unit scales fit the first-step moments poorly (largest weighted residual \(g(worst)) over \(orders.count) moments): the activation may be wrong")
     }
-    _ = dx
     return PolynomialGLOREEResult(fit: fit, leadingMoment: leading, firstStep: firstStep, projectedMixed: projectedMixed,
                                   uStandardError: uSE, uRelativeStandardError: uRelative,
                                   leadingRelativeStandardError: leadingRelative, warnings: warnings)

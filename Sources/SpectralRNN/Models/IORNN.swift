@@ -238,7 +238,7 @@ public struct IORNN: Sendable {
             : "‖h_t‖ is not finite (\(stateNorm))"
         let so = isQuadratic
             ? "(4‖U‖·max‖A1 x_t‖ = \(g(4 * spectralNormU * largestInput)))"
-            : (boundedStateRadius(preactivationBound: largestInput) == nil ? "(it fails here)" : "(it holds for the inputs so far, so an input of this step broke it)")
+            : (boundedStateRadius(preactivationBound: largestInput) == nil ? "(it fails here)" : "(it holds for these inputs, so the state bound was crossed by rounding or by the threshold being below the bound)")
         return ModelError("IO-RNN diverged in window \(window) at t = \(t) of \(length) (window counted from 0, t from 1): "
             + "\(failed); the recurrence h_t = σ(A1 x_t + U h_{t−1}) with σ(z) = \(activation) stays bounded when \(boundedStateCondition) — "
             + "here ‖U‖ = \(g(spectralNormU)), max ‖A1 x_t‖ = \(g(largestInput)) so far \(so)")

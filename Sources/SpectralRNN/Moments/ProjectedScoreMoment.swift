@@ -12,10 +12,11 @@
 //
 // Parallel with a fixed reduction order: the (window, t) pairs of the whole stream are cut
 // into records of consecutive pairs at positions that depend on the stream alone (records of
-// 1, 2, 4, … pairs, 32 to 64 of them, as `WindowMomentKernels.Totals` pools them); each
-// piece of a record within a batch is summed in order by one worker, and the pieces and
-// records are pooled in stream order by Chan's formula. So the result, batch means
-// included, is the same bits for any `threads` and any batching of the same stream. Memory is one batch
+// 1, 2, 4, … pairs, 32 to 64 of them, as `WindowMomentKernels.Totals` pools them), and into
+// pieces at global multiples of 2048 pairs and at batch boundaries; each piece is summed in
+// order by one worker, and the pieces and records are pooled in stream order by Chan's
+// formula. So the result, batch means included, is the same bits for any `threads`, and
+// equal to rounding for any batching of the same stream (the records are the same pairs). Memory is one batch
 // plus a few numbers per projection and thread.
 //
 // The hand-written kernels of WindowMomentsEngine.swift (the dense second-order moment and
@@ -85,6 +86,9 @@ final class ProjectedScoreEngine: @unchecked Sendable {
     /// The current record length and the number of closed records, as `totals` will have them.
     private var recordLength = 1
     private var closedCount = 0
+    /// Pairs accumulated so far, and the global grid of piece boundaries.
+    private var streamPosition = 0
+    private let pieceLength = 2048
 
     /// Everything a (window length, time) pair needs: per distinct slot, the rows `P_{τ,τ+σ}ᵀ v`
     /// for σ = −1, 0, 1 (zero outside the window), and every projection's Hermite recursion
@@ -269,16 +273,19 @@ final class ProjectedScoreEngine: @unchecked Sendable {
         }
         let total = pairs.count
         guard total > 0 else { return 0 }
-        // Cut the batch where records close. Records hold `recordLength` consecutive pairs of
-        // the whole stream; when 2·target of them are closed they are pooled in pairs and the
-        // length doubles (the rule of `Totals`, followed here ahead of time), so the cuts
-        // depend on the stream alone, never on the number of threads.
+        // Cut the batch where records close, and at global multiples of `pieceLength` (so that a
+        // long record still spreads over the workers). Records hold `recordLength` consecutive
+        // pairs of the whole stream; when 2·target of them are closed they are pooled in pairs
+        // and the length doubles (the rule of `Totals`, followed here ahead of time). The cuts
+        // depend on the stream and the batch boundaries alone, never on the number of threads.
         var cuts = [0], closes: [Bool] = []
         var filled = openCount, at = 0
         while at < total {
-            let need = recordLength - filled
-            if at + need <= total {
-                at += need
+            let global = streamPosition + at
+            let step = min(recordLength - filled, pieceLength - global % pieceLength, total - at)
+            at += step
+            filled += step
+            if filled == recordLength {
                 closes.append(true)
                 filled = 0
                 closedCount += 1
@@ -287,13 +294,12 @@ final class ProjectedScoreEngine: @unchecked Sendable {
                     recordLength *= 2
                 }
             } else {
-                filled += total - at
-                at = total
                 closes.append(false)
             }
             cuts.append(at)
         }
         openCount = filled
+        streamPosition += total
         let pieces = cuts.count - 1
         let results = PieceResults(count: pieces)
         let states = largestStates
@@ -309,13 +315,17 @@ final class ProjectedScoreEngine: @unchecked Sendable {
                 piece += workers
             }
         }
-        var closed: [WindowMomentKernels.Record] = []
-        for (k, record) in results.all().enumerated() {
-            let merged = (k == 0 && open != nil) ? WindowMomentKernels.Record.pooled(open!, record) : record
-            if k == 0 { open = nil }
-            if closes[k] { closed.append(merged) } else { open = merged }
+        // Pieces of one record are pooled in order; each closed record goes to the totals on its
+        // own, so that their pooling follows the cuts above exactly.
+        for (k, piece) in results.all().enumerated() {
+            let merged = open.map { WindowMomentKernels.Record.pooled($0, piece) } ?? piece
+            if closes[k] {
+                totals.append(records: [merged])
+                open = nil
+            } else {
+                open = merged
+            }
         }
-        totals.append(records: closed)
         return total
     }
 

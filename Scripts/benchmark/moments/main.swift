@@ -1,0 +1,137 @@
+// The figures behind Scripts/benchmark-projected-moment (a benchmark, not a test):
+//
+//   benchmark-moments kernel [--windows N] [--repetitions R]
+//       per (window, t) pair: iterating the windows (the floor), walkthrough 03's hand-written
+//       projected t, t−1, t−1 kernel, the general projected engine on the same projections,
+//       the general engine on the cubic's order-5 projections, and 03's dense second-order
+//       kernel against the general engine with unit directions — on the same in-memory windows.
+//   benchmark-moments read FILE
+//       reads /x and /y of FILE batch by batch as `fit` does, computing nothing (fit's floor).
+//   benchmark-moments probe [--phi φ] [--rows r] [--u ‖U‖] [--max-condition c] [--windows N]
+//                           [--length n] [--data-seed s] [--model-seeds 1,2,…]
+//       the per-window standard error of the cubic's projected order-5 U moment for draws of the
+//       generator (how walkthrough 04 chose its fixed model; defaults are 04's settings).
+import Foundation
+import SpectralRNN
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write("benchmark-moments: \(message)\n".data(using: .utf8)!)
+    exit(64)
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let mode = arguments.first else { fail("usage: benchmark-moments kernel [--windows N] [--repetitions R] | read FILE | probe [options]") }
+func option(_ name: String, _ fallback: Int) -> Int {
+    guard let i = arguments.firstIndex(of: name) else { return fallback }
+    guard i + 1 < arguments.count, let v = Int(arguments[i + 1]), v >= 1 else { fail("\(name) needs a positive integer") }
+    return v
+}
+let clock = ContinuousClock()
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+
+switch mode {
+case "read":
+    guard arguments.count == 2 else { fail("usage: benchmark-moments read FILE") }
+    do {
+        let source = try HDF5WindowSource(path: arguments[1])
+        var pairs = 0
+        var checksum = 0.0
+        let elapsed = try clock.measure {
+            try source.forEachBatch { segments in
+                for s in segments { pairs += s.pairCount; checksum += s.x.first ?? 0 }
+            }
+        }
+        print(String(format: "read %@: %d (window, t) pairs in %.3f s (checksum %.3g)", arguments[1], pairs, seconds(elapsed), checksum))
+    } catch {
+        fail("\(error)")
+    }
+case "kernel":
+    let windows = option("--windows", 200_000), repetitions = option("--repetitions", 3)
+    let (dx, dh, dy, n) = (3, 2, 3, 8)
+    do {
+        let process = try AR1Process(phi: Tensor.identity(dx) * 0.5, sigma: Tensor.identity(dx))
+        let model = try IORNN.random(inputDimension: dx, hidden: dh, outputDimension: dy, noise: 0.1, seed: 1)
+        let data = try model.simulate(process: process, windows: windows, length: n, seed: 1, purpose: "benchmark")
+        let source = TensorWindowSource(x: data.x, y: data.y, stacksWindows: true)
+        let alpha = try pseudoInverse(model.a1), beta = try pseudoInverse(model.a2)
+        func projections(leading: Int, lagged: Int) -> [ScoreProjection] {
+            (0..<dh).flatMap { j in (0..<dh).map { k in
+                ScoreProjection(output: beta.column(j), slots: Array(repeating: (0, alpha.column(j)), count: leading)
+                                + Array(repeating: (-1, alpha.column(k)), count: lagged))
+            } }
+        }
+        func unit(_ i: Int, _ m: Int) -> [Double] { (0..<m).map { $0 == i ? 1 : 0 } }
+        var units: [ScoreProjection] = []
+        for i in 0..<dy { for a in 0..<dx { for b in a..<dx { units.append(ScoreProjection(output: unit(i, dy), slots: [(0, unit(a, dx)), (0, unit(b, dx))])) } } }
+        let mixedPairs = windows * (n - 1), allPairs = windows * n
+        let cases: [(String, Int, () throws -> Void)] = [
+            ("floor: iterate the windows", allPairs, {
+                var total = 0.0
+                try source.forEachBatch { for s in $0 { total += s.y.reduce(0, +) } }
+                if total.isNaN { print("") }
+            }),
+            ("03 kernel: projected t, t−1, t−1 (dh² = 4 projections)", mixedPairs, {
+                _ = try estimateProjectedMixedMoment(source, process: process, alpha: alpha, beta: beta)
+            }),
+            ("general engine: the same 4 projections", mixedPairs, {
+                _ = try estimateProjectedScoreMoment(source, process: process, projections: projections(leading: 1, lagged: 2))
+            }),
+            ("general engine: the cubic's order-5 projections t, t, t−1, t−1, t−1 (4)", mixedPairs, {
+                _ = try estimateProjectedScoreMoment(source, process: process, projections: projections(leading: 2, lagged: 3))
+            }),
+            ("03 kernel: dense second order dy×dx×dx", allPairs, {
+                _ = try estimateSecondOrderMoment(source, process: process)
+            }),
+            ("general engine: dense second order (\(units.count) unit projections, a ≤ b)", allPairs, {
+                _ = try estimateProjectedScoreMoment(source, process: process, projections: units)
+            }),
+        ]
+        print("In-memory windows: N = \(windows) × n = \(n), dx = \(dx), dh = \(dh), dy = \(dy); 2 threads; best of \(repetitions) runs")
+        print("case | pairs | best time (s) | ns per (window, t) pair")
+        for (name, pairs, body) in cases {
+            var best = Double.infinity
+            for _ in 0..<repetitions { best = min(best, seconds(try clock.measure { try body() })) }
+            print(String(format: "%@ | %d | %.3f | %.1f", name, pairs, best, best / Double(pairs) * 1e9))
+        }
+    } catch {
+        fail("\(error)")
+    }
+case "probe":
+    // The per-window standard error of the cubic's projected order-5 U moment (true duals) for
+    // draws of the generator; how walkthrough 04 chose its fixed model.
+    func real(_ name: String, _ fallback: Double) -> Double {
+        guard let i = arguments.firstIndex(of: name) else { return fallback }
+        guard i + 1 < arguments.count, let v = Double(arguments[i + 1]), v.isFinite else { fail("\(name) needs a number") }
+        return v
+    }
+    let phiValue = real("--phi", 0.2), rows = real("--rows", 0.4), normU = real("--u", 0.3), maximumCondition = real("--max-condition", 2)
+    let windows = option("--windows", 400_000), length = option("--length", 3), dataSeed = option("--data-seed", 1)
+    let seeds = (arguments.firstIndex(of: "--model-seeds").map { arguments[$0 + 1] } ?? "1,2,3,4,5,6,7,8")
+        .split(separator: ",").map { field -> UInt64 in
+            guard let seed = UInt64(field) else { fail("--model-seeds takes a list like 1,2,3") }
+            return seed
+        }
+    print("cubic σ = 0.3z + z³, dx = 3, dh = 2, dy = 3, Φ = \(phiValue)·I, rows \(rows), ‖U‖ = \(normU), cond ≤ \(maximumCondition), \(windows) windows of \(length) steps (data seed \(dataSeed))")
+    do {
+        let process = try AR1Process(phi: Tensor.identity(3) * phiValue, sigma: Tensor.identity(3))
+        for seed in seeds {
+            guard let model = try? IORNN.random(inputDimension: 3, hidden: 2, outputDimension: 3, noise: 0.1, spectralNormU: normU, rowNormA1: rows,
+                                                maximumCondition: maximumCondition, coefficients: [0, 0.3, 0, 1], boundedFor: process, seed: seed)
+            else { print("model seed \(seed): refused by the generator"); continue }
+            let source = try SimulatedWindowSource(model: model, process: process, windows: windows, length: length, seed: UInt64(dataSeed), purpose: "U check windows")
+            let alpha = try pseudoInverse(model.a1), beta = try pseudoInverse(model.a2)
+            let projections = (0..<2).flatMap { j in (0..<2).map { k in
+                ScoreProjection(output: beta.column(j), slots: [(0, alpha.column(j)), (0, alpha.column(j)), (-1, alpha.column(k)), (-1, alpha.column(k)), (-1, alpha.column(k))])
+            } }
+            let m = try estimateProjectedScoreMoment(source, process: process, projections: projections)
+            let se = (m.batchStandardError ?? m.standardError).frobeniusNorm / 36 / model.u.frobeniusNorm
+            print(String(format: "model seed %d: cond(A1) %.2f, cond(A2) %.2f; rel. se of Û × √N %.0f; U error %.3f", seed,
+                         try rowConditionNumber(model.a1), try rowConditionNumber(model.a2), se * Double(windows).squareRoot(),
+                         (m.mean.reshaped([2, 2]) / 36).relativeError(to: model.u)))
+        }
+    } catch {
+        fail("\(error)")
+    }
+default:
+    fail("unknown mode '\(mode)' (kernel, read or probe)")
+}
