@@ -134,6 +134,25 @@ import Testing
         }
     }
 
+    /// When the first-step moments used cannot see the scale (σ = 0.2 + z³ with a scalar output:
+    /// orders 1 and 2 miss c_0), the fit says so instead of returning an arbitrary scale.
+    @Test func anUnidentifiedScaleIsReported() throws {
+        let c: [Double] = [0.2, 0, 0, 1]
+        let truth = try model(c, seed: 3, dx: 3, dh: 2, dy: 1)
+        let (_, process) = try window(6)
+        let fit = try gloree(leading: truth.populationLeadingMoment(), firstStep: truth.populationFirstStepMoments(process: process),
+                             mixed: truth.populationMixedMoment(), hidden: 2, coefficients: c, process: process)
+        #expect(!fit.scaleIdentified && fit.scales == [1, 1])
+        #expect(fit.warnings.contains { $0.contains("do not depend on the per-unit scale") })
+        // With a vector output the order-0 moment E[y_1] sees c_0: identified, recovered exactly.
+        let vector = try model(c, seed: 3)
+        let vectorFit = try gloree(leading: vector.populationLeadingMoment(), firstStep: vector.populationFirstStepMoments(process: process),
+                                   mixed: vector.populationMixedMoment(), hidden: 2, coefficients: c, process: process)
+        #expect(vectorFit.scaleIdentified && vectorFit.warnings.isEmpty)
+        let errors = try ParameterErrors(try vectorFit.model(), truth: vector)
+        #expect(max(errors.a1, errors.u, errors.a2) <= 1e-7, "\(errors)")
+    }
+
     @Test func badActivationsAreRefusedWithOneLine() throws {
         for text in ["", " ", "0,0", "1", "0,0,0", "0,nan,1", "0,inf,1", "0,,1", "a,b,c", "0,0,1,0"] {
             #expect(throws: ModelError.self, "'\(text)'") { try IORNN.parseActivation(text) }

@@ -628,6 +628,8 @@ public struct IORNN: Sendable {
         public let condition: String
         /// The root-mean-square `√E‖A1 x_t‖² = √tr(A1 Γ A1ᵀ)` under the process (nil without one).
         public let typicalPreactivation: Double?
+        /// Whether the bounded-state condition holds at r = that rms (nil without a process).
+        public let boundedAtTypicalScale: Bool?
 
         public var description: String {
             func f(_ x: Double) -> String { String(format: "%.4g", x) }
@@ -642,7 +644,9 @@ public struct IORNN: Sendable {
 
             bounded states (\(condition), then ‖h_t‖ ≤ p(s)): \(boundedStateConditionHolds ? "holds, ‖h_t‖ ≤ \(f(stateBound))" : "does not hold, so no bound on ‖h_t‖ follows")
             """) + (typicalPreactivation.map { rms in
-                "\ntypical scale (a heuristic, not a bound): rms ‖A1 x_t‖ = \(f(rms)), 4‖U‖·rms = \(f(4 * spectralNormU * rms)); divergence is rare well below 1 and frequent above it"
+                condition.hasPrefix("4‖U‖")
+                    ? "\ntypical scale (a heuristic, not a bound): rms ‖A1 x_t‖ = \(f(rms)), 4‖U‖·rms = \(f(4 * spectralNormU * rms)); divergence is rare well below 1 and frequent above it"
+                    : "\ntypical scale (a heuristic, not a bound): rms ‖A1 x_t‖ = \(f(rms)); the bounded-state condition at r = rms \(boundedAtTypicalScale == true ? "holds" : "does not hold") (what the generator's boundedFor enforces): states stay bounded while the steps stay near that scale"
             } ?? "")
         }
     }
@@ -688,7 +692,8 @@ public struct IORNN: Sendable {
             inputBound: rho, preactivationBound: r,
             paperAssumptionsHold: r + spectralNormU <= 1 && spectralNormU <= 1 / Double(degree),
             boundedStateConditionHolds: bounded, stateBound: stateBound, degree: degree,
-            condition: boundedStateCondition, typicalPreactivation: typicalPreactivation)
+            condition: boundedStateCondition, typicalPreactivation: typicalPreactivation,
+            boundedAtTypicalScale: typicalPreactivation.map { boundedStateRadius(preactivationBound: $0) != nil })
     }
 }
 

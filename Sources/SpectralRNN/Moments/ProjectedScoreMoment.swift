@@ -94,21 +94,20 @@ final class ProjectedScoreEngine: @unchecked Sendable {
     /// for σ = −1, 0, 1 (zero outside the window), and every projection's Hermite recursion
     /// (`HermiteSchedule`) flattened into one program whose steps read the slot projections
     /// directly: step i of projection p computes `h[i] = a[slot_i] h[pred_i] − Σ coef · h[state]`.
-    struct Plan {
+    final class Plan: @unchecked Sendable {
         /// slots × 3 × dx, row-major.
-        let rows: [Double]
+        let rows: UnsafeMutablePointer<Double>
         /// Per projection p, its steps are `stepStart[p]..<stepStart[p+1]` (state i of p is step
         /// `stepStart[p] + i − 1`, state 0 being 1), and its value the last state's.
-        let stepStart: [Int32]
-        let stepSlot: [Int32]
-        let stepPredecessor: [Int32]
+        let stepStart: UnsafeMutablePointer<Int32>
+        let stepSlot: UnsafeMutablePointer<Int32>
+        let stepPredecessor: UnsafeMutablePointer<Int32>
         /// Terms of step i: `termEnd[i−1]..<termEnd[i]` (from 0 for the first step).
-        let termEnd: [Int32]
-        let termState: [Int32]
-        let termCoefficient: [Double]
+        let termEnd: UnsafeMutablePointer<Int32>
+        let termState: UnsafeMutablePointer<Int32>
+        let termCoefficient: UnsafeMutablePointer<Double>
 
         init(rows: [Double], schedules: [HermiteSchedule], groups: [[Int]]) {
-            self.rows = rows
             var stepStart: [Int32] = [0], stepSlot: [Int32] = [], stepPredecessor: [Int32] = [], termEnd: [Int32] = []
             var termState: [Int32] = [], termCoefficient: [Double] = []
             for (schedule, slots) in zip(schedules, groups) {
@@ -123,21 +122,33 @@ final class ProjectedScoreEngine: @unchecked Sendable {
                 }
                 stepStart.append(Int32(stepSlot.count))
             }
-            self.stepStart = stepStart
-            self.stepSlot = stepSlot
-            self.stepPredecessor = stepPredecessor
-            self.termEnd = termEnd
-            self.termState = termState
-            self.termCoefficient = termCoefficient
+            func copy<T>(_ values: [T]) -> UnsafeMutablePointer<T> {
+                let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, values.count))
+                p.initialize(from: values, count: values.count)
+                return p
+            }
+            self.rows = copy(rows)
+            self.stepStart = copy(stepStart)
+            self.stepSlot = copy(stepSlot)
+            self.stepPredecessor = copy(stepPredecessor)
+            self.termEnd = copy(termEnd)
+            self.termState = copy(termState)
+            self.termCoefficient = copy(termCoefficient)
+        }
+
+        deinit {
+            for p in [stepStart, stepSlot, stepPredecessor, termEnd, termState] { p.deallocate() }
+            rows.deallocate()
+            termCoefficient.deallocate()
         }
     }
 
     struct LengthPlans {
-        let interior: Plan?
-        let ends: [Int: Plan]
+        /// The plan of each time 0..<n (nil where a slot falls outside the window); interior
+        /// times share one plan.
+        let byTime: [Plan?]
         /// The used times: every t with all slots inside the window.
         let times: Range<Int>
-        func plan(_ t: Int) -> Plan { ends[t] ?? interior! }
     }
 
     init(source: WindowSource, process: AR1Process, projections: [ScoreProjection], threads: Int) throws {
@@ -225,18 +236,20 @@ final class ProjectedScoreEngine: @unchecked Sendable {
     private func plans(length n: Int) -> LengthPlans {
         if let existing = plans[n] { return existing }
         let times = max(0, -lowest)..<max(max(0, -lowest), n - highest)
-        // A time is interior when every slot time τ and its neighbours τ ± 1 avoid the two end
-        // times, whose diagonal blocks differ: 2 ≤ t + lowest and t + highest ≤ n − 3.
-        var ends: [Int: Plan] = [:]
+        // A time is interior when every slot time τ avoids the two end times, whose diagonal
+        // blocks differ (the neighbour blocks P_{τ,τ±1} are the same everywhere): the rows and
+        // couplings are then those of any other interior time.
+        var byTime = [Plan?](repeating: nil, count: n)
         var interior: Plan? = nil
         for t in times {
-            if t + lowest >= 2 && t + highest <= n - 3 {
+            if t + lowest >= 1 && t + highest <= n - 2 {
                 if interior == nil { interior = makePlan(t: t, length: n) }
+                byTime[t] = interior
             } else {
-                ends[t] = makePlan(t: t, length: n)
+                byTime[t] = makePlan(t: t, length: n)
             }
         }
-        let result = LengthPlans(interior: interior, ends: ends, times: times)
+        let result = LengthPlans(byTime: byTime, times: times)
         plans[n] = result
         return result
     }
@@ -342,7 +355,7 @@ final class ProjectedScoreEngine: @unchecked Sendable {
     /// The record (count, mean, sum of squared deviations) of a run of consecutive pairs.
     private func record(_ run: ArraySlice<Pair>, batch: [WindowSegment], plans: [LengthPlans],
                         scratch: Scratch) -> WindowMomentKernels.Record {
-        let k = outputIndex.count, slots = slotOffsets.count, dx = self.dx, dy = self.dy
+        let k = outputIndex.count, slots = slotOffsets.count, dx = self.dx, dy = self.dy, outputCount = outputs.count
         var sum = [Double](repeating: 0, count: k), squares = [Double](repeating: 0, count: k)
         let flatOutputs = outputs.flatMap { $0 }
         var start = run.startIndex
@@ -352,7 +365,7 @@ final class ProjectedScoreEngine: @unchecked Sendable {
             var end = start
             while end < run.endIndex && run[end].segment == segmentIndex { end += 1 }
             let segment = batch[Int(segmentIndex)]
-            let lengthPlans = plans[Int(segmentIndex)]
+            let byTime = plans[Int(segmentIndex)].byTime
             let n = segment.windowLength, first = segment.firstTime
             let steps = segment.x.count / (segment.windowCount * dx)
             segment.x.withUnsafeBufferPointer { xs in
@@ -363,56 +376,48 @@ final class ProjectedScoreEngine: @unchecked Sendable {
             scratch.h.withUnsafeMutableBufferPointer { h in
             outputIndex.withUnsafeBufferPointer { outputOf in
             slotOffsets.withUnsafeBufferPointer { offsets in
-                var currentTime = -1
-                var plan = lengthPlans.plan(Int(run[start].time))
+            sum.withUnsafeMutableBufferPointer { sum in
+            squares.withUnsafeMutableBufferPointer { squares in
                 for position in start..<end {
                     let pair = run[position]
                     let t = Int(pair.time)
-                    if t != currentTime { plan = lengthPlans.plan(t); currentTime = t }
+                    let plan = byTime[t].unsafelyUnwrapped
                     let x = xs.baseAddress! + (Int(pair.window) * steps - first) * dx
                     let y = ys.baseAddress! + (Int(pair.window) * steps + t - first) * dy
-                    for o in 0..<out.count {
+                    for o in 0..<outputCount {
                         var r = 0.0
                         for i in 0..<dy { r += beta[o * dy + i] * y[i] }
                         out[o] = r
                     }
-                    plan.rows.withUnsafeBufferPointer { rows in
-                        for s in 0..<slots {
-                            let tau = t + offsets[s]
-                            var v = 0.0
-                            for sigma in -1...1 where tau + sigma >= 0 && tau + sigma < n {
-                                let row = rows.baseAddress! + (s * 3 + sigma + 1) * dx, xt = x + (tau + sigma) * dx
-                                for i in 0..<dx { v += row[i] * xt[i] }
-                            }
-                            a[s] = v
+                    for s in 0..<slots {
+                        let tau = t + offsets[s]
+                        var v = 0.0
+                        let low = tau > 0 ? -1 : 0, high = tau < n - 1 ? 1 : 0
+                        for sigma in low...high {
+                            let row = plan.rows + (s * 3 + sigma + 1) * dx, xt = x + (tau + sigma) * dx
+                            for i in 0..<dx { v += row[i] * xt[i] }
                         }
+                        a[s] = v
                     }
-                    plan.stepStart.withUnsafeBufferPointer { stepStart in
-                    plan.stepSlot.withUnsafeBufferPointer { stepSlot in
-                    plan.stepPredecessor.withUnsafeBufferPointer { stepPredecessor in
-                    plan.termEnd.withUnsafeBufferPointer { termEnd in
-                    plan.termState.withUnsafeBufferPointer { termState in
-                    plan.termCoefficient.withUnsafeBufferPointer { termCoefficient in
-                        for p in 0..<k {
-                            h[0] = 1
-                            let firstStep = Int(stepStart[p]), lastStep = Int(stepStart[p + 1])
-                            var term = firstStep == 0 ? 0 : Int(termEnd[firstStep - 1])
-                            for step in firstStep..<lastStep {
-                                var value = a[Int(stepSlot[step])] * h[Int(stepPredecessor[step])]
-                                let stop = Int(termEnd[step])
-                                while term < stop {
-                                    value -= termCoefficient[term] * h[Int(termState[term])]
-                                    term += 1
-                                }
-                                h[step - firstStep + 1] = value
+                    var term = 0
+                    for p in 0..<k {
+                        h[0] = 1
+                        let firstStep = Int(plan.stepStart[p]), lastStep = Int(plan.stepStart[p + 1])
+                        for step in firstStep..<lastStep {
+                            var value = a[Int(plan.stepSlot[step])] * h[Int(plan.stepPredecessor[step])]
+                            let stop = Int(plan.termEnd[step])
+                            while term < stop {
+                                value -= plan.termCoefficient[term] * h[Int(plan.termState[term])]
+                                term += 1
                             }
-                            let sample = out[outputOf[p]] * h[lastStep - firstStep]
-                            sum[p] += sample
-                            squares[p] += sample * sample
+                            h[step - firstStep + 1] = value
                         }
-                    }}}}}}
+                        let sample = out[outputOf[p]] * h[lastStep - firstStep]
+                        sum[p] += sample
+                        squares[p] += sample * sample
+                    }
                 }
-            }}}}}}}}
+            }}}}}}}}}}
             start = end
         }
         let count = run.count
