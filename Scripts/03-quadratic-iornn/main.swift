@@ -268,8 +268,7 @@ nb.atMost("from the exact (population) moments GLOREE recovers A1, U and A2", pa
           basis: "exact input: rounding only")
 var testRng = RandomStream(seed: options.seed, purpose: "test windows")
 let testWindows = options.quick ? 1_000 : 4_000
-let testX = Tensor(shape: [testWindows, windowLength, dx],
-                   storage: (0..<testWindows).flatMap { _ in process.sampleWindow(length: windowLength, using: &testRng).storage })
+let testX = process.sampleWindows(testWindows, length: windowLength, using: &testRng)
 // Sample sizes N/64 … N (full) or N/4 … N (--quick). Each fit is on its own independent set of
 // windows (the largest is the set of the checks above), several sets for the smaller sizes
 // (cheap): the errors are then independent, and the regression over every fit gives the slope

@@ -95,7 +95,7 @@ nb.say("dx = \(dx), dh = \(dh), dy = \(dy), Φ = \(phi)·I, Σ = I, output noise
 nb.say("Equivalences: σ is odd but not a monomial, so besides permutations only the sign flips s = ±1 leave the model unchanged — a per-unit rescaling (a_j, U_{j·}, U_{·j}, b_j) → (s a_j, s U_{j·}, U_{·j}/s³, b_j/s³) with s ≠ ±1 is another model. Estimates are aligned modulo permutation and sign only.")
 let rescaled = nb.must("rescaled model") { try model.rescaled([1.5, 1]) }
 var compareRng = RandomStream(seed: options.seed, purpose: "comparison windows")
-let compareX = Tensor(shape: [500, windowLength, dx], storage: (0..<500).flatMap { _ in process.sampleWindow(length: windowLength, using: &compareRng).storage })
+let compareX = process.sampleWindows(500, length: windowLength, using: &compareRng)
 let rescaledError = nb.must("prediction error") { try predictionError(rescaled, model, on: compareX) }
 nb.exact("a per-unit rescaling (s = 1.5 on unit 1) is an equivalence of this model: the predictions do not change", paper: "MATH.md §1 (true for σ = z^l only)",
          quantity: "‖ŷ − y*‖/‖y*‖ on 500 windows", measured: rescaledError, expected: 0, tolerance: 1e-12,
@@ -293,8 +293,7 @@ nb.atMost("from the exact (population) moments GLOREE recovers A1, U and A2, the
           basis: "exact input: rounding and the scale search's tolerance")
 var testRng = RandomStream(seed: options.seed, purpose: "test windows")
 let testWindows = options.quick ? 1_000 : 4_000
-let testX = Tensor(shape: [testWindows, windowLength, dx],
-                   storage: (0..<testWindows).flatMap { _ in process.sampleWindow(length: windowLength, using: &testRng).storage })
+let testX = process.sampleWindows(testWindows, length: windowLength, using: &testRng)
 // Sample sizes N/64 … N (full) or N/4 … N (--quick), each fit on its own independent set, more
 // sets where fits are cheap: the regression over all of them gives the slope a standard error
 // small enough to reject a flat line (the log of one cubic U error scatters by about ±0.4).

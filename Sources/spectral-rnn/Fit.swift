@@ -216,11 +216,7 @@ struct Fit: ParsableCommand {
         tree.addDataset("/estimate/scales", Tensor(vector: fit.scales), description: "The per-unit scales s_j fitted to the first-step moments (1 for a monomial σ, whose scale is a symmetry).",
                         formula: "f_k(s) = E[σ^(k)(s g)] s^k / (l! c_l s^l) = P_jk", paper: "MATH.md §5")
         tree.setAttribute("activation", .string(activationText), at: "/estimate")
-        tree.addDataset("/process/Phi", process.phi, description: "The AR(1) transition matrix Φ used by the fit (dx×dx).",
-                        formula: "x_t = Φ x_{t−1} + ε_t", paper: "§2.5")
-        tree.addDataset("/process/Sigma", process.sigma, description: "The AR(1) innovation covariance Σ used by the fit (dx×dx).",
-                        formula: "ε_t ~ N(0, Σ)", paper: "§2.5")
-        tree.setAttribute("source", .string(estimatedPairs == nil ? "file" : "estimated"), at: "/process")
+        writeProcess(&tree, process, estimatedPairs: estimatedPairs)
         tree.addDataset("/diagnostics/leading_moment", result.leadingMoment.mean,
                         description: "Ê[y_t ⊗ S_\(l)(x[n], t)] (dy×dx^\(l)) over \(result.leadingMoment.count) (window, t) pairs.",
                         formula: "Ê[y_t ⊗ S_l(x[n], t)]", paper: "Thm 6; MATH.md §5")
@@ -266,6 +262,19 @@ struct Fit: ParsableCommand {
     }
 
     private func reader(_ source: HDF5WindowSource) -> HDF5Reader { source.reader }
+
+    /// /process of the output: the input process the fit used, and where it came from.
+    private func writeProcess(_ tree: inout HDF5Tree, _ process: AR1Process, estimatedPairs: Int?) {
+        let from = estimatedPairs.map { "estimated from /x by least squares over \($0) pairs (x_{t−1}, x_t)" } ?? "read from /process of the input file"
+        tree.addDataset("/process/Phi", process.phi, description: "The AR(1) transition matrix Φ used by the fit (dx×dx), \(from).",
+                        formula: "x_t = Φ x_{t−1} + ε_t", paper: "§2.5")
+        tree.addDataset("/process/Sigma", process.sigma, description: "The AR(1) innovation covariance Σ used by the fit (dx×dx), \(from).",
+                        formula: "ε_t ~ N(0, Σ)", paper: "§2.5")
+        tree.addDataset("/process/Gamma", process.gamma, description: "The stationary covariance Γ of the process used (dx×dx).",
+                        formula: "Γ = Φ Γ Φᵀ + Σ", paper: "§2.5")
+        tree.setAttribute("source", .string(estimatedPairs == nil ? "file" : "estimated"), at: "/process")
+        if let estimatedPairs { tree.setAttribute("pairs", .integer(estimatedPairs), at: "/process") }
+    }
 
     /// The attributes every output file of fit carries.
     private func fileAttributes(_ tree: inout HDF5Tree) {
@@ -388,16 +397,7 @@ struct Fit: ParsableCommand {
                             + "/estimate/U up to rounding when Â1 has full row rank).",
                         formula: "vec(M_j) = (A1 ⊙ A1)ᵀ U_j·ᵀ, M_j = Σ_k U_jk a_k a_kᵀ", paper: "MATH.md §4(c); Alg. 1 line 10")
 
-        let from = estimatedPairs == nil ? "read from /process of the input file"
-            : "estimated from /x by least squares over \(estimatedPairs!) pairs (x_{t−1}, x_t)"
-        tree.addDataset("/process/Phi", process.phi, description: "The AR(1) transition matrix Φ used by the fit (dx×dx), \(from).",
-                        formula: "x_t = Φ x_{t−1} + ε_t", paper: "§2.5")
-        tree.addDataset("/process/Sigma", process.sigma, description: "The AR(1) innovation covariance Σ used by the fit (dx×dx), \(from).",
-                        formula: "ε_t ~ N(0, Σ)", paper: "§2.5")
-        tree.addDataset("/process/Gamma", process.gamma, description: "The stationary covariance Γ of the process used (dx×dx).",
-                        formula: "Γ = Φ Γ Φᵀ + Σ", paper: "§2.5")
-        tree.setAttribute("source", .string(estimatedPairs == nil ? "file" : "estimated"), at: "/process")
-        if let estimatedPairs { tree.setAttribute("pairs", .integer(estimatedPairs), at: "/process") }
+        writeProcess(&tree, process, estimatedPairs: estimatedPairs)
 
         tree.addDataset("/diagnostics/second_moment", result.secondMoment.mean,
                         description: "Ê[y_t ⊗ S₂(x[n], t)] (dy×dx×dx) over \(d.secondMomentSamples) (window, t) pairs.",

@@ -68,6 +68,15 @@ public struct AR1Process: Sendable {
         return try AR1Process(phi: Tensor(rows: [[phi]]), sigma: Tensor(rows: [[noiseVariance]]))
     }
 
+    /// `count` independent windows (count×n×dx), drawn one after another from `rng` with
+    /// `sampleWindow(length:using:)` — fresh test windows for prediction errors.
+    public func sampleWindows(_ count: Int, length n: Int, using rng: inout RandomStream) -> Tensor {
+        var storage: [Double] = []
+        storage.reserveCapacity(count * n * dimension)
+        for _ in 0..<count { storage += sampleWindow(length: n, using: &rng).storage }
+        return Tensor(shape: [count, n, dimension], storage: storage)
+    }
+
     /// One stationary window `x[n]` as an n×dx tensor (row t is x_{t+1}).
     public func sampleWindow(length n: Int, using rng: inout RandomStream) -> Tensor {
         let d = dimension
