@@ -291,8 +291,11 @@ let exactErrors = nb.must("alignment") { try ParameterErrors(try exactFit.model(
 nb.atMost("from the exact (population) moments GLOREE recovers A1, U and A2, the scale included", paper: "Theorem 6, MATH.md §5",
           quantity: "largest rel. error", measured: max(exactErrors.a1, exactErrors.u, exactErrors.a2), bound: 1e-8,
           basis: "exact input: rounding and the scale search's tolerance")
+// 10⁵ fresh test windows: the pooled ‖ŷ − y*‖/‖y*‖ of a cubic recurrence is dominated by its
+// rarest windows (y_t has degree 9 in x_{t−1}), and on 4000 windows one of them decided it — at
+// seed 11 the largest fit scored 0.10 there and 0.021 on 2·10⁵ other windows.
 var testRng = RandomStream(seed: options.seed, purpose: "test windows")
-let testWindows = options.quick ? 1_000 : 4_000
+let testWindows = options.quick ? 1_000 : 100_000
 let testX = process.sampleWindows(testWindows, length: windowLength, using: &testRng)
 // Sample sizes N/64 … N (full) or N/4 … N (--quick), each fit on its own independent set, more
 // sets where fits are cheap: the regression over all of them gives the slope a standard error
