@@ -8,7 +8,8 @@ import Foundation
 /// together per batch, one `WindowSegment` per window. Long windows (one window, or a
 /// window larger than half a batch) are read in time chunks: each batch covers about
 /// `batchBytes` of time steps of one window, split into segments that carry the margins
-/// the estimators need (`t−2 … t+1` around every accumulated step t).
+/// the estimators need (`t−2 … t+2` around every accumulated step t: one after would do,
+/// two let a `TimeReversedSource` read the chunk backwards).
 ///
 /// Everything that can be checked without reading the values is checked by `init`, each
 /// failure one `HDF5Error` naming the file, the dataset and what was expected. The values
@@ -200,7 +201,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
                 first += count
             }
         case .timeChunks(let stepsPerBatch, let stepsPerSegment):
-            let most = min(n, stepsPerBatch + 3)
+            let most = min(n, stepsPerBatch + 4)
             var xs = [Double](repeating: 0, count: most * dx)
             var ys = [Double](repeating: 0, count: most * dy)
             for window in 0..<windows {
@@ -208,14 +209,14 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
                 while start < n {
                     let end = min(n, start + stepsPerBatch)
                     // The batch's steps with the margins its first and last segments need.
-                    let low = max(0, start - 2), high = min(n, end + 1)
+                    let low = max(0, start - 2), high = min(n, end + 2)
                     try read(data.x, "/x", start: [window, low, 0], count: [1, high - low, dx], into: &xs)
                     try read(data.y, "/y", start: yIndex([window, low, 0]), count: yIndex([1, high - low, dy]), into: &ys)
                     var segments: [WindowSegment] = []
                     var from = start
                     while from < end {
                         let to = min(end, from + stepsPerSegment)
-                        let first = max(0, from - 2), last = min(n, to + 1)
+                        let first = max(0, from - 2), last = min(n, to + 2)
                         segments.append(WindowSegment(windowLength: n, firstTime: first,
                                                       x: Array(xs[((first - low) * dx)..<((last - low) * dx)]),
                                                       y: Array(ys[((first - low) * dy)..<((last - low) * dy)]),

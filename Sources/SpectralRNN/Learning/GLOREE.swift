@@ -40,7 +40,7 @@ public struct GLOREEFit: Sendable {
 }
 
 /// Steps 1–3 of GLOREE: decompose the dy×dx×dx second-order moment (rank dh), fix the scale, form the duals.
-private func gloreeFactors(second: Tensor, hidden dh: Int, decomposer: Decomposer, seed: UInt64)
+func gloreeFactors(second: Tensor, hidden dh: Int, decomposer: Decomposer, seed: UInt64)
     throws -> (a1: Tensor, a2: Tensor, alpha: Tensor, beta: Tensor, decomposition: CPDecomposition, residual: Double) {
     guard second.order == 3, second.shape[1] == second.shape[2], second.count > 0 else {
         throw ModelError("GLOREE: the second-order moment must be dy×dx×dx, got shape \(second.shape)")
@@ -62,15 +62,16 @@ private func gloreeFactors(second: Tensor, hidden dh: Int, decomposer: Decompose
 }
 
 /// The rank-condition and conditioning warnings of a fit (Theorem 5: full row rank A1, A2).
-func rankWarnings(dx: Int, dh: Int, dy: Int, conditionA1: Double, conditionA2: Double) -> [String] {
+func rankWarnings(dx: Int, dh: Int, dy: Int, conditionA1: Double, conditionA2: Double,
+                  units: String = "dh", theorem: String = "Theorem 5", inputWeights: String = "A1") -> [String] {
     var warnings: [String] = []
     if dh > dx {
-        warnings.append("dh = \(dh) > dx = \(dx): A1 cannot have full row rank (Theorem 5 needs dh ≤ dx); the duals α are not exact and U is not identified")
+        warnings.append("\(units) = \(dh) > dx = \(dx): \(inputWeights) cannot have full row rank (\(theorem) needs \(units) ≤ dx); the duals α are not exact and U is not identified")
     }
     if dh > dy {
-        warnings.append("dh = \(dh) > dy = \(dy): A2 cannot have full row rank (Theorem 5 needs dh ≤ dy); the duals β are not exact and U is not identified")
+        warnings.append("\(units) = \(dh) > dy = \(dy): A2 cannot have full row rank (\(theorem) needs \(units) ≤ dy); the duals β are not exact and U is not identified")
     }
-    for (name, c, fits) in [("Â1", conditionA1, dh <= dx), ("Â2", conditionA2, dh <= dy)] where fits {
+    for (name, c, fits) in [(inputWeights == "A1" ? "Â1" : "[Â1; B̂1]", conditionA1, dh <= dx), ("Â2", conditionA2, dh <= dy)] where fits {
         if !(c <= GLOREEFit.largeConditionNumber) {
             warnings.append("cond(\(name)) = \(String(format: "%.3g", c)) > \(String(format: "%.0e", GLOREEFit.largeConditionNumber)): the estimate is nearly rank-deficient and the dual solve for U amplifies moment errors")
         }
@@ -79,7 +80,7 @@ func rankWarnings(dx: Int, dh: Int, dy: Int, conditionA1: Double, conditionA2: D
 }
 
 /// `P_jk = T(β_j, α_j, α_k, α_k)` (dh×dh) of a dense dy×dx×dx×dx mixed moment.
-private func projectMixedMoment(_ mixed: Tensor, alpha: Tensor, beta: Tensor) -> Tensor {
+func projectMixedMoment(_ mixed: Tensor, alpha: Tensor, beta: Tensor) -> Tensor {
     let dh = alpha.shape[1]
     let q = mixed.multilinear([.matrix(beta), .matrix(alpha), .matrix(alpha), .matrix(alpha)])   // dh⁴
     return Tensor(shape: [dh, dh]) { i in q[i[0], i[0], i[1], i[1]] }

@@ -60,6 +60,18 @@ public struct AR1Process: Sendable {
         self.stationaryPrecision = try inverse(gamma)
     }
 
+    /// The same stationary chain read backwards, `x̃_t = x_{n+1−t}`: again a Gaussian AR(1),
+    /// with the same Γ, `Φ̃ = Γ Φᵀ Γ⁻¹` (since `Cov(x_t, x_{t+1}) = Γ Φᵀ`) and
+    /// `Σ̃ = Γ − Φ̃ Γ Φ̃ᵀ`. A window has the same density read either way, so the reversed
+    /// process's window precision is P with its blocks in reverse order: the score at t+1 of
+    /// a window is the score at t−1 of the reversed window (walkthrough 05's backward units).
+    public func timeReversed() throws -> AR1Process {
+        let reversedPhi = matmul(matmul(gamma, phi, transposeB: true), stationaryPrecision)
+        var reversedSigma = gamma - matmul(matmul(reversedPhi, gamma), reversedPhi, transposeB: true)
+        reversedSigma = (reversedSigma + reversedSigma.transposed()) * 0.5
+        return try AR1Process(phi: reversedPhi, sigma: reversedSigma)
+    }
+
     /// The scalar process `x_t = φ x_{t−1} + ε_t`, `ε_t ~ N(0, s²)` — the paper's case.
     public static func scalar(phi: Double, noiseVariance: Double = 1) throws -> AR1Process {
         guard noiseVariance > 0, noiseVariance.isFinite else {

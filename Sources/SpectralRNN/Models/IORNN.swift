@@ -261,8 +261,8 @@ public struct IORNN: Sendable {
     }
 
     /// Noiseless outputs of `windows` windows of length n stored flat in `x`, in parallel chunks; throws the
-    /// divergence of the lowest-numbered window that diverged.
-    private func noiselessOutputs(_ x: Tensor, windows: Int, length n: Int) throws -> [Double] {
+    /// divergence of the lowest-numbered window that diverged (numbered from `firstWindow`).
+    func noiselessOutputs(_ x: Tensor, windows: Int, length n: Int, firstWindow: Int = 0) throws -> [Double] {
         let dx = inputDimension, dy = outputDimension
         let chunks = Swift.min(windows, 8)
         guard chunks > 0 else { return [] }
@@ -275,7 +275,7 @@ public struct IORNN: Sendable {
                     try ys.withUnsafeMutableBufferPointer { py in
                         for w in lo..<hi {
                             try run(px, xOffset: w * n * dx, length: n, into: py, yOffset: (w - lo) * n * dy,
-                                    states: nil, window: w)
+                                    states: nil, window: firstWindow + w)
                         }
                     }
                 }
@@ -369,53 +369,11 @@ public struct IORNN: Sendable {
         guard process.dimension == inputDimension else {
             throw ModelError("IO-RNN: the input process has dimension \(process.dimension), the model dx = \(inputDimension)")
         }
-        guard range.count >= 1, range.lowerBound >= 0, length >= 1 else {
-            throw ModelError("IO-RNN: simulate needs at least one window of length ≥ 1, got windows \(range) × \(length)")
-        }
-        let dx = inputDimension, dy = outputDimension, n = length
-        let windows = range.count, first = range.lowerBound
-        let chunks = Swift.min(windows, 8)
-        let slots = ChunkSlots<(x: [Double], y: [Double])>(count: chunks)
-        let noiseSD = noise
-        let sampler = try WindowSampler(process)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = first + c * windows / chunks, hi = first + (c + 1) * windows / chunks
-            var xs = [Double](repeating: 0, count: (hi - lo) * n * dx)
-            var ys = [Double](repeating: 0, count: (hi - lo) * n * dy)
-            do {
-                for w in lo..<hi {
-                    var inputStream = RandomStream(seed: seed, purpose: purpose + " inputs", index: UInt64(w))
-                    sampler.sample(into: &xs, at: (w - lo) * n * dx, length: n, using: &inputStream)
-                }
-                try xs.withUnsafeBufferPointer { px in
-                    try ys.withUnsafeMutableBufferPointer { py in
-                        for w in lo..<hi {
-                            try run(px, xOffset: (w - lo) * n * dx, length: n, into: py,
-                                    yOffset: (w - lo) * n * dy, states: nil, window: w)
-                        }
-                    }
-                }
-                if noiseSD > 0 {
-                    for w in lo..<hi {
-                        var noiseStream = RandomStream(seed: seed, purpose: purpose + " output noise", index: UInt64(w))
-                        let base = (w - lo) * n * dy
-                        for k in 0..<(n * dy) { ys[base + k] += noiseSD * noiseStream.gaussian() }
-                    }
-                }
-                slots.store(.success((xs, ys)), at: c)
-            } catch {
-                slots.store(.failure(error), at: c)
-            }
-        }
-        var x: [Double] = [], y: [Double] = []
-        x.reserveCapacity(windows * n * dx)
-        y.reserveCapacity(windows * n * dy)
-        for result in slots.all() {
-            let part = try result.get()
-            x += part.x
-            y += part.y
-        }
-        return (Tensor(shape: [windows, n, dx], storage: x), Tensor(shape: [windows, n, dy], storage: y))
+        let x = try process.simulatedInputs(windowRange: range, length: length, seed: seed, purpose: purpose)
+        var y = try noiselessOutputs(x, windows: range.count, length: length, firstWindow: range.lowerBound)
+        addOutputNoise(&y, sd: noise, windowRange: range, length: length, outputDimension: outputDimension,
+                       seed: seed, purpose: purpose)
+        return (x, Tensor(shape: [range.count, length, outputDimension], storage: y))
     }
 
     // MARK: Population moments
@@ -700,6 +658,59 @@ public struct IORNN: Sendable {
 /// AR(1) windows by plain loops: `AR1Process.sampleWindow`'s draws (x_1 = L_Γ z_1,
 /// x_t = Φ x_{t−1} + L_Σ z_t, the z's taken from the stream in the same order), without its
 /// per-step allocations.
+extension AR1Process {
+    /// Windows `range` of the input windows the simulators draw: window w is
+    /// `sampleWindow(length:using:)` with `RandomStream(seed:, purpose: purpose + " inputs",
+    /// index: w)` (the same draws in the same order, by a faster loop: equal up to rounding), so
+    /// any range gives the same windows as the whole set, whatever the number of threads.
+    /// `range.count`×n×dx.
+    public func simulatedInputs(windowRange range: Range<Int>, length n: Int, seed: UInt64, purpose: String) throws -> Tensor {
+        guard range.count >= 1, range.lowerBound >= 0, n >= 1 else {
+            throw ModelError("simulate needs at least one window of length ≥ 1, got windows \(range) × \(n)")
+        }
+        let dx = dimension, windows = range.count, first = range.lowerBound
+        guard !windows.multipliedReportingOverflow(by: n).overflow, !(windows * n).multipliedReportingOverflow(by: dx).overflow else {
+            throw ModelError("simulate: \(windows) windows × \(n) steps × dx = \(dx) is too many values to hold in memory")
+        }
+        let sampler = try WindowSampler(self)
+        let chunks = Swift.min(windows, 8)
+        let slots = ChunkSlots<[Double]>(count: chunks)
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let lo = first + c * windows / chunks, hi = first + (c + 1) * windows / chunks
+            var xs = [Double](repeating: 0, count: (hi - lo) * n * dx)
+            for w in lo..<hi {
+                var inputStream = RandomStream(seed: seed, purpose: purpose + " inputs", index: UInt64(w))
+                sampler.sample(into: &xs, at: (w - lo) * n * dx, length: n, using: &inputStream)
+            }
+            slots.store(.success(xs), at: c)
+        }
+        var x: [Double] = []
+        x.reserveCapacity(windows * n * dx)
+        for result in slots.all() { x += try result.get() }
+        return Tensor(shape: [windows, n, dx], storage: x)
+    }
+}
+
+/// Adds the output noise of the simulators to y (`range.count`×n×dy, flat): window w's
+/// `sd · N(0, 1)` draws come from `RandomStream(seed:, purpose: purpose + " output noise",
+/// index: w)` in row-major order.
+func addOutputNoise(_ y: inout [Double], sd: Double, windowRange range: Range<Int>, length n: Int,
+                    outputDimension dy: Int, seed: UInt64, purpose: String) {
+    guard sd > 0, !range.isEmpty else { return }
+    let windows = range.count, chunks = Swift.min(windows, 8)
+    y.withUnsafeMutableBufferPointer { buffer in
+        nonisolated(unsafe) let py = buffer
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            // Chunks write disjoint windows.
+            for w in (range.lowerBound + c * windows / chunks)..<(range.lowerBound + (c + 1) * windows / chunks) {
+                var noiseStream = RandomStream(seed: seed, purpose: purpose + " output noise", index: UInt64(w))
+                let base = (w - range.lowerBound) * n * dy
+                for k in 0..<(n * dy) { py[base + k] += sd * noiseStream.gaussian() }
+            }
+        }
+    }
+}
+
 private struct WindowSampler: Sendable {
     let d: Int
     let phi: [Double], gammaFactor: [Double], sigmaFactor: [Double]

@@ -82,8 +82,8 @@ public protocol WindowSource {
 /// Windows no longer than `stepsPerBatch` go whole, at most `windowsPerBatch` of them and
 /// (when more than one) at most `stepsPerBatch` time steps per batch. A longer window (the
 /// case N = 1, large n) is cut into time chunks of `stepsPerBatch` accumulated times, one
-/// chunk per batch, each carrying the two steps before it and the one after it that the
-/// scores need (see `WindowSegment`). With `stacksWindows`, each batch of whole windows is
+/// chunk per batch, each carrying the two steps before it and the two after it (the scores
+/// need one after; two let a `TimeReversedSource` read the chunk backwards, see `WindowSegment`). With `stacksWindows`, each batch of whole windows is
 /// one stacked segment (`WindowSegment.windowCount` > 1): no per-window arrays, faster, but
 /// only for consumers that honour `windowCount` (the estimators of this file do).
 public struct TensorWindowSource: WindowSource, Sendable {
@@ -151,7 +151,7 @@ public struct TensorWindowSource: WindowSource, Sendable {
             for w in 0..<count {
                 for start in stride(from: 0, to: n, by: stepsPerBatch) {
                     let end = min(start + stepsPerBatch, n)
-                    let low = max(0, start - 2), high = min(n, end + 1)
+                    let low = max(0, start - 2), high = min(n, end + 2)
                     try body([WindowSegment(
                         windowLength: n, firstTime: low,
                         x: Array(x.storage[((w * n + low) * dx)..<((w * n + high) * dx)]),
