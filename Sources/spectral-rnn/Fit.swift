@@ -22,7 +22,12 @@ struct Fit: ParsableCommand {
             with that polynomial activation (MATH.md §5, walkthrough 04): directions from \
             Ê[y_t ⊗ S_l(x[n], t)], per-unit scales from the first-step moments, U from the \
             corrected order-(2l−1) mixed moment; a report whose moments are too noisy says \
-            UNRELIABLE.
+            UNRELIABLE. With --backward DZ (or auto), fits the bidirectional RNN of paper \
+            eq. 18 by GLOREE-B (walkthrough 05): [A1; B1] and A2 from the same rank-(dh + dz) \
+            decomposition, which units run forward and which backward from the mixed moments \
+            at t−1 and t+1 (refused, with the reason, when the data cannot tell), U and V from \
+            the same moments; OUT gets /estimate/{A1, U, B1, V, A2} and the assignment under \
+            /diagnostics.
             """
     )
 
@@ -44,8 +49,38 @@ struct Fit: ParsableCommand {
     @Option(help: "The activation's coefficients c0,c1,…,cl of σ(z) = Σ c_i z^i, l ≥ 2 (default 0,0,1: σ(z) = z²).")
     var activation: String = "0,0,1"
 
+    @Option(help: ArgumentHelp("Fit a bidirectional RNN (GLOREE-B, walkthrough 05) with DZ backward units and --hidden forward ones; 'auto': --hidden is dh + dz and the data decide which units run backward.", valueName: "DZ|auto"))
+    var backward: String?
+
+    /// The parsed --backward: nil without it.
+    var backwardUnits: BackwardUnits? {
+        guard let backward else { return nil }
+        if backward == "auto" { return .auto }
+        return Int(backward).map { .given($0) }
+    }
+
     func validate() throws {
-        guard hidden >= 1 else { throw ValidationError("--hidden must be at least 1, got \(hidden)") }
+        if let backward {
+            guard let units = backwardUnits else {
+                throw ValidationError("--backward must be a whole number of backward units ≥ 0 or 'auto', got '\(backward)'")
+            }
+            if case .given(let dz) = units, dz < 0 {
+                throw ValidationError("--backward must be a whole number of backward units ≥ 0 or 'auto', got \(dz)")
+            }
+            guard (try? IORNN.parseActivation(activation)) == IORNN.quadratic else {
+                throw ValidationError("--backward fits the quadratic BRNN of paper Algorithm 2 (σ(z) = z²); drop --activation \(activation)")
+            }
+            if case .given = units {
+                guard hidden >= 0 else { throw ValidationError("--hidden must be at least 0 with --backward DZ, got \(hidden)") }
+            } else {
+                guard hidden >= 1 else { throw ValidationError("--hidden (dh + dz with --backward auto) must be at least 1, got \(hidden)") }
+            }
+            if case .given(let dz) = units, hidden + dz < 1 {
+                throw ValidationError("--hidden \(hidden) and --backward \(dz) leave no unit to fit")
+            }
+        } else {
+            guard hidden >= 1 else { throw ValidationError("--hidden must be at least 1, got \(hidden)") }
+        }
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
         do { _ = try IORNN.parseActivation(activation) } catch { throw ValidationError("--activation: \(error)") }
         try validateOutput(output)
@@ -73,6 +108,7 @@ struct Fit: ParsableCommand {
     private func fit() throws {
         let coefficients = try IORNN.parseActivation(activation)
         let source = try HDF5WindowSource(path: file)
+        if let units = backwardUnits { return try fitBidirectional(source, backward: units) }
         if coefficients != IORNN.quadratic || source.scalarOutput {
             return try fitPolynomial(source, coefficients: coefficients)
         }
@@ -135,7 +171,7 @@ struct Fit: ParsableCommand {
     private func trace(_ m: Tensor) -> Double { (0..<m.shape[0]).reduce(0) { $0 + m[$1, $1] } }
 
     /// The input process: from the file, or estimated from /x; with a line for the report.
-    private func inputProcess(_ source: HDF5WindowSource) throws -> (AR1Process, String, Int?) {
+    func inputProcess(_ source: HDF5WindowSource) throws -> (AR1Process, String, Int?) {
         if let stored = try readProcess(from: source.reader, dimension: source.inputDimension) {
             return (stored, "from the file (/process/Phi, /process/Sigma); spectral radius of Φ \(formatNumber(try spectralRadius(stored.phi)))", nil)
         }
@@ -264,7 +300,7 @@ struct Fit: ParsableCommand {
     private func reader(_ source: HDF5WindowSource) -> HDF5Reader { source.reader }
 
     /// /process of the output: the input process the fit used, and where it came from.
-    private func writeProcess(_ tree: inout HDF5Tree, _ process: AR1Process, estimatedPairs: Int?) {
+    func writeProcess(_ tree: inout HDF5Tree, _ process: AR1Process, estimatedPairs: Int?) {
         let from = estimatedPairs.map { "estimated from /x by least squares over \($0) pairs (x_{t−1}, x_t)" } ?? "read from /process of the input file"
         tree.addDataset("/process/Phi", process.phi, description: "The AR(1) transition matrix Φ used by the fit (dx×dx), \(from).",
                         formula: "x_t = Φ x_{t−1} + ε_t", paper: "§2.5")
@@ -277,7 +313,7 @@ struct Fit: ParsableCommand {
     }
 
     /// The attributes every output file of fit carries.
-    private func fileAttributes(_ tree: inout HDF5Tree) {
+    func fileAttributes(_ tree: inout HDF5Tree) {
         setCommandAttributes(&tree, seed: seed, command: "spectral-rnn fit")
         tree.setAttribute("input", .string(file))
         tree.setAttribute("hidden", .integer(hidden))
@@ -333,7 +369,7 @@ struct Fit: ParsableCommand {
         }
     }
 
-    private func hdf5Shape(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: "×") }
+    func hdf5Shape(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: "×") }
 
     /// Parameter errors after alignment and the prediction error on fresh windows; lines for the report.
     private func compare(_ result: GLOREEResult, with truth: IORNN, process: AR1Process, length: Int,

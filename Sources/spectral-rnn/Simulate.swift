@@ -18,7 +18,11 @@ struct Simulate: ParsableCommand {
             (IORNN.random, boundedFor). With --scalar-output, y_t = ⟨a2, h_t⟩ + η_t and /y is \
             N×n (App. C.2). Writes /x (N×n×dx), /y (N×n×dy or N×n), /process/Phi (φ·I), \
             /process/Sigma (I) and the true model under /model (A1, U, A2, activation, \
-            attribute noise), atomically.
+            attribute noise), atomically. With --backward DZ, draws a bidirectional RNN \
+            (paper eq. 18) with --hidden forward and DZ backward units from the same generator \
+            (stacked [A1; B1] of dh + dz rows, U and V the diagonal blocks of one recurrent \
+            draw, each of norm --spectral-norm-u) and writes /model/{A1, U, B1, V, A2} with \
+            attributes dh and dz; fit it with `fit --backward DZ`.
             """
     )
 
@@ -36,6 +40,9 @@ struct Simulate: ParsableCommand {
 
     @Flag(help: "A scalar output y_t = ⟨a2, h_t⟩ + η_t (App. C.2; needs degree ≥ 3 to be fitted): /y is N×n.")
     var scalarOutput = false
+
+    @Option(help: ArgumentHelp("dz: also draw DZ backward units z_t = (B1 x_t + V z_{t+1})², z_{n+1} = 0 (a bidirectional RNN, paper eq. 18, σ = z²); --hidden is then dh, the forward units, and dh + dz must not exceed dx or dy.", valueName: "DZ"))
+    var backward: Int?
 
     @Option(help: "‖U‖₂ of the drawn model (at most 1/l for degree l).")
     var spectralNormU: Double = 0.2
@@ -88,6 +95,16 @@ struct Simulate: ParsableCommand {
         for (name, value) in [("--dx", dx), ("--hidden", hidden), ("--dy", dy), ("--windows", windows)] where value < 1 {
             throw ValidationError("\(name) must be at least 1, got \(value)")
         }
+        if let backward {
+            guard backward >= 0 else { throw ValidationError("--backward must be at least 0, got \(backward)") }
+            guard coefficients == IORNN.quadratic, !scalarOutput else {
+                throw ValidationError("--backward draws the quadratic BRNN of paper Algorithm 2 (σ(z) = z², vector output); drop --activation and --scalar-output")
+            }
+            guard hidden + backward <= dx, hidden + backward <= dy else {
+                throw ValidationError("--hidden \(hidden) + --backward \(backward) = \(hidden + backward) exceeds \(hidden + backward > dx ? "--dx \(dx)" : "--dy \(dy)"): "
+                                      + "the BRNN is identifiable only when [A1; B1] and A2 have full row rank, dh + dz ≤ dx and ≤ dy (Theorem 7)")
+            }
+        }
         guard hidden <= dx, scalarOutput || hidden <= dy else {
             throw ValidationError("--hidden \(hidden) exceeds \(hidden > dx ? "--dx \(dx)" : "--dy \(dy)"): the model is "
                                   + "identifiable only when A1 (dh×dx) and A2 (dh×dy) have full row rank, dh ≤ dx and dh ≤ dy")
@@ -120,6 +137,7 @@ struct Simulate: ParsableCommand {
     }
 
     private func simulate() throws {
+        if let backward { return try simulateBidirectional(backward: backward) }
         let dy = outputDimension
         let coefficients = try IORNN.parseActivation(activation)
         let rows = rowNorm ?? (coefficients.count == 3 ? 0.5 : 0.35)
@@ -171,6 +189,60 @@ struct Simulate: ParsableCommand {
             (stored under /process), \(scalarOutput ? "scalar outputs y_t" : "outputs y_t ∈ R^\(dy)") of an IO-RNN with σ(z) = \(sigmaText) and dh = \(hidden) hidden units, \
             ‖U‖₂ = \(formatNumber(model.spectralNormU)), rows of A1 of norm \(formatNumber(rows)), output noise sd \(noise); the true A1, U, A2 \
             are under /model (seed \(seed)). Fit it with: spectral-rnn fit \(output) --hidden \(hidden)\(coefficients == IORNN.quadratic ? "" : " --activation \(activation.replacingOccurrences(of: " ", with: ""))") --output FIT.h5
+            """)
+    }
+}
+
+extension Simulate {
+    /// `simulate --backward DZ`: a bidirectional quadratic RNN's windows (walkthrough 05).
+    fileprivate func simulateBidirectional(backward dz: Int) throws {
+        let dy = outputDimension
+        let rows = rowNorm ?? 0.5
+        let process = try AR1Process(phi: Tensor.identity(dx) * phi, sigma: Tensor.identity(dx))
+        let model = try BidirectionalIORNN.random(inputDimension: dx, forward: hidden, backward: dz, outputDimension: dy,
+                                                  noise: noise, spectralNormU: spectralNormU, rowNormA1: rows, seed: seed)
+        let (x, y) = try model.simulate(process: process, windows: windows, length: length, seed: seed,
+                                        purpose: "spectral-rnn simulate")
+        var tree = HDF5Tree()
+        setCommandAttributes(&tree, seed: seed, command: "spectral-rnn simulate")
+        tree.addDataset("/x", x, description: "Inputs: N = \(windows) window\(windows == 1 ? "" : "s") of n = \(length) steps of the stationary AR(1) process under /process (N×n×dx).",
+                        formula: "x_1 ~ N(0, Γ), x_t = Φ x_{t−1} + ε_t, ε_t ~ N(0, Σ)", paper: "§2.5")
+        tree.addDataset("/y", y, description: "Outputs of the bidirectional RNN under /model on the windows of /x (forward units from h_0 = 0, backward units from z_{n+1} = 0 at each window's end), with output noise of sd \(noise) (N×n×dy).",
+                        formula: "h_t = (A1 x_t + U h_{t−1})², z_t = (B1 x_t + V z_{t+1})², y_t = A2ᵀ [h_t; z_t] + η_t", paper: "§3.4, eq. 18")
+        tree.addDataset("/process/Phi", process.phi, description: "The AR(1) transition matrix Φ = φ·I (dx×dx).",
+                        formula: "x_t = Φ x_{t−1} + ε_t", paper: "§2.5")
+        tree.addDataset("/process/Sigma", process.sigma, description: "The AR(1) innovation covariance Σ = I (dx×dx).",
+                        formula: "ε_t ~ N(0, Σ)", paper: "§2.5")
+        tree.setAttribute("source", .string("simulate"), at: "/process")
+        if let f = model.forward {
+            tree.addDataset("/model/A1", f.a1, description: "True A1 (dh×dx): the input weights of the forward units.",
+                            formula: "h_t = (A1 x_t + U h_{t−1})²", paper: "eq. 18")
+            tree.addDataset("/model/U", f.u, description: "True U (dh×dh): the forward recurrent weights.",
+                            formula: "h_t = (A1 x_t + U h_{t−1})²", paper: "eq. 18")
+        }
+        if let b = model.backward {
+            tree.addDataset("/model/B1", b.a1, description: "True B1 (dz×dx): the input weights of the backward units.",
+                            formula: "z_t = (B1 x_t + V z_{t+1})²", paper: "eq. 18")
+            tree.addDataset("/model/V", b.u, description: "True V (dz×dz): the backward recurrent weights.",
+                            formula: "z_t = (B1 x_t + V z_{t+1})²", paper: "eq. 18")
+        }
+        tree.addDataset("/model/A2", model.a2, description: "True A2 ((dh+dz)×dy): forward rows first, then backward.",
+                        formula: "y_t = A2ᵀ [h_t; z_t] + η_t", paper: "eq. 18")
+        tree.addDataset("/model/activation", Tensor(vector: IORNN.quadratic), description: "The activation's coefficients: σ(z) = z².",
+                        formula: "σ(z) = Σ_i c_i z^i", paper: "§3.4")
+        tree.setAttribute("noise", .real(noise), at: "/model")
+        tree.setAttribute("dh", .integer(model.forwardDimension), at: "/model")
+        tree.setAttribute("dz", .integer(model.backwardDimension), at: "/model")
+        tree.setAttribute("activation", .string("σ(z) = z²"), at: "/model")
+        tree.setAttribute("description", .string("The bidirectional RNN that generated /y: compare a fit with it side by side, aligning units within each side modulo permutation and scaling."), at: "/model")
+        try tree.write(to: output)
+        let megabytes = Double((x.count + y.count) * 8) / 1_000_000
+        print("""
+            Wrote \(output) (\(formatNumber(megabytes, digits: 3)) MB of data): /x and /y hold N = \(windows) window\(windows == 1 ? "" : "s") of \
+            n = \(length) steps, inputs x_t ∈ R^\(dx) from the stationary AR(1) process Φ = \(phi)·I, Σ = I, outputs y_t ∈ R^\(dy) of a \
+            bidirectional RNN with σ(z) = z², dh = \(hidden) forward and dz = \(dz) backward units, ‖U‖₂ = ‖V‖₂ = \(formatNumber(spectralNormU)), \
+            rows of [A1; B1] of norm \(formatNumber(rows)), output noise sd \(noise); the true model is under /model (seed \(seed)). \
+            Fit it with: spectral-rnn fit \(output) --hidden \(hidden) --backward \(dz) --output FIT.h5
             """)
     }
 }

@@ -25,7 +25,10 @@ import Foundation
 /// is not on that side; it is turned into a normal score by the Wilson–Hilferty transform of
 /// a χ² with 2D − 1 degrees of freedom (entries treated as independent — an approximation the
 /// walkthrough checks by measuring how often the rule errs). A side counts as present at
-/// z ≥ `significant` and absent at z < `absent`; in between it is undetermined.
+/// z ≥ `significant`. A component is forward when only its t−1 side is present, backward when
+/// only its t+1 side is, `both` (not a unit of this model) when both are; with neither present
+/// it is feed-forward (`either`) when both scores are below `absent`, and undetermined when one
+/// lies between the thresholds (weak recurrence, or none: the data cannot tell).
 public struct UnitAssignment: Sendable {
     public enum Side: String, Sendable {
         /// Recurrence seen on the t−1 side only.
@@ -55,9 +58,9 @@ public struct UnitAssignment: Sendable {
     /// (negative for `undetermined` and `both`: how far the best verdict is from holding).
     public let margins: [Double]
 
-    /// A side is present at z ≥ 4 (one-sided tail 3·10⁻⁵ for a null side) …
+    /// A side is present at z ≥ 4 (one-sided tail 3·10⁻⁵ for a side without recurrence) …
     public static let significant = 4.0
-    /// … and absent at z < 3 (a present side's z is below 3 only when its signal is weak).
+    /// … and a component shows no recurrence at all when both its scores are below 3.
     public static let absent = 3.0
     /// A component without recurrence on either side is called feed-forward only when its
     /// recurrence could be at most this fraction of the weakest assigned unit's (magnitude + 3
@@ -106,10 +109,10 @@ public func assignUnits(past: Tensor, pastStandardError: Tensor, future: Tensor,
     var sides: [UnitAssignment.Side] = [], margins: [Double] = []
     for j in 0..<d {
         let zp = before.z[j], zf = after.z[j]
-        let forward = min(zp - hi, lo - zf), backward = min(zf - hi, lo - zp)
+        let forward = min(zp - hi, hi - zf), backward = min(zf - hi, hi - zp)
         let either = min(lo - zp, lo - zf), both = min(zp - hi, zf - hi)
-        if forward >= 0 { sides.append(.forward); margins.append(forward) }
-        else if backward >= 0 { sides.append(.backward); margins.append(backward) }
+        if forward >= 0 && zf < hi { sides.append(.forward); margins.append(forward) }
+        else if backward >= 0 && zp < hi { sides.append(.backward); margins.append(backward) }
         else if either > 0 { sides.append(.either); margins.append(either) }
         else if both >= 0 { sides.append(.both); margins.append(-both) }
         else { sides.append(.undetermined); margins.append(max(forward, backward, either)) }
@@ -135,7 +138,7 @@ func resolveSides(_ assignment: UnitAssignment, backward: BackwardUnits) throws
     func z(_ j: Int) -> String {
         "z⁻ = \(formatNumber(assignment.pastScores[j], digits: 3)), z⁺ = \(formatNumber(assignment.futureScores[j], digits: 3))"
     }
-    let rule = "a side counts at z ≥ \(formatNumber(UnitAssignment.significant)) and not below \(formatNumber(UnitAssignment.absent))"
+    let rule = "a side counts at z ≥ \(formatNumber(UnitAssignment.significant)); no recurrence at all is z < \(formatNumber(UnitAssignment.absent)) on both"
     let both = assignment.sides.indices.filter { assignment.sides[$0] == .both }
     if !both.isEmpty {
         throw ModelError("GLOREE-B: component\(both.count == 1 ? "" : "s") \(both.map { String($0 + 1) }.joined(separator: ", ")) \(both.count == 1 ? "shows" : "show") recurrence on both the t−1 and the t+1 side (\(both.map(z).joined(separator: "; ")); \(rule)): no unit of a bidirectional RNN does; dh + dz may be wrong, or the data are not from this model")
