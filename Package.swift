@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "02-glm", targets: ["02-glm"]),
         .executable(name: "03-quadratic-iornn", targets: ["03-quadratic-iornn"]),
         .executable(name: "04-polynomial", targets: ["04-polynomial"]),
+        .executable(name: "05-bidirectional", targets: ["05-bidirectional"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -62,6 +63,11 @@ let package = Package(
             name: "04-polynomial",
             dependencies: ["SpectralRNN"],
             path: "Scripts/04-polynomial"
+        ),
+        .executableTarget(
+            name: "05-bidirectional",
+            dependencies: ["SpectralRNN"],
+            path: "Scripts/05-bidirectional"
         ),
         .executableTarget(
             name: "benchmark-moments",

@@ -495,19 +495,31 @@ def match_rows(found, truth):
 
 # MARK: - 03 quadratic IO-RNN
 
+LATEX_NAMES = {"A1": "$A_1$", "U": "$U$", "A2": "$A_2$", "B1": "$B_1$", "V": "$V$", "UV": "$U$ and $V$",
+               "prediction": r"prediction $\|\hat y - y^*\|/\|y^*\|$"}
+
+
 def errors_against_n_figure(data):
-    """GLOREE's errors against N (walkthroughs 03, 04): /estimate/errors_against_N and /estimate/error_slopes."""
-    table = data.dataset("/estimate/errors_against_N", shape=(None, 6), allow_nan=True)
-    if np.isnan(table[:, :5]).any() or (table[:, [0, 2, 3, 4]] <= 0).any():
-        raise DataError(f"{data.path}: /estimate/errors_against_N needs a positive N and positive A1, U, A2 errors in every row (only the prediction may be NaN)")
-    slopes = data.dataset("/estimate/error_slopes", shape=(4, 7), allow_nan=True)
-    labels = ["$A_1$", "$U$", "$A_2$", r"prediction $\|\hat y - y^*\|/\|y^*\|$"]
+    """GLOREE's errors against N (walkthroughs 03–05): /estimate/errors_against_N (N, set, one column per
+    error, the prediction last; attribute `errors` names them, default A1; U; A2; prediction) and
+    /estimate/error_slopes (one row per error)."""
+    names = str(data.attribute("/estimate/errors_against_N", "errors", "A1; U; A2; prediction")).split("; ")
+    if len(names) < 2 or names[-1] != "prediction":
+        raise DataError(f"{data.path}: attribute errors of /estimate/errors_against_N must name the errors, the prediction last")
+    k = len(names)
+    table = data.dataset("/estimate/errors_against_N", shape=(None, 2 + k), allow_nan=True)
+    if np.isnan(table[:, :1 + k]).any() or (table[:, [0] + list(range(2, 1 + k))] <= 0).any():
+        raise DataError(f"{data.path}: /estimate/errors_against_N needs a positive N and positive parameter errors in every row (only the prediction may be NaN)")
+    slopes = data.dataset("/estimate/error_slopes", shape=(k, 7), allow_nan=True)
+    labels = [LATEX_NAMES.get(name, name) for name in names]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), sharex=True)
     n_all = table[:, 0]
     grid = np.geomspace(n_all.min() / 1.3, n_all.max() * 1.3, 50)
     drawn_bands = set()
-    for column, ax, color, offset in [(2, left, COLORS[0], 0.94), (3, left, COLORS[1], 1.0), (4, left, COLORS[2], 1.06),
-                                      (5, right, COLORS[3], 1.0)]:
+    parameters = k - 1
+    offsets = [1 + 0.06 * (i - (parameters - 1) / 2) for i in range(parameters)]
+    panels = [(2 + i, left, COLORS[i % len(COLORS)], offsets[i]) for i in range(parameters)] + [(1 + k, right, COLORS[3] if parameters <= 3 else "#444444", 1.0)]
+    for column, ax, color, offset in panels:
         y = table[:, column]
         ok = np.isfinite(y)
         slope, se, centre_x, centre_y, residual, fits, band = slopes[column - 2]
@@ -527,15 +539,17 @@ def errors_against_n_figure(data):
         else:
             ax.plot([], [], "o", color=color, label=f"{labels[column - 2]} (too few sizes for a slope)")
         diverged = int((~ok).sum())
-        if diverged and column == 5:
+        if diverged and column == 1 + k:
             ax.text(0.98, 0.98, f"{diverged} fit{'s' if diverged > 1 else ''} diverged on a test window (not drawn)",
                     transform=ax.transAxes, fontsize=7, ha="right", va="top")
-    for ax, (column, name) in [(left, (3, "U")), (right, (5, "prediction"))]:
+    guide_column = 2 + names.index("U") if "U" in names else 2
+    for ax, (column, name) in [(left, (guide_column, names[guide_column - 2])), (right, (1 + k, "prediction"))]:
         slope, se, centre_x, centre_y, residual, fits, band = slopes[column - 2]
         if np.isfinite(centre_y):
             ax.loglog(grid, np.exp(centre_y - 0.5 * (np.log(grid) - centre_x)), "k--", lw=1,
                       label=rf"$N^{{-1/2}}$ guide (through the {name} centre)")
         ax.set_xlabel("training windows N")
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())   # less than two decades: no crowded minor labels
         ax.legend(loc="lower left", frameon=False)
     left.set_ylabel(r"relative error after alignment $\|\hat\theta - \theta\|/\|\theta\|$")
     right.set_ylabel("prediction error on fresh windows")
@@ -616,11 +630,69 @@ def figures_04(data):
     return figures
 
 
+def figures_05(data):
+    figures = {"errors-against-N": errors_against_n_figure(data)}
+    scores = data.dataset("/assignment/scores", ndim=2)
+    if scores.shape[0] != 2:
+        raise DataError(f"{data.path}: /assignment/scores must have 2 rows (z⁻, z⁺), got shape {scores.shape}")
+    d = scores.shape[1]
+    magnitudes = data.dataset("/assignment/magnitudes", shape=(4, d))
+    truth = data.dataset("/assignment/truth", shape=(d,))
+    counts = data.dataset("/assignment/against_N", shape=(None, 4))
+    threshold = data.positive("/assignment/scores", "significant")
+    windows = int(data.positive("/assignment/scores", "windows"))
+    sets = int(data.positive("/assignment/against_N", "sets"))
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(11.5, 3.8), gridspec_kw={"width_ratios": [1.2, 1, 1.1]})
+    index = np.arange(1, d + 1)
+    names = [f"{j}\n({'fwd' if truth[j - 1] > 0 else 'bwd'})" for j in index]
+    width = 0.35
+    left.bar(index - width / 2, magnitudes[0], width, color=COLORS[0], label="t−1 moment (forward units)")
+    left.bar(index + width / 2, magnitudes[2], width, color=COLORS[1], label="t+1 moment (backward units)")
+    for offset, noise in [(-width / 2, magnitudes[1]), (width / 2, magnitudes[3])]:
+        for x, level in zip(index + offset, noise):
+            left.plot([x - width / 2, x + width / 2], [level, level], color="black", lw=1)
+    left.plot([], [], color="black", lw=1, label="noise level of each (norm of its standard errors)")
+    left.set_xticks(index)
+    left.set_xticklabels(names)
+    left.set_xlabel("recovered component (true side)")
+    left.set_ylabel(r"$\|$(row $j$, column $j$) of $P\|/4$")
+    left.set_ylim(0, 1.45 * max(magnitudes[0].max(), magnitudes[2].max()))
+    left.legend(loc="upper left", frameon=False, fontsize=7)
+    left.set_title(f"projected magnitudes ({windows} windows)")
+    middle.plot(index - 0.08, scores[0], "o", color=COLORS[0], label="z⁻ (t−1)")
+    middle.plot(index + 0.08, scores[1], "s", color=COLORS[1], label="z⁺ (t+1)")
+    middle.axhline(threshold, color="black", ls="--", lw=1, label=f"a side counts at z ≥ {threshold:g}")
+    middle.set_xticks(index)
+    middle.set_xticklabels(names)
+    middle.set_xlabel("recovered component (true side)")
+    middle.set_ylabel("normal score z")
+    middle.set_ylim(min(-2, np.nanmin(scores) - 1), 1.4 * max(np.nanmax(scores), threshold))
+    middle.legend(loc="upper center", frameon=False, fontsize=7, ncol=2)
+    middle.set_title("scores against the threshold")
+    n = counts[:, 0]
+    if (n <= 0).any() or (counts[:, 1:] < 0).any():
+        raise DataError(f"{data.path}: /assignment/against_N needs positive N and non-negative counts")
+    for column, name, color, marker in [(1, "correct", COLORS[2], "o"), (2, "refused", COLORS[4], "s"), (3, "wrong", COLORS[1], "x")]:
+        right.semilogx(n, counts[:, column] / sets, marker + "-", color=color, label=name)
+    right.set_ylim(-0.05, 1.05)
+    right.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    right.set_xticks(n)
+    right.set_xticklabels([f"{int(v):,}".replace(",", " ") for v in n], fontsize=7)
+    right.set_xlabel("training windows N")
+    right.set_ylabel(f"fraction of {sets} independent sets")
+    right.legend(loc="center right", frameon=False)
+    right.set_title("the assignment against N")
+    fig.tight_layout()
+    figures["assignment"] = fig
+    return figures
+
+
 WALKTHROUGHS = {
     "01-score-functions": figures_01,
     "02-glm": figures_02,
     "03-quadratic-iornn": figures_03,
     "04-polynomial": figures_04,
+    "05-bidirectional": figures_05,
 }
 
 

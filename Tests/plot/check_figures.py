@@ -31,8 +31,12 @@ EXPECTED = {
                                        "prediction error on fresh windows", r"$N^{-1/2}$ guide", "$U$: slope"],
     "04-polynomial-sample-complexity": ["row norm of $A_1$", "windows N for a 10% U error", "the U moment's noise per window",
                                         "$l = 3$ (cubic, order-5 score)"],
+    "05-bidirectional-errors-against-N": ["training windows N", "relative error after alignment",
+                                          "prediction error on fresh windows", r"$N^{-1/2}$ guide", "$V$: slope", "$B_1$: slope"],
+    "05-bidirectional-assignment": ["recovered component (true side)", "t−1 moment (forward units)", "t+1 moment (backward units)",
+                                    "normal score z", "a side counts at z ≥ 4", "the assignment against N", "refused"],
 }
-for walkthrough in ["01-score-functions", "02-glm", "03-quadratic-iornn", "04-polynomial"]:
+for walkthrough in ["01-score-functions", "02-glm", "03-quadratic-iornn", "04-polynomial", "05-bidirectional"]:
     EXPECTED[f"{walkthrough}-checks"] = ["distance from the estimate, in standard errors σ", "statistical verdict",
                                          "band k (claim held within it", "check: its nearest alternative"]
 
