@@ -403,7 +403,7 @@ let short = nb.must("short windows") {
 do {
     let r = try gloreeB(short, process: process, hidden: units, backward: .given(dz), seed: options.seed)
     let p = try predictionError(r.model, model, on: testX)
-    nb.say("Windows of n = 3 (\(shortWindows) of them): the second-order moment pools \(r.secondMoment.count) pairs (3 per window), P⁻ \(r.projectedPast.count) (t = 2, 3: 2 per window), P⁺ \(r.projectedFuture.count) (t = 1, 2). Assignment \(r.fit.assignment.sides.map(\.rawValue).joined(separator: ", ")) (smallest margin \(formatNumber(r.fit.assignment.smallestMargin, digits: 3))); prediction error on the n = \(windowLength) test windows \(formatNumber(p)). Short windows cost nothing in principle (every pair is a sample) but their states carry less recurrence: h_{t−1} has had at most one step to accumulate.")
+    nb.say("Windows of n = 3 (\(shortWindows) of them): the second-order moment pools \(r.secondMoment.count) pairs (3 per window), P⁻ \(r.projectedPast.count) (t = 2, 3: 2 per window), P⁺ \(r.projectedFuture.count) (t = 1, 2). Assignment \(r.fit.assignment.sides.map(\.rawValue).joined(separator: ", ")) (smallest margin \(formatNumber(r.fit.assignment.smallestMargin, digits: 3))); prediction error on the n = \(windowLength) test windows \(formatNumber(p)). Short windows cost nothing in principle (every pair is a sample), but a state has had at most two steps to accumulate recurrence, and a third of the pairs sit at a window end.")
 } catch {
     nb.say("Windows of n = 3 (\(shortWindows) of them, 3 pairs per window for the second-order moment, 2 for each mixed moment): GLOREE-B refused — \(error)")
 }
