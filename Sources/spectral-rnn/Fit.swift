@@ -222,19 +222,8 @@ struct Fit: ParsableCommand {
                 tree.addDataset("/comparison/parameter_errors", Tensor(vector: [errors.a1, errors.u, errors.a2]),
                                 description: "Relative Frobenius errors of Â1, Û, Â2 against /model of the input file, after aligning hidden units modulo \(equivalenceText(truth.equivalence)).",
                                 formula: "‖X̂ − X‖_F / ‖X‖_F for X = A1, U, A2", paper: "§3.3; MATH.md §1")
-                let freshLength = min(source.length, 100_000)
-                let freshWindows = max(1, min(source.windows, 100_000 / freshLength))
-                do {
-                    let (x, _) = try truth.withNoise(0).simulate(process: process, windows: freshWindows, length: freshLength,
-                                                                 seed: seed, purpose: "spectral-rnn fit fresh windows")
-                    let error = try predictionError(estimate, truth, on: x)
-                    comparison.append("prediction error on \(freshWindows) fresh windows of \(freshLength) steps against the noiseless truth: ‖ŷ − y*‖/‖y*‖ = \(formatNumber(error))")
-                    tree.addDataset("/comparison/prediction_error", Tensor(scalar: error),
-                                    description: "Relative prediction error of the fitted model on fresh windows of the input process, against the noiseless outputs of /model.",
-                                    formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
-                } catch {
-                    comparison.append("prediction error: not computed (\(error))")
-                }
+                comparison.append(comparePredictions({ try estimate.outputs(forWindows: $0) }, { try truth.outputs(forWindows: $0) },
+                                                     process: process, length: source.length, windows: source.windows, into: &tree).line)
             } catch {
                 comparison.append("against /model of the input: no comparison (\(error))")
             }
@@ -390,25 +379,41 @@ struct Fit: ParsableCommand {
         } catch {
             lines.append("against /model of the input: no comparison (\(error))")
         }
-        // Fresh windows of the input process, at most about 10⁵ steps.
-        let steps = 100_000
-        let freshLength = min(length, steps)
-        let freshWindows = max(1, min(windows, steps / freshLength))
         do {
-            let (x, _) = try truth.withNoise(0).simulate(process: process, windows: freshWindows, length: freshLength,
-                                                         seed: seed, purpose: "spectral-rnn fit fresh windows")
-            let error = try predictionError(try result.model(), truth, on: x)
-            lines.append("prediction error on \(freshWindows) fresh window\(freshWindows == 1 ? "" : "s") of \(freshLength) steps "
-                         + "against the noiseless truth: ‖ŷ − y*‖/‖y*‖ = \(formatNumber(error))")
-            tree.addDataset("/comparison/prediction_error", Tensor(scalar: error),
-                            description: "Relative prediction error of the fitted model on \(freshWindows) fresh windows of "
-                                + "\(freshLength) steps of the input process, against the noiseless outputs of /model.",
-                            formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
-            wrote = true
+            let estimate = try result.model()
+            let prediction = comparePredictions({ try estimate.outputs(forWindows: $0) }, { try truth.outputs(forWindows: $0) },
+                                                process: process, length: length, windows: windows, into: &tree)
+            lines.append(prediction.line)
+            wrote = wrote || prediction.wrote
         } catch {
             lines.append("prediction error: not computed (\(error))")
         }
         return (lines, wrote)
+    }
+
+    /// The prediction error `‖ŷ − y*‖/‖y*‖` of an estimate against the noiseless truth on fresh
+    /// windows of the input process (at most about 10⁵ steps, windows as long as the data's), as a
+    /// line for the report; stored as /comparison/prediction_error. A line saying why when either
+    /// model diverges on a fresh window.
+    func comparePredictions(_ predict: (Tensor) throws -> Tensor, _ truth: (Tensor) throws -> Tensor, process: AR1Process,
+                            length: Int, windows: Int, into tree: inout HDF5Tree) -> (line: String, wrote: Bool) {
+        let steps = 100_000
+        let freshLength = min(length, steps)
+        let freshWindows = max(1, min(windows, steps / freshLength))
+        do {
+            // The inputs `simulate` would draw for the truth with this seed (they do not depend on the model).
+            let x = try process.simulatedInputs(windowRange: 0..<freshWindows, length: freshLength, seed: seed,
+                                                purpose: "spectral-rnn fit fresh windows")
+            let error = try predict(x).relativeError(to: truth(x))
+            tree.addDataset("/comparison/prediction_error", Tensor(scalar: error),
+                            description: "Relative prediction error of the fitted model on \(freshWindows) fresh windows of "
+                                + "\(freshLength) steps of the input process, against the noiseless outputs of /model.",
+                            formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
+            return ("prediction error on \(freshWindows) fresh window\(freshWindows == 1 ? "" : "s") of \(freshLength) steps "
+                    + "against the noiseless truth: ‖ŷ − y*‖/‖y*‖ = \(formatNumber(error))", true)
+        } catch {
+            return ("prediction error: not computed (\(error))", false)
+        }
     }
 
     /// The output file's datasets and attributes.

@@ -36,15 +36,8 @@ extension Fit {
         if let stored = storedBidirectionalModel(source.reader) {
             do {
                 let truth = try stored.get()
-                let freshLength = min(source.length, 100_000)
-                let freshWindows = max(1, min(source.windows, 100_000 / freshLength))
-                let (x, _) = try truth.withNoise(0).simulate(process: process, windows: freshWindows, length: freshLength,
-                                                             seed: seed, purpose: "spectral-rnn fit fresh windows")
-                let error = try predictionError(model, truth, on: x)
-                comparison.append("prediction error on \(freshWindows) fresh windows of \(freshLength) steps against the noiseless truth: ‖ŷ − y*‖/‖y*‖ = \(formatNumber(error))")
-                tree.addDataset("/comparison/prediction_error", Tensor(scalar: error),
-                                description: "Relative prediction error of the fitted BRNN on fresh windows of the input process, against the noiseless outputs of /model.",
-                                formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
+                comparison.append(comparePredictions({ try model.outputs(forWindows: $0) }, { try truth.outputs(forWindows: $0) },
+                                                     process: process, length: source.length, windows: source.windows, into: &tree).line)
                 if truth.forwardDimension == model.forwardDimension, truth.backwardDimension == model.backwardDimension {
                     let errors = try BidirectionalParameterErrors(model, truth: truth)
                     comparison.append("against /model of the input (dh = \(truth.forwardDimension), dz = \(truth.backwardDimension); each side aligned modulo permutation and scaling), \(errors)")

@@ -177,6 +177,29 @@ import Testing
         }
     }
 
+    /// The Wilson–Hilferty score of χ²_k against known quantiles (χ²_7: 0.999 quantile 24.32, so
+    /// z ≈ 3.09 up to the transform's own error; median 6.346, z ≈ 0), and on simulated null sums of 7 squared standard normals:
+    /// the fraction at z ≥ 3.09 is 10⁻³ within 3σ of the binomial, and at most 2 of 2·10⁵ reach z ≥ 5
+    /// (the normal tail expects 0.06).
+    @Test func wilsonHilfertyScoreMatchesTheChiSquareLaw() {
+        // The transform is an approximation: at k = 7 it is 0.024 high at the 0.999 quantile.
+        #expect(abs(chiSquareNormalScore(24.32, degreesOfFreedom: 7) - 3.09) <= 0.04)
+        #expect(abs(chiSquareNormalScore(6.346, degreesOfFreedom: 7)) <= 0.02)
+        #expect(abs(chiSquareNormalScore(24.32, degreesOfFreedom: 7) - 2.0) > 0.5)   // a wrong quantile fails
+        var rng = RandomStream(seed: 3, purpose: "chi-square null")
+        let draws = 200_000
+        var above3 = 0, above5 = 0
+        for _ in 0..<draws {
+            let q = (0..<7).reduce(0.0) { s, _ in let g = rng.gaussian(); return s + g * g }
+            let z = chiSquareNormalScore(q, degreesOfFreedom: 7)
+            if z >= 3.09 { above3 += 1 }
+            if z >= 5 { above5 += 1 }
+        }
+        let expected = 1e-3 * Double(draws), sd = (expected * (1 - 1e-3)).squareRoot()
+        #expect(abs(Double(above3) - expected) <= 3 * sd, "\(above3) of \(draws) at z ≥ 3.09")
+        #expect(above5 <= 2)
+    }
+
     private func predictionErrorOnFreshWindows(_ a: BidirectionalIORNN, _ b: BidirectionalIORNN) throws -> Double {
         var rng = RandomStream(seed: 77, purpose: "fresh")
         return try predictionError(a, b, on: Self.process.sampleWindows(50, length: 6, using: &rng))

@@ -91,6 +91,21 @@ else
     bad "h5py check of 04-polynomial.h5" "$(tail -8 "$work/py4.txt")"
 fi
 
+# Walkthrough 05 in --quick mode, and h5py on its file.
+if "$bin/05-bidirectional" --quick --data-dir "$data" >"$work/w05.txt" 2>&1; then
+    ok "05-bidirectional --quick: $(grep -E ' confirmed; ' "$work/w05.txt")"
+else
+    bad "05-bidirectional --quick exited non-zero" "$(grep -E 'UNEXPECTED|Unexpected|error|diverged' "$work/w05.txt" | head -5)"
+fi
+if python3 Tests/interop/check_h5py.py "$data/05-bidirectional.h5" --require-as-expected \
+    --expect /model/A1=2x5 --expect /model/U=2x2 --expect /model/B1=2x5 --expect /model/V=2x2 --expect /model/A2=4x5 \
+    --expect /moments/second=5x5x5 --expect /moments/past_projected_true_duals=4x4 --expect /moments/future_projected_true_duals=4x4 \
+    --expect /assignment/scores=2x4 --expect /assignment/magnitudes=4x4 --expect /estimate/V=2x2 --expect /estimate/error_slopes=7x7 \
+    >"$work/py5.txt" 2>&1; then
+    ok "h5py reads 05-bidirectional.h5: $(tail -1 "$work/py5.txt")"
+else
+    bad "h5py check of 05-bidirectional.h5" "$(tail -8 "$work/py5.txt")"
+fi
 # The second implementation of 03's slopes in check_h5py.py catches a saved slope 1% off.
 python3 - "$data/03-quadratic-iornn.h5" "$work/slope-off.h5" <<'PY'
 import shutil, sys, h5py
@@ -447,6 +462,54 @@ expect_error "simulate: ‖U‖ above 1/l" "--spectral-norm-u must lie in [0, 1/
 expect_error "simulate: --scalar-output with --dy" "drop --dy 3" "$bin/spectral-rnn" simulate --dx 3 --hidden 2 --dy 3 --scalar-output --windows 10 --length 3 --activation 0,0.3,0,1 --output "$out"
 expect_error "simulate: an unbounded draw" "not bounded at the typical input scale" "$bin/spectral-rnn" simulate --dx 3 --hidden 2 --dy 3 --windows 10 --length 3 --activation 0,0.3,0,1 --row-norm 1.5 --output "$out"
 if [ -e "$out" ]; then bad "a refused simulate or fit left $out behind"; else ok "refused polynomial commands wrote no output file"; fi
+
+# The bidirectional RNN through the command (walkthrough 05 ran above).
+expect_error "05-bidirectional: --samples below the assignment's reach" "must be at least 16000" "$bin/05-bidirectional" --samples 500 --data-dir "$work/bad"
+brnn="$work/brnn.h5"
+if "$bin/spectral-rnn" simulate --dx 5 --hidden 2 --backward 2 --dy 5 --windows 60000 --length 8 --spectral-norm-u 0.3 --row-norm 0.45 --seed 4 \
+        --output "$brnn" >"$work/simb.txt" 2>&1 \
+    && "$bin/spectral-rnn" fit "$brnn" --hidden 2 --backward 2 --output "$work/brnn-fit.h5" >"$work/fitb.txt" 2>&1 \
+    && grep -q "dh = 2 forward, dz = 2 backward" "$work/fitb.txt" \
+    && "$bin/spectral-rnn" fit "$brnn" --hidden 4 --backward auto --output "$work/brnn-auto.h5" >"$work/fitba.txt" 2>&1 \
+    && grep -q "dh = 2 forward, dz = 2 backward" "$work/fitba.txt"; then
+    ok "spectral-rnn simulate/fit --backward (2 and auto): $(grep -E 'prediction error' "$work/fitb.txt" | sed 's/^ *//' | cut -c1-140)"
+else
+    bad "spectral-rnn simulate/fit --backward" "$(head -20 "$work/simb.txt" "$work/fitb.txt" "$work/fitba.txt" 2>/dev/null)"
+fi
+if python3 - "$brnn" "$work/brnn-fit.h5" >"$work/fitbattrs.txt" 2>&1 <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    assert f["/model/B1"].shape == (2, 5) and f["/model/V"].shape == (2, 2) and f["/model/A2"].shape == (4, 5)
+    assert int(f["/model"].attrs["dh"]) == 2 and int(f["/model"].attrs["dz"]) == 2
+with h5py.File(sys.argv[2], "r") as f:
+    for name, shape in [("A1", (2, 5)), ("U", (2, 2)), ("B1", (2, 5)), ("V", (2, 2)), ("A2", (4, 5))]:
+        assert f["/estimate/" + name].shape == shape, name
+    sides = f["/diagnostics/assignment"][()]
+    assert sorted(sides) == [-1, -1, 1, 1], sides
+    scores = f["/diagnostics/assignment_scores"][()]
+    assert scores.shape == (2, 4)
+    error = float(f["/comparison/prediction_error"][()])
+    assert error < 0.05, error
+    assert f["/diagnostics"].attrs["past_moment_samples"] == 60000 * 7
+print("shapes, sides", sides.astype(int), "prediction error", round(error, 4))
+PY
+then
+    ok "BRNN fit output: $(tail -1 "$work/fitbattrs.txt")"
+else
+    bad "BRNN fit output" "$(tail -3 "$work/fitbattrs.txt")"
+fi
+"$bin/spectral-rnn" simulate --dx 5 --hidden 2 --backward 2 --dy 5 --windows 300 --length 8 --spectral-norm-u 0.3 --row-norm 0.45 --seed 4 \
+    --output "$work/brnn-small.h5" >/dev/null 2>&1
+expect_error "fit --backward on too few windows" "use more windows" "$bin/spectral-rnn" fit "$work/brnn-small.h5" --hidden 2 --backward 2 --output "$out"
+expect_error "fit --backward: dh + dz > dx" "dh + dz = 6 exceeds dx = 5" "$bin/spectral-rnn" fit "$brnn" --hidden 4 --backward 2 --output "$out"
+expect_error "fit --backward: negative" "--backward must be a whole number of backward units ≥ 0 or 'auto'" "$bin/spectral-rnn" fit "$brnn" --hidden 2 --backward=-1 --output "$out"
+expect_error "fit --backward: not a number" "got 'two'" "$bin/spectral-rnn" fit "$brnn" --hidden 2 --backward two --output "$out"
+expect_error "fit --backward: a cubic" "quadratic BRNN of paper Algorithm 2" "$bin/spectral-rnn" fit "$brnn" --hidden 2 --backward 2 --activation 0,0.3,0,1 --output "$out"
+expect_error "fit --backward: more backward units than the data show" "does not fit the given dh = 1, dz = 3" "$bin/spectral-rnn" fit "$brnn" --hidden 1 --backward 3 --output "$out"
+expect_error "simulate --backward: dh + dz > dx" "exceeds --dx 5" "$bin/spectral-rnn" simulate --dx 5 --hidden 3 --backward 3 --dy 6 --windows 10 --length 5 --output "$out"
+expect_error "simulate --backward: negative" "--backward must be at least 0" "$bin/spectral-rnn" simulate --dx 5 --hidden 2 --backward=-2 --dy 5 --windows 10 --length 5 --output "$out"
+expect_error "simulate --backward: a cubic" "quadratic BRNN of paper Algorithm 2" "$bin/spectral-rnn" simulate --dx 5 --hidden 2 --backward 2 --dy 5 --windows 10 --length 5 --activation 0,0.3,0,1 --output "$out"
+if [ -e "$out" ]; then bad "a refused bidirectional command left $out behind"; else ok "refused bidirectional commands wrote no output file"; fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

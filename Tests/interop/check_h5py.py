@@ -163,16 +163,19 @@ def check_links(checker, f):
 
 
 def check_error_slopes(checker, f):
-    """A second implementation of the log–log regressions of walkthrough 03, from the error
+    """A second implementation of the log–log regressions of walkthroughs 03–05, from the error
     table alone, against the slopes the walkthrough saved (to rounding)."""
     if "estimate/error_slopes" not in f or "estimate/errors_against_N" not in f:
         return
     table = f["estimate/errors_against_N"][()]
     saved = f["estimate/error_slopes"][()]
-    if not checker.check(saved.shape == (4, 7) and table.ndim == 2 and table.shape[1] == 6,
-                         f"/estimate/error_slopes {saved.shape} or errors_against_N {table.shape}: wrong shape"):
+    # N, set, then one column per error (the attribute `errors` names them; 03 and 04: A1, U, A2, prediction).
+    names = f["estimate/errors_against_N"].attrs.get("errors", "A1; U; A2; prediction")
+    errors = len((names.decode() if isinstance(names, bytes) else str(names)).split("; "))
+    if not checker.check(saved.shape == (errors, 7) and table.ndim == 2 and table.shape[1] == 2 + errors,
+                         f"/estimate/error_slopes {saved.shape} or errors_against_N {table.shape}: wrong shape for {errors} errors"):
         return
-    for row, column in enumerate(range(2, 6)):
+    for row, column in enumerate(range(2, 2 + errors)):
         x = np.log(table[:, 0])
         y = np.log(table[:, column])
         keep = np.isfinite(y)
