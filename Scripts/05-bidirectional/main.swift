@@ -21,14 +21,6 @@ func row(_ values: [Double], digits: Int = 4) -> String {
 }
 @MainActor func duals(_ m: Tensor) -> Tensor { nb.must("pseudo-inverse") { try pseudoInverse(m) } }
 
-/// `T(β_j, α_j, α_k, α_k)` for all j, k of a dense dy×dx×dx×dx moment.
-func projected(_ t: Tensor, alpha: Tensor, beta: Tensor) -> Tensor {
-    let d = alpha.shape[1]
-    return Tensor(shape: [d, d]) { i in
-        t.contracted(withVectors: [beta.column(i[0]), alpha.column(i[0]), alpha.column(i[1]), alpha.column(i[1])])
-    }
-}
-
 /// The D×D matrix with `a` on the block `rows` and `b` on the block `others`, 0 elsewhere.
 func blockDiagonal(_ d: Int, _ a: Tensor?, _ b: Tensor?, split: Int) -> Tensor {
     Tensor(shape: [d, d]) { i in

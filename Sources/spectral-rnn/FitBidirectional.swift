@@ -135,8 +135,8 @@ extension Fit {
         print(lines.joined(separator: "\n"))
     }
 
-    /// The BRNN under /model (from `simulate --backward`): nil when the file has none (or a
-    /// forward-only model), a failure with the reason when it cannot be read.
+    /// The BRNN under /model (from `simulate --backward`; a forward-only model is one with
+    /// dz = 0): nil when the file has none, a failure with the reason when it cannot be read.
     private func storedBidirectionalModel(_ reader: HDF5Reader) -> Result<BidirectionalIORNN, NotComparable>? {
         guard reader.exists("/model/A2") else { return nil }
         do {

@@ -218,6 +218,12 @@ public struct BidirectionalGLOREEFit: Sendable {
     public func model(noise: Double) throws -> BidirectionalIORNN { try model.withNoise(noise) }
 }
 
+/// The block `P_{jk} / 4`, j, k ∈ `components`, of a projected mixed moment (U or V, or their
+/// standard errors); nil for no components.
+private func recurrentBlock(_ p: Tensor, _ components: [Int]) -> Tensor? {
+    components.isEmpty ? nil : Tensor(shape: [components.count, components.count]) { i in p[components[i[0]], components[i[1]]] / 4 }
+}
+
 /// Steps 2–3 on given factors and projections.
 private func assembleBidirectional(factors f: (a1: Tensor, a2: Tensor, alpha: Tensor, beta: Tensor, decomposition: CPDecomposition, residual: Double),
                                    past: Tensor, pastSE: Tensor, future: Tensor, futureSE: Tensor, floor: Double,
@@ -228,12 +234,9 @@ private func assembleBidirectional(factors f: (a1: Tensor, a2: Tensor, alpha: Te
     func rows(_ m: Tensor, _ r: [Int]) -> Tensor? {
         r.isEmpty ? nil : Tensor(shape: [r.count, m.shape[1]]) { i in m[r[i[0]], i[1]] }
     }
-    func block(_ p: Tensor, _ r: [Int]) -> Tensor? {
-        r.isEmpty ? nil : Tensor(shape: [r.count, r.count]) { i in p[r[i[0]], r[i[1]]] / 4 }
-    }
     let a2 = rows(f.a2, forward + backwardSide)!
-    let model = try BidirectionalIORNN(a1: rows(f.a1, forward), u: block(past, forward),
-                                       b1: rows(f.a1, backwardSide), v: block(future, backwardSide), a2: a2)
+    let model = try BidirectionalIORNN(a1: rows(f.a1, forward), u: recurrentBlock(past, forward),
+                                       b1: rows(f.a1, backwardSide), v: recurrentBlock(future, backwardSide), a2: a2)
     let c1 = try rowConditionNumber(f.a1), c2 = try rowConditionNumber(f.a2)
     let warnings = rankWarnings(dx: dx, dh: d, dy: dy, conditionA1: c1, conditionA2: c2,
                                 units: "dh + dz", theorem: "Theorem 7", inputWeights: "[A1; B1]")
@@ -324,10 +327,7 @@ public func gloreeB(_ source: WindowSource, process: AR1Process, hidden d: Int, 
     let futureSE = future.batchStandardError ?? future.standardError
     let fit = try assembleBidirectional(factors: f, past: past.mean, pastSE: pastSE, future: future.mean, futureSE: futureSE,
                                         floor: 0, backward: backward)
-    func block(_ p: Tensor, _ r: [Int]) -> Tensor? {
-        r.isEmpty ? nil : Tensor(shape: [r.count, r.count]) { i in p[r[i[0]], r[i[1]]] / 4 }
-    }
-    let uSE = block(pastSE, fit.forwardComponents), vSE = block(futureSE, fit.backwardComponents)
+    let uSE = recurrentBlock(pastSE, fit.forwardComponents), vSE = recurrentBlock(futureSE, fit.backwardComponents)
     let uRelative = uSE.map { $0.frobeniusNorm / fit.model.forward!.u.frobeniusNorm }
     let vRelative = vSE.map { $0.frobeniusNorm / fit.model.backward!.u.frobeniusNorm }
     var warnings = fit.warnings

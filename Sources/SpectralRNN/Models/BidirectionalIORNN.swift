@@ -224,22 +224,6 @@ public struct BidirectionalIORNN: Sendable, WindowSimulator {
     }
 }
 
-extension Tensor {
-    /// An N×n×d tensor with each window's time order reversed (row t ↔ row n−1−t).
-    public func reversedInTime() -> Tensor {
-        precondition(order == 3, "reversedInTime: expected N×n×d, got \(shape)")
-        let windows = shape[0], n = shape[1], d = shape[2]
-        var out = [Double](repeating: 0, count: count)
-        for w in 0..<windows {
-            for t in 0..<n {
-                let source = (w * n + (n - 1 - t)) * d, target = (w * n + t) * d
-                for i in 0..<d { out[target + i] = storage[source + i] }
-            }
-        }
-        return Tensor(shape: shape, storage: out)
-    }
-}
-
 // MARK: Comparison modulo the equivalences
 
 /// Parameter errors of a bidirectional estimate after aligning each side to the truth's same

@@ -655,9 +655,6 @@ public struct IORNN: Sendable {
     }
 }
 
-/// AR(1) windows by plain loops: `AR1Process.sampleWindow`'s draws (x_1 = L_Γ z_1,
-/// x_t = Φ x_{t−1} + L_Σ z_t, the z's taken from the stream in the same order), without its
-/// per-step allocations.
 extension AR1Process {
     /// Windows `range` of the input windows the simulators draw: window w is
     /// `sampleWindow(length:using:)` with `RandomStream(seed:, purpose: purpose + " inputs",
@@ -711,6 +708,9 @@ func addOutputNoise(_ y: inout [Double], sd: Double, windowRange range: Range<In
     }
 }
 
+/// AR(1) windows by plain loops: `AR1Process.sampleWindow`'s draws (x_1 = L_Γ z_1,
+/// x_t = Φ x_{t−1} + L_Σ z_t, the z's taken from the stream in the same order), without its
+/// per-step allocations.
 private struct WindowSampler: Sendable {
     let d: Int
     let phi: [Double], gammaFactor: [Double], sigmaFactor: [Double]

@@ -21,29 +21,41 @@ public struct TimeReversedSource: WindowSource {
     }
 }
 
+/// Flat windows×steps×d values with each window's time order reversed (step k ↔ steps−1−k):
+/// the one loop behind `Tensor.reversedInTime` and `TimeReversedSource`.
+func reversingTime(_ values: [Double], windows: Int, steps: Int, width d: Int) -> [Double] {
+    var out = [Double](repeating: 0, count: values.count)
+    let perWindow = steps * d
+    values.withUnsafeBufferPointer { from in
+        out.withUnsafeMutableBufferPointer { to in
+            for w in 0..<windows {
+                let base = w * perWindow
+                for k in 0..<steps {
+                    let source = base + (steps - 1 - k) * d, target = base + k * d
+                    for i in 0..<d { to[target + i] = from[source + i] }
+                }
+            }
+        }
+    }
+    return out
+}
+
+extension Tensor {
+    /// An N×n×d tensor with each window's time order reversed (row t ↔ row n−1−t).
+    public func reversedInTime() -> Tensor {
+        precondition(order == 3, "reversedInTime: expected N×n×d, got \(shape)")
+        return Tensor(shape: shape, storage: reversingTime(storage, windows: shape[0], steps: shape[1], width: shape[2]))
+    }
+}
+
 /// One segment read backwards (see `TimeReversedSource`).
 func reversedInTime(_ s: WindowSegment, dx: Int, dy: Int) -> WindowSegment {
     let windows = max(1, s.windowCount)
     let steps = s.x.count / (windows * dx)
-    func reverse(_ values: [Double], _ d: Int) -> [Double] {
-        var out = [Double](repeating: 0, count: values.count)
-        let perWindow = steps * d
-        values.withUnsafeBufferPointer { from in
-            out.withUnsafeMutableBufferPointer { to in
-                for w in 0..<windows {
-                    let base = w * perWindow
-                    for k in 0..<steps {
-                        let source = base + (steps - 1 - k) * d, target = base + k * d
-                        for i in 0..<d { to[target + i] = from[source + i] }
-                    }
-                }
-            }
-        }
-        return out
-    }
     let n = s.windowLength
     guard s.x.count == windows * steps * dx, s.y.count == windows * steps * dy else { return s }  // left to the estimator's validation
     return WindowSegment(windows: windows, windowLength: n, firstTime: n - s.firstTime - steps,
-                         x: reverse(s.x, dx), y: reverse(s.y, dy),
+                         x: reversingTime(s.x, windows: windows, steps: steps, width: dx),
+                         y: reversingTime(s.y, windows: windows, steps: steps, width: dy),
                          accumulate: (n - s.accumulate.upperBound)..<(n - s.accumulate.lowerBound))
 }
