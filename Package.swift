@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "03-quadratic-iornn", targets: ["03-quadratic-iornn"]),
         .executable(name: "04-polynomial", targets: ["04-polynomial"]),
         .executable(name: "05-bidirectional", targets: ["05-bidirectional"]),
+        .executable(name: "06-concentration", targets: ["06-concentration"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -68,6 +69,11 @@ let package = Package(
             name: "05-bidirectional",
             dependencies: ["SpectralRNN"],
             path: "Scripts/05-bidirectional"
+        ),
+        .executableTarget(
+            name: "06-concentration",
+            dependencies: ["SpectralRNN"],
+            path: "Scripts/06-concentration"
         ),
         .executableTarget(
             name: "benchmark-moments",

@@ -687,12 +687,100 @@ def figures_05(data):
     return figures
 
 
+def figures_06(data):
+    figures = {}
+    bounds = data.dataset("/theory/chain_bounds", shape=(None, 7))
+    n = bounds[:, 0]
+    deviations = data.dataset("/moments/chain_deviations", shape=(len(n), None))
+    slopes = data.dataset("/theory/slopes", shape=(5,), allow_nan=True)
+    moment = data.dataset("/theory/moment", ndim=2)
+    delta = data.positive("/model", "delta")
+    if (n <= 0).any() or (deviations <= 0).any() or (bounds[:, 1:5] <= 0).any():
+        raise DataError(f"{data.path}: /theory/chain_bounds and /moments/chain_deviations need positive n, deviations and bounds")
+    exact = np.linalg.norm(moment, 2)
+    fig, ax = plt.subplots(figsize=(11, 5))
+    replications = deviations.shape[1]
+    for row, value in zip(deviations, n):
+        ax.loglog(np.full(replications, value), row, ".", color=COLORS[0], alpha=0.12, ms=3)
+    ax.loglog([], [], ".", color=COLORS[0], label=f"one replication (R = {replications} per n)")
+    slope_text = "" if np.isnan(slopes[0]) else f", mean slope {slopes[0]:.3f} ± {slopes[1]:.3f}"
+    ax.loglog(n, bounds[:, 1], "o-", color=COLORS[0], label=f"measured median{slope_text}")
+    ax.loglog(n, bounds[:, 2], "s--", color=COLORS[0], label=f"measured {1 - delta:g} quantile")
+    ax.loglog(n, bounds[:, 3], "^-", color=COLORS[1], label=f"printed bound (eq. 19's c), slope {slopes[3]:.3f}")
+    ax.loglog(n, bounds[:, 4], "v-", color=COLORS[2], label=f"corrected bound (both terms of c over n), slope {slopes[4]:.3f}")
+    ax.axhline(exact, color="black", ls=":", lw=1, label=r"$\|E\,z\|_2$ (a bound above it says nothing)")
+    ax.set_xlabel("steps n of the chain")
+    ax.set_ylabel(r"$\|z - E\,z\|_2$, $z = \mathrm{Mat}(\hat E[y_i \otimes S_2(x[n], i)])$")
+    ax.set_title("Theorem 9 against the measured deviation")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
+    fig.tight_layout()
+    figures["deviation-against-n"] = fig
+
+    lipschitz = data.dataset("/moments/lipschitz", shape=(None, 8))
+    if (lipschitz[:, :6] <= 0).any():
+        raise DataError(f"{data.path}: /moments/lipschitz needs positive lengths, constants and bounds")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    m = lipschitz[:, 0]
+    left.loglog(m, lipschitz[:, 1], "o-", color=COLORS[0], label="measured (largest ratio found)")
+    left.loglog(m, lipschitz[:, 2], "^-", color=COLORS[1], label="eq. 19 with the domain's suprema")
+    left.loglog(m, lipschitz[:, 3], "v--", color=COLORS[1], label="the remark's form (20, 16)")
+    left.set_xlabel("steps n of the window")
+    left.set_ylabel("Lipschitz constant")
+    left.set_title("Euclidean metric (Definition 2)")
+    left.legend(loc="best", frameon=False, fontsize=8)
+    right.loglog(m, lipschitz[:, 4], "o-", color=COLORS[0], label="measured (largest one-step change)")
+    right.loglog(m, lipschitz[:, 5], "v-", color=COLORS[2], label="$c_H$: both terms over n")
+    right.set_xlabel("steps n of the window")
+    right.set_ylabel("Lipschitz constant")
+    right.set_title("Hamming metric (one step changed)")
+    right.legend(loc="best", frameon=False, fontsize=8)
+    for axis in (left, right):
+        axis.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        axis.set_xticks(m)
+        axis.set_xticklabels([f"{int(v)}" for v in m])
+    fig.tight_layout()
+    figures["lipschitz"] = fig
+
+    mixing = data.dataset("/moments/mixing", shape=(None, 5))
+    if (mixing[:, 1:] <= 0).any() or mixing[0, 0] != 0:
+        raise DataError(f"{data.path}: /moments/mixing needs θ = 0 first and positive deviations and factors")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    theta = np.abs(mixing[:, 0])
+    ax.semilogy(theta, mixing[:, 1] / mixing[0, 1], "o-", color=COLORS[0], label="measured median deviation")
+    ax.semilogy(theta, mixing[:, 4] / mixing[0, 4], "^--", color=COLORS[1], label=r"the bound's factor $G/(1-\theta)$")
+    ax.set_xlabel(r"$\theta = |\phi|$ (marginal held at $N(0, I)$)")
+    ax.set_ylabel(r"relative to $\theta = 0$")
+    ax.set_title("mixing: measured growth and the bound's")
+    ax.legend(loc="upper left", frameon=False)
+    fig.tight_layout()
+    figures["mixing"] = fig
+
+    ratios = data.dataset("/moments/lemma10_ratios", shape=(None, 5))
+    if (ratios[:, 1:] <= 0).any():
+        raise DataError(f"{data.path}: /moments/lemma10_ratios needs positive ratios")
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    lag = ratios[:, 0]
+    ax.semilogy(lag, ratios[:, 1], "o-", color=COLORS[2], label="max, assumptions hold")
+    ax.semilogy(lag, ratios[:, 2], "o:", color=COLORS[2], label="median, assumptions hold")
+    ax.semilogy(lag, ratios[:, 3], "s-", color=COLORS[1], label="max, Gaussian input")
+    ax.semilogy(lag, ratios[:, 4], "s:", color=COLORS[1], label="median, Gaussian input")
+    ax.axhline(1, color="black", ls="--", lw=1, label="the bound")
+    ax.set_xlabel("lag t − i")
+    ax.set_ylabel(r"$\|\nabla_{x_i} y_t\|$ / Lemma 10's bound")
+    ax.set_title("Lemma 10 on sampled inputs")
+    ax.legend(loc="lower left", frameon=False, fontsize=8)
+    fig.tight_layout()
+    figures["lemma10"] = fig
+    return figures
+
+
 WALKTHROUGHS = {
     "01-score-functions": figures_01,
     "02-glm": figures_02,
     "03-quadratic-iornn": figures_03,
     "04-polynomial": figures_04,
     "05-bidirectional": figures_05,
+    "06-concentration": figures_06,
 }
 
 

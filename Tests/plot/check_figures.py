@@ -35,8 +35,14 @@ EXPECTED = {
                                           "prediction error on fresh windows", r"$N^{-1/2}$ guide", "$V$: slope", "$B_1$: slope"],
     "05-bidirectional-assignment": ["recovered component (true side)", "t−1 moment (forward units)", "t+1 moment (backward units)",
                                     "normal score z", "a side counts at z ≥ 4", "the assignment against N", "refused"],
+    "06-concentration-deviation-against-n": ["steps n of the chain", "measured median", "printed bound (eq. 19's c), slope",
+                                             "corrected bound (both terms of c over n), slope", "one replication (R = "],
+    "06-concentration-lipschitz": ["steps n of the window", "Lipschitz constant", "Euclidean metric (Definition 2)",
+                                   "Hamming metric (one step changed)", "the remark's form (20, 16)"],
+    "06-concentration-mixing": ["measured median deviation", "relative to", "mixing: measured growth and the bound's"],
+    "06-concentration-lemma10": ["lag t − i", "max, assumptions hold", "max, Gaussian input", "the bound"],
 }
-for walkthrough in ["01-score-functions", "02-glm", "03-quadratic-iornn", "04-polynomial", "05-bidirectional"]:
+for walkthrough in ["01-score-functions", "02-glm", "03-quadratic-iornn", "04-polynomial", "05-bidirectional", "06-concentration"]:
     EXPECTED[f"{walkthrough}-checks"] = ["distance from the estimate, in standard errors σ", "statistical verdict",
                                          "band k (claim held within it", "check: its nearest alternative"]
 

@@ -751,7 +751,7 @@ public func rowConditionNumber(_ m: Tensor) throws -> Double {
 }
 
 /// One result slot per parallel chunk, written under a lock (the project's chunked-parallel pattern).
-private final class ChunkSlots<Value>: @unchecked Sendable {
+final class ChunkSlots<Value>: @unchecked Sendable {
     private var slots: [Result<Value, any Error>?]
     private let lock = NSLock()
     init(count: Int) { slots = Array(repeating: nil, count: count) }
