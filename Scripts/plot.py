@@ -703,7 +703,8 @@ def figures_06(data):
     for row, value in zip(deviations, n):
         ax.loglog(np.full(replications, value), row, ".", color=COLORS[0], alpha=0.12, ms=3)
     ax.loglog([], [], ".", color=COLORS[0], label=f"one replication (R = {replications} per n)")
-    slope_text = "" if np.isnan(slopes[0]) else f", mean slope {slopes[0]:.3f} ± {slopes[1]:.3f}"
+    start = data.integer("/theory/slopes", "from")
+    slope_text = "" if np.isnan(slopes[0]) else f", mean slope {slopes[0]:.3f} ± {slopes[1]:.3f} (n ≥ {start})"
     ax.loglog(n, bounds[:, 1], "o-", color=COLORS[0], label=f"measured median{slope_text}")
     ax.loglog(n, bounds[:, 2], "s--", color=COLORS[0], label=f"measured {1 - delta:g} quantile")
     ax.loglog(n, bounds[:, 3], "^-", color=COLORS[1], label=f"printed bound (eq. 19's c), slope {slopes[3]:.3f}")

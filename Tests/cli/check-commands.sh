@@ -106,6 +106,35 @@ if python3 Tests/interop/check_h5py.py "$data/05-bidirectional.h5" --require-as-
 else
     bad "h5py check of 05-bidirectional.h5" "$(tail -8 "$work/py5.txt")"
 fi
+# Walkthrough 06 in --quick mode, and h5py on its file (with the second implementation of its summaries).
+if "$bin/06-concentration" --quick --data-dir "$data" >"$work/w06.txt" 2>&1; then
+    ok "06-concentration --quick: $(grep -E ' confirmed; ' "$work/w06.txt")"
+else
+    bad "06-concentration --quick exited non-zero" "$(grep -E 'UNEXPECTED|Unexpected|error|diverged' "$work/w06.txt" | head -5)"
+fi
+if python3 Tests/interop/check_h5py.py "$data/06-concentration.h5" --require-as-expected \
+    --expect /model/A1=2x3 --expect /model/U=2x2 --expect /model/A2=2x3 --expect /theory/moment=3x9 \
+    --expect /theory/chain_bounds=5x7 --expect /moments/chain_deviations=5x40 --expect /theory/slopes=5 \
+    --expect /moments/lipschitz=2x8 --expect /moments/mixing=4x5 --expect /moments/lemma10_ratios=12x5 \
+    --expect /moments/window_deviations=2x11 --expect /moments/maxima_against_n=4x7 \
+    >"$work/py6.txt" 2>&1; then
+    ok "h5py reads 06-concentration.h5: $(tail -1 "$work/py6.txt")"
+else
+    bad "h5py check of 06-concentration.h5" "$(tail -8 "$work/py6.txt")"
+fi
+python3 - "$data/06-concentration.h5" "$work/median-off.h5" <<'PY'
+import shutil, sys, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "a") as f:
+    f["/theory/chain_bounds"][2, 1] *= 1.001
+PY
+if python3 Tests/interop/check_h5py.py "$work/median-off.h5" >"$work/median-off.txt" 2>&1; then
+    bad "check_h5py.py accepted a saved median 0.1% off 06's replications"
+elif grep -q "recomputed" "$work/median-off.txt"; then
+    ok "check_h5py.py recomputes 06's quantiles and slopes from the replications and rejects a median 0.1% off"
+else
+    bad "check_h5py.py failed the altered 06 file for another reason" "$(head -3 "$work/median-off.txt")"
+fi
 # The second implementation of 03's slopes in check_h5py.py catches a saved slope 1% off.
 python3 - "$data/03-quadratic-iornn.h5" "$work/slope-off.h5" <<'PY'
 import shutil, sys, h5py
@@ -465,6 +494,7 @@ if [ -e "$out" ]; then bad "a refused simulate or fit left $out behind"; else ok
 
 # The bidirectional RNN through the command (walkthrough 05 ran above).
 expect_error "05-bidirectional: --samples below the assignment's reach" "must be at least 16000" "$bin/05-bidirectional" --samples 500 --data-dir "$work/bad"
+expect_error "06-concentration: --samples below 20 replications" "must be at least 20" "$bin/06-concentration" --samples 5 --data-dir "$work/bad"
 brnn="$work/brnn.h5"
 if "$bin/spectral-rnn" simulate --dx 5 --hidden 2 --backward 2 --dy 5 --windows 60000 --length 8 --spectral-norm-u 0.3 --row-norm 0.45 --seed 4 \
         --output "$brnn" >"$work/simb.txt" 2>&1 \

@@ -197,6 +197,34 @@ def check_error_slopes(checker, f):
                       f"/estimate/error_slopes row {row}: band k = {saved[row, 6]}, expected a t quantile above 3.29")
 
 
+def check_concentration(checker, f):
+    """A second implementation of walkthrough 06's summaries, from its replications alone: the
+    median, the (1 − δ) quantile and the fractions above each bound at every n, the slopes of
+    the median and of the bounds, and the mean per-replication slope (to rounding)."""
+    if "moments/chain_deviations" not in f or "theory/chain_bounds" not in f or "theory/slopes" not in f:
+        return
+    deviations = f["moments/chain_deviations"][()]
+    bounds = f["theory/chain_bounds"][()]
+    slopes = f["theory/slopes"][()]
+    delta = float(f["model"].attrs["delta"])
+    if not checker.check(bounds.ndim == 2 and bounds.shape[1] == 7 and deviations.shape[0] == bounds.shape[0],
+                         f"/theory/chain_bounds {bounds.shape} and /moments/chain_deviations {deviations.shape} do not match"):
+        return
+    mine = np.column_stack([np.median(deviations, axis=1), np.quantile(deviations, 1 - delta, axis=1),
+                            (deviations > bounds[:, 3:4]).mean(axis=1), (deviations > bounds[:, 4:5]).mean(axis=1)])
+    theirs = bounds[:, [1, 2, 5, 6]]
+    checker.check(np.allclose(mine, theirs, rtol=1e-12, atol=0),
+                  f"/theory/chain_bounds: saved median, quantile and fractions {theirs.tolist()}, recomputed {mine.tolist()}")
+    x = np.log(bounds[:, 0])
+    fitted = bounds[:, 0] >= int(f["theory/slopes"].attrs["from"])
+    per_replication = [np.polyfit(x[fitted], np.log(deviations[fitted, r]), 1)[0] for r in range(deviations.shape[1])]
+    recomputed = [np.mean(per_replication), np.polyfit(x[fitted], np.log(bounds[fitted, 1]), 1)[0],
+                  np.polyfit(x, np.log(bounds[:, 3]), 1)[0], np.polyfit(x, np.log(bounds[:, 4]), 1)[0]]
+    saved = [slopes[0], slopes[2], slopes[3], slopes[4]]
+    checker.check(np.allclose(recomputed, saved, rtol=1e-9, atol=1e-12),
+                  f"/theory/slopes: saved {saved}, recomputed from the replications {recomputed}")
+
+
 def parse_shape(text):
     text = text.strip().lower()
     if text in ("", "scalar", "()"):
@@ -247,6 +275,7 @@ def main(argv):
         check_checks(checker, f, args.require_as_expected)
         check_links(checker, f)
         check_error_slopes(checker, f)
+        check_concentration(checker, f)
         check_expectations(checker, f, args.expect)
     print(f"{checker.passed} passed, {checker.failed} failed")
     return 1 if checker.failed else 0
