@@ -24,8 +24,7 @@ struct ConcentrationBoundTests {
         // No bound when l‖U‖ ≥ 1.
         #expect(Lemma8.remark(norms: RNNNorms(a1: 0.5, u: 0.5, a2: 1, degree: 2), steps: 4) == .infinity)
         #expect(abs(norms.summedGradientBound - 2 * 1.25 * 0.5 / 0.6) < 1e-15)
-        #expect(norms.satisfiesNormReading && norms.recurrenceContracts)
-        #expect(!RNNNorms(a1: 0.9, u: 0.2, a2: 1, degree: 2).satisfiesNormReading)
+        #expect(norms.recurrenceContracts && !RNNNorms(a1: 0.5, u: 0.5, a2: 1, degree: 2).recurrenceContracts)
     }
 
     @Test("Lemma 10's bound and Theorem 9's formula against hand-computed values")
@@ -43,10 +42,28 @@ struct ConcentrationBoundTests {
     func scoreBounds() throws {
         let process = try AR1Process(phi: Tensor.identity(2) * 0.5, sigma: Tensor.identity(2))
         let bounds = try ScoreBounds.unitBall(process: process, length: 6)
+        // Interior blocks P_ii = 1.25 I, P_{i,i±1} = −0.5 I: ρ = 2.25; ‖S₂‖₂ ≤ max(ρ² − 1.25, 1.25),
+        // ‖S₂‖_F ≤ √(ρ⁴ − 2·1.25ρ² + 2·1.25²) (dx = 2), ‖∇S₂‖ ≤ 2·1.25·ρ.
         #expect(abs(bounds.firstOrder - 2.25) < 1e-14)
-        #expect(abs(bounds.secondOrder - (2.25 * 2.25 + 1.25)) < 1e-13)
-        #expect(abs(bounds.secondOrderFrobenius - (2.25 * 2.25 + 1.25 * 2.0.squareRoot())) < 1e-13)
+        #expect(abs(bounds.secondOrder - (2.25 * 2.25 - 1.25)) < 1e-13)
+        let rho2: Double = 2.25 * 2.25
+        let frobenius: Double = (rho2 * rho2 - 2 * 1.25 * rho2 + 2 * 1.25 * 1.25).squareRoot()
+        #expect(abs(bounds.secondOrderFrobenius - frobenius) < 1e-13)
         #expect(abs(bounds.gradient - 2 * 1.25 * 2.25) < 1e-13)
+        // Attained: u_i = ρ e₁ at the alternating window x_j = (−1)^j e₁ (interior i = 2).
+        let x = Tensor(shape: [6, 2]) { i in i[1] == 0 ? (i[0] % 2 == 0 ? 1 : -1) : 0 }
+        let precision = process.windowPrecision(length: 6)
+        let u = precision.u(x, at: 2)
+        let s = Tensor(shape: [2, 2]) { k in u[k[0]] * u[k[1]] - precision.block(2, 2)[k[0], k[1]] }
+        #expect(abs(try spectralNorm(s) - bounds.secondOrder) < 1e-13)
+        #expect(abs(s.frobeniusNorm - bounds.secondOrderFrobenius) < 1e-13)
+        let measured = try WindowNorms(window: x, precision: precision)
+        #expect(abs(measured.scoreGradient - bounds.gradient) < 1e-13)
+        // The gradient's value is the real tensor S₃ − S₂ ⊗ S₁ contracted with û three times.
+        let t3 = GaussianScore.atTime(2, order: 3, window: x, precision: precision)
+            - Tensor.outer(GaussianScore.atTime(2, order: 2, window: x, precision: precision), GaussianScore.atTime(2, order: 1, window: x, precision: precision))
+        let uHat = u.map { $0 / dot(u, u).squareRoot() }
+        #expect(abs(abs(t3.contracted(withVectors: [uHat, uHat, uHat])) - bounds.gradient) < 1e-12)
         let printed = ScoreBounds.remarkAsPrinted(phi: -0.5)
         #expect(abs(printed.secondOrder - (5.0625 + 2.25)) < 1e-14 && abs(printed.gradient - 5.0625) < 1e-14)
         // At |φ| = 1 the printed and the true supremum of the gradient meet at 16.
@@ -191,7 +208,7 @@ struct ConcentrationEngineTests {
         #expect(probe.guidedPairs >= (1 - 1e-12) / Double(n))
     }
 
-    @Test("Lemma 10's Jacobians ∇_{x_i} y_t: the chain rule against central differences, zero dependence on later inputs")
+    @Test("Lemma 10's Jacobians ∇_{x_i} y_t: the chain rule against central differences, no dependence on later inputs; the preactivations")
     func inputGradients() throws {
         var lcg = LCG(seed: 9)
         let x = lcg.tensor([6, 2])
@@ -211,13 +228,27 @@ struct ConcentrationEngineTests {
                 }
             }
         }
+        // y_t does not see x_{t+1}: moving it leaves y_t unchanged, bit for bit.
+        var later = x
+        later[t + 1, 0] += 0.5
+        #expect(try model.outputs(for: later).row(t) == model.outputs(for: x).row(t))
         #expect(throws: ModelError.self) { try model.inputGradients(window: x, at: 6) }
+        // The preactivations z_t = A1 x_t + U h_{t−1}, with h_t = z_t^{∘2}.
+        let z = try model.preactivations(for: x), states = try model.states(for: x)
+        for s in 0..<6 { for j in 0..<2 { #expect(abs(z[s, j] * z[s, j] - states[s, j]) <= 1e-15 * max(1, states[s, j])) } }
     }
 
     @Test("window norms: max ‖x_i‖, ‖S₂‖₂ by eigenvalues, 2‖P_ii‖‖u_i‖, isotropic and not")
     func windowNorms() throws {
         var lcg = LCG(seed: 4)
         let x = lcg.tensor([5, 2])
+        // dx = 1: S₂ = u² − p has the one eigenvalue u² − p.
+        let scalar = try AR1Process.scalar(phi: 0.5)
+        let x1 = Tensor(shape: [4, 1], storage: [0.1, -0.2, 0.05, 0.3])
+        let p1 = scalar.windowPrecision(length: 4)
+        let one = try WindowNorms(window: x1, precision: p1)
+        let expected = (0..<4).map { i in abs(p1.u(x1, at: i)[0] * p1.u(x1, at: i)[0] - p1.block(i, i)[0, 0]) }.max()!
+        #expect(abs(one.secondOrderScore - expected) < 1e-15)
         for p in [process, try AR1Process(phi: Tensor(rows: [[0.5, 0.1], [0, 0.3]]), sigma: Tensor(rows: [[1, 0.2], [0.2, 0.5]]))] {
             let precision = p.windowPrecision(length: 5)
             let measured = try WindowNorms(window: x, precision: precision)

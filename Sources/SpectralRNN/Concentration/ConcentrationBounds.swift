@@ -24,18 +24,15 @@ public struct RNNNorms: Sendable, Equatable {
         self.degree = degree
     }
 
+    /// The norms of `model`, from its §3.5 report (`IORNN.stabilityReport`, whose
+    /// `paperAssumptionsHold` at input bound 1 is the reading `‖A1‖ + ‖U‖ ≤ 1`, ‖U‖ ≤ 1/l of erratum 8).
     public init(_ model: IORNN) throws {
-        self.init(a1: try spectralNorm(model.a1), u: try spectralNorm(model.u), a2: try spectralNorm(model.a2),
-                  degree: model.degree)
+        let report = try model.stabilityReport(inputBound: 1)
+        self.init(a1: report.spectralNormA1, u: report.spectralNormU, a2: report.spectralNormA2, degree: model.degree)
     }
 
     /// `l‖U‖ < 1`: the geometric series of Lemma 10 converges (the paper assumes ‖U‖ ≤ 1/l).
     public var recurrenceContracts: Bool { Double(degree) * u < 1 }
-
-    /// The reading of "‖A1 + U‖ ≤ 1" this project uses (erratum 8): `‖A1‖ + ‖U‖ ≤ 1`. With
-    /// ‖x_t‖ ≤ 1 and ‖h_{t−1}‖ ≤ 1 it gives ‖A1 x_t + U h_{t−1}‖ ≤ 1, so every preactivation
-    /// |z_tj| ≤ 1, |σ(z)| = |z|^l ≤ |z| and ‖h_t‖ ≤ ‖z_t‖ ≤ 1 by induction.
-    public var satisfiesNormReading: Bool { a1 + u <= 1 }
 
     /// `Σ_{m ≥ 0} l^{m+1} ‖A2‖ ‖A1‖ ‖U‖^m = l ‖A2‖ ‖A1‖ / (1 − l‖U‖)`: Lemma 10's bounds summed
     /// over the lag (∞ when l‖U‖ ≥ 1).
@@ -81,11 +78,14 @@ public struct ScoreBounds: Sendable, Equatable {
     public static let remarkConstants = (secondOrder: 20.0, gradient: 16.0)
 
     /// Bounds over the paper's domain ‖x_j‖ ≤ `radius` for every j, for a window of `length`
-    /// steps of `process`. With `ρ_i = radius · Σ_j ‖P_ij‖₂` (u_i = Σ_j P_ij x_j, three blocks):
-    /// ‖u_i‖ ≤ ρ_i, ‖S₂‖₂ ≤ ρ_i² + ‖P_ii‖₂, ‖S₂‖_F ≤ ρ_i² + ‖P_ii‖_F, and, since
-    /// `∂_c (u_a u_b − P_ab) = P_ac u_b + u_a P_bc`, the tensor norm ‖∇_{x_i} S₂‖ ≤ 2 ‖P_ii‖₂ ρ_i.
-    /// Each is attained when the blocks are multiples of the identity (Φ = φI, Σ = σ²I) and the
-    /// x_j point along one unit vector with the signs of P_ij: then ρ_i is the largest ‖u_i‖.
+    /// steps of `process`. With `ρ_i = radius · Σ_j ‖P_ij‖₂` (u_i = Σ_j P_ij x_j, three blocks),
+    /// ‖u_i‖ ≤ ρ_i; the eigenvalues of u_i u_iᵀ − P_ii lie in [−λ_max(P_ii), ‖u_i‖² − λ_min(P_ii)]
+    /// (Weyl), so ‖S₂‖₂ ≤ max(ρ_i² − λ_min, λ_max); `‖u uᵀ − P‖_F² = ‖u‖⁴ − 2uᵀPu + ‖P‖_F²`
+    /// ≤ s² − 2λ_min s + ‖P‖_F² with s = ‖u‖² ∈ [0, ρ_i²], a convex function largest at an end;
+    /// and, since `∂_c (u_a u_b − P_ab) = P_ac u_b + u_a P_bc`, the tensor norm
+    /// ‖∇_{x_i} S₂‖ ≤ 2 ‖P_ii‖₂ ρ_i. Each is attained when the blocks are multiples of the
+    /// identity (Φ = φI, Σ = σ²I) and the x_j point along one unit vector with the signs of
+    /// P_ij (then ‖u_i‖ = ρ_i; the first two also at u_i = 0).
     public static func unitBall(process: AR1Process, length n: Int, radius: Double = 1) throws -> ScoreBounds {
         precondition(n >= 1 && radius > 0, "ScoreBounds.unitBall: need n ≥ 1 and a positive radius")
         var s2 = 0.0, s2F = 0.0, grad = 0.0, first = 0.0
@@ -96,11 +96,13 @@ public struct ScoreBounds: Sendable, Equatable {
             }
             rho *= radius
             let diagonal = process.precisionBlock(row: i, column: i, length: n)
-            let pii = try spectralNorm(diagonal)
+            let eigenvalues = try symmetricEigen(diagonal).values
+            let smallest = eigenvalues.min()!, largest = eigenvalues.max()!
+            let frobenius2 = diagonal.frobeniusNorm * diagonal.frobeniusNorm
             first = max(first, rho)
-            s2 = max(s2, rho * rho + pii)
-            s2F = max(s2F, rho * rho + diagonal.frobeniusNorm)
-            grad = max(grad, 2 * pii * rho)
+            s2 = max(s2, max(rho * rho - smallest, largest))
+            s2F = max(s2F, max(frobenius2, rho * rho * rho * rho - 2 * smallest * rho * rho + frobenius2).squareRoot())
+            grad = max(grad, 2 * largest * rho)
         }
         return ScoreBounds(secondOrder: s2, secondOrderFrobenius: s2F, gradient: grad, firstOrder: first)
     }
@@ -130,7 +132,9 @@ public enum Lemma8 {
     /// segment, i ≥ k), `‖y_i‖ ≤ ‖A2‖` and `‖u_i u_iᵀ − ũ_i ũ_iᵀ‖_F ≤ ‖P_ik‖ 2r · 2ρ` (only
     /// i = k−1, k, k+1 see x_k):
     /// `c_H = (2r/n) [F₂ · l‖A2‖‖A1‖/(1 − l‖U‖) + 2ρ² ‖A2‖ / r]`, F₂ the bound on ‖S₂‖_F, ρ on ‖u_i‖.
-    /// Both terms carry the 1/n of the average; eq. 19 keeps it on the first only.
+    /// Both terms carry the 1/n of the average; eq. 19 keeps it on the first only. (Σ_i ‖P_ik‖ =
+    /// ρ_k/r since P_ik = P_kiᵀ; the bounds on y need σ(z) = z^l, |z| ≤ 1 and ‖h‖ ≤ 1, which the
+    /// reading ‖A1‖r + ‖U‖ ≤ 1, l‖U‖ < 1 of erratum 8 gives.)
     public static func hamming(norms: RNNNorms, steps n: Int, scores: ScoreBounds, radius r: Double = 1) -> Double {
         precondition(n >= 1 && r > 0, "Lemma8.hamming: n ≥ 1 and r > 0")
         guard norms.recurrenceContracts else { return .infinity }
@@ -176,8 +180,8 @@ public struct GeometricErgodicity: Sendable, Equatable {
             let kl = 0.5 * (Double(d) * (-q - log1p(-q)) + q * r * r * (1 - phi * phi) / noiseVariance)
             let tv = min(1, (kl / 2).squareRoot())
             g = max(g, tv / pow(theta, Double(t - 1)))
-            // Past this point tv/θ^{t−1} only moves toward its limit √(r²(1 − φ²)/σ²)/2 from above or below
-            // by terms of order q; stop once they are negligible.
+            // Past this point tv/θ^{t−1} moves toward its limit r√(1 − φ²)/(2σ) by terms of
+            // relative order q; stop once they are negligible.
             if q < 1e-16 { break }
             t += 1
         }
@@ -201,13 +205,15 @@ public func chiSquareCDF(_ x: Double, degreesOfFreedom k: Int) -> Double {
     precondition(k >= 1, "chiSquareCDF: k ≥ 1")
     guard x > 0 else { return 0 }
     let s = Double(k) / 2, z = x / 2
+    // Far in the upper tail the series needs ~z terms and its prefactor underflows: there the
+    // upper tail is below 10⁻³⁰⁰ (z > s + 700 is beyond any quantile a walkthrough asks for).
+    guard z < s + 700 else { return 1 }
     var term = 1 / s, sum = term
     var m = 1.0
     while term > sum * 1e-17 {
         term *= z / (s + m)
         sum += term
         m += 1
-        if m > 10_000 { break }
     }
     return min(1, exp(s * log(z) - z - lgamma(s)) * sum)
 }

@@ -43,7 +43,7 @@ public func empiricalQuantile(_ values: [Double], _ p: Double) -> Double {
 }
 
 /// The matricization `Mat(T)` (paper eq. 1) of a dy×dx×dx moment as a dy × dx² matrix.
-func matricizedSecondOrder(_ t: Tensor) -> Tensor {
+public func matricizedSecondOrder(_ t: Tensor) -> Tensor {
     Tensor(shape: [t.shape[0], t.shape[1] * t.shape[2]], storage: t.storage)
 }
 

@@ -27,8 +27,8 @@ public struct WindowNorms: Sendable, Equatable {
             let isotropic = (0..<d).allSatisfy { a in (0..<d).allSatisfy { b in block[a, b] == (a == b ? p : 0) } }
             let blockNorm: Double
             if isotropic {
-                // Eigenvalues of u uᵀ − p I: ‖u‖² − p (along u) and −p.
-                s2 = max(s2, max(abs(uu - p), abs(p)))
+                // Eigenvalues of u uᵀ − p I: ‖u‖² − p (along u) and, when dx > 1, −p.
+                s2 = max(s2, d > 1 ? max(abs(uu - p), abs(p)) : abs(uu - p))
                 blockNorm = abs(p)
             } else {
                 let s = Tensor(shape: [d, d]) { index in u[index[0]] * u[index[1]] - block[index[0], index[1]] }
