@@ -494,7 +494,7 @@ if [ -e "$out" ]; then bad "a refused simulate or fit left $out behind"; else ok
 
 # The bidirectional RNN through the command (walkthrough 05 ran above).
 expect_error "05-bidirectional: --samples below the assignment's reach" "must be at least 16000" "$bin/05-bidirectional" --samples 500 --data-dir "$work/bad"
-expect_error "06-concentration: --samples below 20 replications" "must be at least 20" "$bin/06-concentration" --samples 5 --data-dir "$work/bad"
+expect_error "06-concentration: --samples below 64 replications" "must be at least 64" "$bin/06-concentration" --samples 5 --data-dir "$work/bad"
 brnn="$work/brnn.h5"
 if "$bin/spectral-rnn" simulate --dx 5 --hidden 2 --backward 2 --dy 5 --windows 60000 --length 8 --spectral-norm-u 0.3 --row-norm 0.45 --seed 4 \
         --output "$brnn" >"$work/simb.txt" 2>&1 \
