@@ -276,12 +276,11 @@ for n in grid {
     chainDeviations.append(result.deviations)
 }
 chainProgress.done()
-let hammingScores = nb.must("score bounds") { try ScoreBounds.unitBall(process: process, length: 8) }
 func printedBound(_ n: Int) -> Double {
     theorem9Bound(lipschitz: Lemma8.remark(norms: norms, steps: n), steps: n, delta: delta, ergodicity: ergodicity, outputDimension: dy, inputDimension: dx)
 }
 func correctedBound(_ n: Int) -> Double {
-    theorem9Bound(lipschitz: Lemma8.hamming(norms: norms, steps: n, scores: hammingScores), steps: n, delta: delta, ergodicity: ergodicity, outputDimension: dy, inputDimension: dx)
+    theorem9Bound(lipschitz: Lemma8.hamming(norms: norms, steps: n, scores: ballBounds), steps: n, delta: delta, ergodicity: ergodicity, outputDimension: dy, inputDimension: dx)
 }
 var theoremRows: [[String]] = []
 var theoremTable: [Double] = []
