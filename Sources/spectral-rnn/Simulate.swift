@@ -260,16 +260,13 @@ func setCommandAttributes(_ tree: inout HDF5Tree, seed: UInt64, command: String)
     tree.setAttribute("walkthrough", .string(command))
 }
 
-/// Refuses, before any work, an `--output` that cannot be written: empty, a folder, or in a
-/// folder that does not exist.
+/// Refuses, before any work, an `--output` that cannot be written (OutputFile.check): not a
+/// file name, longer than 255 bytes, an existing folder, device, FIFO or socket, a folder that
+/// does not exist, or one where no file can be created.
 func validateOutput(_ output: String) throws {
-    guard !output.isEmpty, !output.hasSuffix("/") else { throw ValidationError("--output must name a file, got \"\(output)\"") }
-    var isFolder: ObjCBool = false
-    if FileManager.default.fileExists(atPath: output, isDirectory: &isFolder), isFolder.boolValue {
-        throw ValidationError("--output \(output) is a folder; give a file name")
-    }
-    let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
-    guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-        throw ValidationError("--output \(output): folder \(folder) does not exist")
+    do {
+        _ = try OutputFile.check(output)
+    } catch let error as HDF5Error {
+        throw ValidationError("--output \(error)")
     }
 }

@@ -148,65 +148,24 @@ public struct HDF5Tree: Sendable {
 
     // MARK: Writing
 
-    /// Writes the tree to `path` atomically: everything goes to
-    /// `<dir>/.<name>.tmp-<pid>-<random>` in the same folder, which is closed and then
-    /// renamed over `path`. On any failure the temporary file is removed and an existing
-    /// file at `path` is left untouched.
+    /// Writes the tree to `path` atomically. The file is built in memory (HDF5's core
+    /// driver), then its bytes go to `<dir>/.<name>.tmp-<pid>-<random>` in the same folder,
+    /// which is flushed and renamed over `path` (or over the regular file a symbolic link at
+    /// `path` points to). A path that exists and is not a regular file is refused. On any
+    /// failure — a full disk, an I/O error, SIGINT, SIGTERM or SIGHUP — the temporary file is
+    /// removed and an existing file at `path` is left untouched (OutputFile.swift).
     public func write(to path: String) throws {
         if let problem = problems.first {
             throw HDF5Error(file: path, object: problem.object, message: problem.message)
         }
-        let url = URL(fileURLWithPath: path)
-        let name = url.lastPathComponent
-        let folder = url.deletingLastPathComponent().path
-        guard !path.isEmpty, !path.hasSuffix("/"), !name.isEmpty else {
-            throw HDF5Error(file: path, message: "not a file name")
-        }
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-            throw HDF5Error(file: path, message: "folder \(folder) does not exist")
-        }
-        let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
-        let temporary = (folder as NSString).appendingPathComponent(
-            ".\(name).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(random)")
-        do {
-            try HDF5Library.withLock {
-                try writeFile(temporary, reportingAs: path)
-            }
-            // The bytes reach the disk before the name does: a crash after the rename cannot
-            // leave an empty or partial file under the final name.
-            try Self.synchronize(temporary, reportingAs: path)
-            guard rename(temporary, path) == 0 else {
-                let reason = String(cString: strerror(errno))
-                throw HDF5Error(file: path, message: "cannot move the finished file into place: \(reason)")
-            }
-        } catch {
-            _ = unlink(temporary)
-            throw error
-        }
-        // Make the rename itself durable (best effort: some file systems refuse fsync on folders).
-        let folderDescriptor = open(folder, O_RDONLY)
-        if folderDescriptor >= 0 {
-            _ = fsync(folderDescriptor)
-            _ = close(folderDescriptor)
-        }
+        let output = try OutputFile.check(path)
+        let image = try HDF5Library.withLock { try fileImage(reportingAs: path) }
+        try image.withUnsafeBytes { try output.replace(with: $0) }
     }
 
-    /// fsync of a finished file, so its contents are on disk before it is renamed into place.
-    private static func synchronize(_ file: String, reportingAs path: String) throws {
-        let descriptor = open(file, O_RDONLY)
-        guard descriptor >= 0 else {
-            throw HDF5Error(file: path, message: "cannot reopen the finished file to flush it: \(String(cString: strerror(errno)))")
-        }
-        defer { _ = close(descriptor) }
-        guard fsync(descriptor) == 0 else {
-            throw HDF5Error(file: path, message: "cannot flush the file to disk: \(String(cString: strerror(errno)))")
-        }
-    }
-
-    /// Creates `file` and writes every node into it; errors name `reportedPath`.
-    /// Must be called holding the HDF5 lock.
-    private func writeFile(_ file: String, reportingAs reportedPath: String) throws {
+    /// The bytes of the HDF5 file holding every node, built in memory. Must be called holding
+    /// the HDF5 lock.
+    private func fileImage(reportingAs reportedPath: String) throws -> [UInt8] {
         var toClose: [hid_t] = []
         defer { for id in toClose.reversed() { HDF5Library.close(id) } }
         func keep(_ id: hid_t, _ what: @autoclosure () -> String, _ object: String?) throws -> hid_t {
@@ -218,6 +177,9 @@ public struct HDF5Tree: Sendable {
         let fileAccess = try keep(H5Pcreate(shim_H5P_FILE_ACCESS()), "cannot create a property list", nil)
         try HDF5Library.check(H5Pset_fclose_degree(fileAccess, H5F_CLOSE_STRONG),
                               "cannot set the close degree", file: reportedPath, object: nil)
+        // In memory only (no backing store): HDF5 never touches the disk.
+        try HDF5Library.check(H5Pset_fapl_core(fileAccess, 1 << 20, false),
+                              "cannot select the in-memory driver", file: reportedPath, object: nil)
         // No modification times in object headers: the same tree gives the same bytes.
         let groupCreation = try keep(H5Pcreate(shim_H5P_GROUP_CREATE()), "cannot create a property list", nil)
         try HDF5Library.check(H5Pset_obj_track_times(groupCreation, false),
@@ -226,10 +188,9 @@ public struct HDF5Tree: Sendable {
         try HDF5Library.check(H5Pset_obj_track_times(datasetCreation, false),
                               "cannot disable time tracking", file: reportedPath, object: nil)
 
-        let fileID = H5Fcreate(file, shim_H5F_ACC_EXCL(), HDF5Library.defaultList, fileAccess)
-        try HDF5Library.check(fileID, "cannot create the temporary file \(file)", file: reportedPath, object: nil)
-        var fileOpen = true
-        defer { if fileOpen { _ = H5Fclose(fileID) } }
+        let fileID = H5Fcreate("spectral-rnn in-memory image", shim_H5F_ACC_TRUNC(), HDF5Library.defaultList, fileAccess)
+        try HDF5Library.check(fileID, "cannot create the file in memory", file: reportedPath, object: nil)
+        defer { _ = H5Fclose(fileID) }
 
         let root = try keep(H5Gopen2(fileID, "/", HDF5Library.defaultList), "cannot open the root group", "/")
         try writeAttributes(of: "/", to: root, reportingAs: reportedPath)
@@ -239,8 +200,12 @@ public struct HDF5Tree: Sendable {
         toClose.removeAll { $0 == root }
 
         try HDF5Library.check(H5Fflush(fileID, H5F_SCOPE_GLOBAL), "cannot flush the file", file: reportedPath, object: nil)
-        fileOpen = false
-        try HDF5Library.check(H5Fclose(fileID), "cannot finish writing the file", file: reportedPath, object: nil)
+        let size = H5Fget_file_image(fileID, nil, 0)
+        try HDF5Library.check(size, "cannot take the file's image", file: reportedPath, object: nil)
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        let copied = bytes.withUnsafeMutableBytes { H5Fget_file_image(fileID, $0.baseAddress, $0.count) }
+        try HDF5Library.check(copied, "cannot take the file's image", file: reportedPath, object: nil)
+        return bytes
     }
 
     private func writeChildren(of path: String, into group: hid_t, groupCreation: hid_t,

@@ -75,6 +75,12 @@ public struct NotebookOptions: ParsableArguments, Sendable {
         if manager.fileExists(atPath: folder, isDirectory: &isFolder) {
             guard isFolder.boolValue else { return "--data-dir \(folder) names a file, not a folder" }
             guard access(folder, W_OK | X_OK) == 0 else { return "--data-dir \(folder) is not writable" }
+            // access(2) passes for root on a read-only mount's folders: probe with a real file.
+            let probe = (folder as NSString).appendingPathComponent(".spectral-rnn-probe-\(getpid())")
+            let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else { return "--data-dir \(folder): cannot create a file there (\(String(cString: strerror(errno))))" }
+            _ = close(descriptor)
+            _ = unlink(probe)
             return nil
         }
         // Walk up to the nearest existing parent, which must be a folder, then create the
