@@ -89,6 +89,10 @@ struct Fit: ParsableCommand {
         }
     }
 
+    /// The most entries a matrix under /model of the input may have (far above any model fit can
+    /// handle): a file that declares more is refused before reading.
+    static let modelEntryLimit = 1 << 24
+
     static func canonicalPath(_ path: String) -> String {
         URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
@@ -319,10 +323,10 @@ struct Fit: ParsableCommand {
 
     /// The model under /model, with its activation from /model/activation (z² when absent).
     private func storedModel(_ reader: HDF5Reader, coefficients: [Double]) throws -> IORNN {
-        let a1 = try reader.readTensor("/model/A1", rank: 2, requireFinite: true)
-        let u = try reader.readTensor("/model/U", rank: 2, requireFinite: true)
-        let a2 = try reader.readTensor("/model/A2", rank: 2, requireFinite: true)
-        let stored = reader.exists("/model/activation") ? try reader.readTensor("/model/activation", rank: 1, requireFinite: true).storage : IORNN.quadratic
+        let a1 = try reader.readTensor("/model/A1", rank: 2, requireFinite: true, maximumEntries: Fit.modelEntryLimit)
+        let u = try reader.readTensor("/model/U", rank: 2, requireFinite: true, maximumEntries: Fit.modelEntryLimit)
+        let a2 = try reader.readTensor("/model/A2", rank: 2, requireFinite: true, maximumEntries: Fit.modelEntryLimit)
+        let stored = reader.exists("/model/activation") ? try reader.readTensor("/model/activation", rank: 1, requireFinite: true, maximumEntries: Fit.modelEntryLimit).storage : IORNN.quadratic
         guard stored == coefficients else {
             throw NotComparable(description: "the input was made with σ(z) = \(Activation.polynomial(stored)), the fit uses σ(z) = \(Activation.polynomial(coefficients))")
         }
@@ -340,14 +344,14 @@ struct Fit: ParsableCommand {
         guard reader.exists("/model/A1"), reader.exists("/model/U"), reader.exists("/model/A2") else { return nil }
         do {
             if reader.exists("/model/activation") {
-                let stored = try reader.readTensor("/model/activation", rank: 1, requireFinite: true).storage
+                let stored = try reader.readTensor("/model/activation", rank: 1, requireFinite: true, maximumEntries: Fit.modelEntryLimit).storage
                 guard stored == IORNN.quadratic else {
                     return .failure(NotComparable(description: "the input was made with σ(z) = \(Activation.polynomial(stored)); fit it with --activation \(stored.map { formatNumber($0) }.joined(separator: ","))"))
                 }
             }
-            let a1 = try reader.readTensor("/model/A1", rank: 2, requireFinite: true)
-            let u = try reader.readTensor("/model/U", rank: 2, requireFinite: true)
-            let a2 = try reader.readTensor("/model/A2", rank: 2, requireFinite: true)
+            let a1 = try reader.readTensor("/model/A1", rank: 2, requireFinite: true, maximumEntries: Fit.modelEntryLimit)
+            let u = try reader.readTensor("/model/U", rank: 2, requireFinite: true, maximumEntries: Fit.modelEntryLimit)
+            let a2 = try reader.readTensor("/model/A2", rank: 2, requireFinite: true, maximumEntries: Fit.modelEntryLimit)
             guard a1.shape == [dh, dx], a2.shape == [dh, dy] else {
                 return .failure(NotComparable(description: "/model/A1 is \(hdf5Shape(a1.shape)) and /model/A2 is "
                                               + "\(hdf5Shape(a2.shape)), the fit has dh = \(dh)"))

@@ -141,13 +141,13 @@ extension Fit {
         guard reader.exists("/model/A2") else { return nil }
         do {
             if reader.exists("/model/activation") {
-                let stored = try reader.readTensor("/model/activation", rank: 1, requireFinite: true).storage
+                let stored = try reader.readTensor("/model/activation", rank: 1, requireFinite: true, maximumEntries: Fit.modelEntryLimit).storage
                 guard stored == IORNN.quadratic else {
                     return .failure(NotComparable(description: "the input was made with σ(z) = \(Activation.polynomial(stored)), GLOREE-B fits σ(z) = z²"))
                 }
             }
             func read(_ name: String) throws -> Tensor? {
-                reader.exists(name) ? try reader.readTensor(name, rank: 2, requireFinite: true) : nil
+                reader.exists(name) ? try reader.readTensor(name, rank: 2, requireFinite: true, maximumEntries: Fit.modelEntryLimit) : nil
             }
             return .success(try BidirectionalIORNN(a1: read("/model/A1"), u: read("/model/U"), b1: read("/model/B1"),
                                                    v: read("/model/V"), a2: read("/model/A2")!))

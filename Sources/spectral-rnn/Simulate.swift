@@ -119,9 +119,10 @@ struct Simulate: ParsableCommand {
             throw ValidationError("--noise must be a finite standard deviation ≥ 0, got \(noise)")
         }
         let (steps, overflow1) = windows.multipliedReportingOverflow(by: length)
-        let (values, overflow2) = steps.multipliedReportingOverflow(by: dx + dy)
-        guard !overflow1, !overflow2, values <= Simulate.maximumValues else {
-            throw ValidationError("--windows \(windows) × --length \(length) × (dx + dy = \(dx + dy)) values is more than "
+        let (width, overflow0) = dx.addingReportingOverflow(dy)
+        let (values, overflow2) = steps.multipliedReportingOverflow(by: width)
+        guard !overflow0, !overflow1, !overflow2, values <= Simulate.maximumValues else {
+            throw ValidationError("--windows \(windows) × --length \(length) × (dx + dy = \(overflow0 ? "more than 9·10¹⁸" : "\(width)")) values is more than "
                                   + "simulate holds in memory (\(Simulate.maximumValues), 4 GB); write several smaller files")
         }
         try validateOutput(output)
@@ -148,6 +149,7 @@ struct Simulate: ParsableCommand {
         var (x, y) = try model.simulate(process: process, windows: windows, length: length, seed: seed,
                                         purpose: "spectral-rnn simulate")
         if scalarOutput { y = y.reshaped([windows, length]) }
+        try requireFinite(x, y)
         let sigmaText = model.activation.description
         var tree = HDF5Tree()
         setCommandAttributes(&tree, seed: seed, command: "spectral-rnn simulate")
@@ -198,6 +200,7 @@ extension Simulate {
                                                   noise: noise, spectralNormU: spectralNormU, rowNormA1: rows, seed: seed)
         let (x, y) = try model.simulate(process: process, windows: windows, length: length, seed: seed,
                                         purpose: "spectral-rnn simulate")
+        try requireFinite(x, y)
         var tree = HDF5Tree()
         setCommandAttributes(&tree, seed: seed, command: "spectral-rnn simulate")
         addInputs(&tree, x, process: process)
@@ -237,6 +240,17 @@ extension Simulate {
 }
 
 extension Simulate {
+    /// Refuses to write inputs or outputs with ±∞ or NaN (a --noise near the float64 limit, a
+    /// divergence the simulator did not catch): /x and /y must be data `fit` can read.
+    fileprivate func requireFinite(_ x: Tensor, _ y: Tensor) throws {
+        for (name, tensor) in [("/x", x), ("/y", y)] {
+            guard let bad = tensor.storage.firstIndex(where: { !$0.isFinite }) else { continue }
+            let count = tensor.storage.lazy.filter { !$0.isFinite }.count
+            throw ValidationError("the simulated \(name) has \(count) non-finite value\(count == 1 ? "" : "s") (the first is \(tensor.storage[bad]) "
+                                  + "at flat index \(bad)): lower --noise (\(noise)) or the model's scale; nothing was written to \(output)")
+        }
+    }
+
     /// /x and the process that drew it (/process/Phi = φ·I, /process/Sigma = I), for every model.
     fileprivate func addInputs(_ tree: inout HDF5Tree, _ x: Tensor, process: AR1Process) {
         tree.addDataset("/x", x, description: "Inputs: N = \(windows) window\(windows == 1 ? "" : "s") of n = \(length) steps of the stationary AR(1) process "

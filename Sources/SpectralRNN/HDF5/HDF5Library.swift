@@ -58,13 +58,112 @@ enum HDF5Library {
         withExtendedLifetime(collector) {}
         // Downward: from the API call to the innermost cause. The innermost says why.
         guard let innermost = collector.entries.last else { return nil }
-        var phrase = innermost.description
+        var phrase = cleanedDescription(innermost.description)
         if phrase.isEmpty { phrase = innermost.minor }
         else if !innermost.minor.isEmpty,
                 !phrase.lowercased().contains(innermost.minor.lowercased()) {
             phrase += " (\(innermost.minor.lowercased()))"
         }
         return HDF5Error.oneLine(phrase)
+    }
+
+    /// Removes the bookkeeping HDF5 puts in its error descriptions (file descriptors, buffer
+    /// addresses, `flags = 15, o_flags = c2`, times): keeps the description up to its first
+    /// `key = value` field and, when there is one, the system's `error message = '…'`.
+    static func cleanedDescription(_ text: String) -> String {
+        guard let fieldStart = text.range(of: #"[:,]?\s*[A-Za-z_ ]+ = "#, options: .regularExpression) else { return text }
+        var head = String(text[..<fieldStart.lowerBound]).trimmingCharacters(in: .whitespaces)
+        if let quoted = text.range(of: #"error message = '[^']*'"#, options: .regularExpression) {
+            let message = text[quoted].dropFirst("error message = '".count).dropLast()
+            head += head.isEmpty ? String(message) : ": " + message
+        }
+        return head.isEmpty ? text : head
+    }
+
+    /// Whether `name` in `file` is a soft or external link (a dangling one makes
+    /// H5Oexists_by_name fail; that is "nothing there", not an unreadable object).
+    static func isSoftOrExternalLink(_ file: hid_t, _ name: String) -> Bool {
+        var info = H5L_info_t()
+        guard H5Lget_info(file, name, &info, defaultList) >= 0 else { return false }
+        return info.type == H5L_TYPE_SOFT || info.type == H5L_TYPE_EXTERNAL
+    }
+
+    /// For an object whose header this HDF5 cannot decode.
+    static var unreadableObjectMessage: String {
+        "cannot open the object: written in a format newer than \(versionText) reads? (h5py writes a format it reads with "
+            + "libver=('earliest', 'v110'))"
+    }
+
+    /// `HDF5 1.10.8`: the version of the linked library.
+    static var versionText: String {
+        var major: UInt32 = 0, minor: UInt32 = 0, release: UInt32 = 0
+        _ = H5get_libversion(&major, &minor, &release)
+        return "HDF5 \(major).\(minor).\(release)"
+    }
+
+    /// Why the dataset cannot be read faithfully, or nil: a filter in its pipeline that this
+    /// HDF5 does not have (lzf, blosc, … would fail with a plugin-folder error), or a virtual
+    /// dataset whose source file or dataset is missing (HDF5 would read fill values instead).
+    static func unreadableReason(_ dataset: hid_t, file: String) -> String? {
+        let creation = H5Dget_create_plist(dataset)
+        guard creation >= 0 else { return nil }
+        defer { _ = H5Pclose(creation) }
+        let filters = H5Pget_nfilters(creation)
+        if filters > 0 {
+            for index in 0..<UInt32(filters) {
+                var flags: UInt32 = 0, count = 0, config: UInt32 = 0
+                var values = [UInt32](repeating: 0, count: 16)
+                var name = [CChar](repeating: 0, count: 128)
+                count = values.count
+                let id = H5Pget_filter2(creation, index, &flags, &count, &values, name.count, &name, &config)
+                guard id >= 0 else { continue }
+                if H5Zfilter_avail(id) <= 0 {
+                    _ = H5Eclear2(hid_t(H5E_DEFAULT))
+                    let text = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                    let known = [32000: "lzf", 32001: "blosc", 32004: "lz4", 32008: "bitshuffle", 32015: "zstd", 307: "bzip2"]
+                    let label = known[Int(id)] ?? (text.isEmpty ? "unknown" : text)
+                    return "is compressed with the \(label) filter (HDF5 filter \(id)), which \(versionText) here does not have; "
+                        + "write an uncompressed copy with: h5repack -f NONE \(file) COPY.h5 (or h5py without compression=, or with compression='gzip')"
+                }
+            }
+        }
+        guard H5Pget_layout(creation) == H5D_VIRTUAL else { return nil }
+        var mappings = 0
+        guard H5Pget_virtual_count(creation, &mappings) >= 0 else { return nil }
+        let folder = (file as NSString).deletingLastPathComponent
+        for index in 0..<mappings {
+            func text(_ get: (UnsafeMutablePointer<CChar>?, Int) -> Int) -> String {
+                let length = get(nil, 0)
+                guard length > 0 else { return "" }
+                var buffer = [CChar](repeating: 0, count: length + 1)
+                _ = get(&buffer, buffer.count)
+                return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            let sourceFile = text { H5Pget_virtual_filename(creation, index, $0, $1) }
+            let sourceDataset = text { H5Pget_virtual_dsetname(creation, index, $0, $1) }
+            // Printf-style names (%b) map many files; they are not checked one by one.
+            guard !sourceFile.isEmpty, !sourceFile.contains("%") else { continue }
+            if sourceFile == "." { continue }
+            let candidates = sourceFile.hasPrefix("/") ? [sourceFile]
+                : [(folder.isEmpty ? sourceFile : (folder as NSString).appendingPathComponent(sourceFile)), sourceFile]
+            guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+                return "is a virtual dataset whose source file \(sourceFile) (mapping \(index + 1) of \(mappings), dataset \(sourceDataset)) "
+                    + "does not exist; HDF5 would read fill values in its place"
+            }
+            let access = H5Pcreate(shim_H5P_FILE_ACCESS())
+            defer { if access >= 0 { _ = H5Pclose(access) } }
+            _ = H5Pset_fclose_degree(access, H5F_CLOSE_STRONG)
+            let source = H5Fis_hdf5(found) > 0 ? H5Fopen(found, shim_H5F_ACC_RDONLY(), access) : -1
+            defer { if source >= 0 { _ = H5Fclose(source) } }
+            let present = source >= 0 && H5Lexists(source, sourceDataset, defaultList) > 0
+                && H5Oexists_by_name(source, sourceDataset, defaultList) > 0
+            _ = H5Eclear2(hid_t(H5E_DEFAULT))
+            guard present else {
+                return "is a virtual dataset whose source \(sourceDataset) in \(sourceFile) (mapping \(index + 1) of \(mappings)) "
+                    + "cannot be opened; HDF5 would read fill values in its place"
+            }
+        }
+        return nil
     }
 
     /// The error for a failed HDF5 call: `what`, followed by HDF5's own reason if any.
@@ -165,6 +264,14 @@ enum HDF5Library {
         }
         return type
     }
+}
+
+/// `1.5 GB`, `320 kB`, `12 B` (decimal units).
+func formatBytes(_ bytes: Double) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB", "PB", "EB"]
+    var value = bytes, unit = 0
+    while value >= 1000, unit < units.count - 1 { value /= 1000; unit += 1 }
+    return unit == 0 ? "\(Int(value)) B" : String(format: "%.3g", value) + " " + units[unit]
 }
 
 /// `2×3×4`, or `scalar` for an empty shape.

@@ -31,14 +31,26 @@ public final class HDF5Reader: @unchecked Sendable {
     }
 
     private static func openFile(_ path: String) throws -> hid_t {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-            throw HDF5Error(file: path, message: "no such file")
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            switch errno {
+            case ENOENT:
+                var link = stat()
+                throw HDF5Error(file: path, message: lstat(path, &link) == 0 ? "is a symbolic link to a missing file" : "no such file")
+            case ELOOP: throw HDF5Error(file: path, message: "is a loop of symbolic links")
+            case ENOTDIR: throw HDF5Error(file: path, message: "no such file (a part of the path is not a folder)")
+            default: throw HDF5Error(file: path, message: "cannot open: \(String(cString: strerror(errno)))")
+            }
         }
-        guard !isFolder.boolValue else {
+        let kind = status.st_mode & S_IFMT
+        guard kind != S_IFDIR else {
             throw HDF5Error(file: path, message: "is a folder, not an HDF5 file")
         }
-        guard FileManager.default.isReadableFile(atPath: path) else {
+        // A FIFO or a device would block or never end: only regular files are read.
+        guard kind == S_IFREG else {
+            throw HDF5Error(file: path, message: "is \(OutputFile.fileKindName(kind)), not a regular file")
+        }
+        guard access(path, R_OK) == 0 else {
             throw HDF5Error(file: path, message: "cannot read file (permission denied)")
         }
         guard H5Fis_hdf5(path) > 0 else {
@@ -59,6 +71,12 @@ public final class HDF5Reader: @unchecked Sendable {
     /// Whether `objectPath` names a group or dataset in the file (false for invalid paths).
     public func exists(_ objectPath: String) -> Bool {
         HDF5Library.withLock { ((try? lookup(objectPath)) ?? nil) != nil }
+    }
+
+    /// What `objectPath` is, nil when nothing is there; an object that is there but cannot be
+    /// read (a newer format, say) throws, where `exists` would say false.
+    public func kindIfPresent(_ objectPath: String) throws -> HDF5ObjectKind? {
+        try HDF5Library.withLock { try lookup(objectPath) }
     }
 
     /// Whether `objectPath` is a group or a dataset.
@@ -223,8 +241,10 @@ public final class HDF5Reader: @unchecked Sendable {
 
     /// The float dataset at `datasetPath` as a float64 tensor (float32 is converted;
     /// integers and strings are refused). `rank`, when given, must match; with
-    /// `requireFinite`, a NaN or infinite entry is an error naming its index.
-    public func readTensor(_ datasetPath: String, rank: Int? = nil, requireFinite: Bool = false) throws -> Tensor {
+    /// `requireFinite`, a NaN or infinite entry is an error naming its index. A dataset of more
+    /// than `maximumEntries` entries (or more than `readLimitBytes`) is refused before reading.
+    public func readTensor(_ datasetPath: String, rank: Int? = nil, requireFinite: Bool = false,
+                           maximumEntries: Int? = nil) throws -> Tensor {
         try HDF5Library.withLock {
             let dataset = try openObject(datasetPath, expecting: .dataset)
             defer { HDF5Library.close(dataset) }
@@ -232,6 +252,12 @@ public final class HDF5Reader: @unchecked Sendable {
             let shape = try datasetShape(dataset, datasetPath)
             if let rank, shape.count != rank {
                 throw error(datasetPath, "expected rank \(rank), found rank \(shape.count) (shape \(hdf5ShapeText(shape)))")
+            }
+            if let maximumEntries {
+                let entries = shape.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
+                guard entries <= maximumEntries else {
+                    throw error(datasetPath, "declares shape \(hdf5ShapeText(shape)), more than the \(maximumEntries) entries expected here")
+                }
             }
             let tensor = try readValues(dataset, shape: shape, datasetPath)
             if requireFinite { try checkFinite(tensor, datasetPath) }
@@ -255,6 +281,7 @@ public final class HDF5Reader: @unchecked Sendable {
                 throw error(datasetPath, "slab start \(start) count \(count) does not fit shape \(hdf5ShapeText(shape))")
             }
             if shape.isEmpty { return try readValues(dataset, shape: [], datasetPath) }
+            try checkReadable(dataset, shape: count, datasetPath)
             var values = [Double](repeating: 0, count: count.reduce(1, *))
             if values.isEmpty { return Tensor(shape: count, storage: values) }
             let fileSpace = H5Dget_space(dataset)
@@ -332,8 +359,16 @@ public final class HDF5Reader: @unchecked Sendable {
         var prefix = ""
         for (position, part) in parts.enumerated() {
             prefix += "/" + part
-            guard H5Lexists(file, prefix, HDF5Library.defaultList) > 0,
-                  H5Oexists_by_name(file, prefix, HDF5Library.defaultList) > 0 else {
+            let linked = H5Lexists(file, prefix, HDF5Library.defaultList)
+            guard linked >= 0 else { throw HDF5Library.failure("cannot read the link", file: path, object: prefix) }
+            guard linked > 0 else { return nil }
+            // Negative (an error) for an object this HDF5 cannot read, e.g. one written in a newer
+            // format: say so, rather than "no such dataset". Zero for a dangling soft or external link.
+            let exists = H5Oexists_by_name(file, prefix, HDF5Library.defaultList)
+            if exists < 0, !HDF5Library.isSoftOrExternalLink(file, prefix) {
+                throw HDF5Library.failure(HDF5Library.unreadableObjectMessage, file: path, object: prefix)
+            }
+            guard exists > 0 else {
                 _ = H5Eclear2(hid_t(H5E_DEFAULT))
                 return nil
             }
@@ -345,7 +380,7 @@ public final class HDF5Reader: @unchecked Sendable {
     /// The kind of an existing object; named datatypes and the like are refused.
     private func objectKind(_ objectPath: String) throws -> HDF5ObjectKind {
         let object = H5Oopen(try openedFile(), objectPath, HDF5Library.defaultList)
-        try check(object, "cannot open object", objectPath)
+        try check(object, HDF5Library.unreadableObjectMessage, objectPath)
         defer { HDF5Library.close(object) }
         switch H5Iget_type(object) {
         case H5I_GROUP: return .group
@@ -390,6 +425,7 @@ public final class HDF5Reader: @unchecked Sendable {
     }
 
     private func readValues(_ dataset: hid_t, shape: [Int], _ datasetPath: String) throws -> Tensor {
+        try checkReadable(dataset, shape: shape, datasetPath)
         var values = [Double](repeating: 0, count: shape.reduce(1, *))
         if !values.isEmpty {
             let all = shim_H5S_ALL()
@@ -408,6 +444,40 @@ public final class HDF5Reader: @unchecked Sendable {
             : "contains \(what) at index \(hdf5MultiIndex(first, in: tensor.shape))"
         if bad > 1 { message += " (\(bad) of \(tensor.count) entries are not finite)" }
         throw error(datasetPath, message)
+    }
+
+    /// The most bytes one read converts into memory (a quarter of this machine's memory, at
+    /// most 16 GiB): a small file may declare a dataset of any size.
+    public static let readLimitBytes: Int = Int(min(ProcessInfo.processInfo.physicalMemory / 4, 16 << 30))
+
+    /// Throws, before anything is allocated or read, when reading `shape` of the dataset as
+    /// float64 would exceed `readLimitBytes`, when it needs a filter this HDF5 lacks, or when
+    /// it is a virtual dataset with a missing source (HDF5 would silently read fill values).
+    func checkReadable(_ dataset: hid_t, shape: [Int], _ datasetPath: String) throws {
+        var entries = 1
+        for extent in shape {
+            let (product, overflow) = entries.multipliedReportingOverflow(by: extent)
+            entries = overflow ? Int.max : product
+        }
+        let (bytes, overflow) = entries.multipliedReportingOverflow(by: 8)
+        if overflow || bytes > Self.readLimitBytes {
+            throw error(datasetPath, "declares shape \(hdf5ShapeText(shape)) (\(entries == Int.max ? "more than 9·10¹⁸" : "\(entries)") entries, "
+                        + "\(formatBytes(overflow ? Double(Int.max) : Double(bytes))) as float64), more than one read may take here "
+                        + "(\(formatBytes(Double(Self.readLimitBytes))), a quarter of this machine's memory)")
+        }
+        if let problem = HDF5Library.unreadableReason(dataset, file: path) {
+            throw error(datasetPath, problem)
+        }
+    }
+
+    /// Like `checkReadable`, for the dataset at `datasetPath` and a read of `shape` (the
+    /// window source checks /x and /y this way once, before its batches).
+    func checkReadable(_ datasetPath: String, shape: [Int]) throws {
+        try HDF5Library.withLock {
+            let dataset = try openObject(datasetPath, expecting: .dataset)
+            defer { HDF5Library.close(dataset) }
+            try checkReadable(dataset, shape: shape, datasetPath)
+        }
     }
 
     private func decodeCString(_ buffer: [CChar]) -> String {

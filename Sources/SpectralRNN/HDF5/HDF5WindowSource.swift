@@ -104,8 +104,8 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
                                        allowMatrix: Bool = false) throws -> [Int] {
         let expected = "an input file for fit needs /x (N×n×dx) and /y (N×n×dy, or N×n for a scalar output), float64"
         func failure(_ message: String) -> HDF5Error { HDF5Error(file: reader.path, object: object, message: message) }
-        guard reader.exists(object) else { throw failure("no such dataset (\(expected))") }
-        guard try reader.kind(of: object) == .dataset else { throw failure("is a group, expected a dataset (\(expected))") }
+        guard let kind = try reader.kindIfPresent(object) else { throw failure("no such dataset (\(expected))") }
+        guard kind == .dataset else { throw failure("is a group, expected a dataset (\(expected))") }
         let description = try reader.datasetDescription(object)
         guard description.type.hasPrefix("float") else {
             throw failure("expected float64 values, found \(description.type)")
@@ -115,6 +115,8 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
             throw failure("expected rank 3 (N windows × n steps × \(dimension))\(allowMatrix ? " or rank 2 (N × n, a scalar output)" : ""), "
                           + "found rank \(shape.count) (shape \(hdf5ShapeText(shape)))")
         }
+        // Filters this HDF5 lacks, or a virtual dataset with a missing source (values are read later, in batches).
+        try reader.checkReadable(object, shape: [])
         let names = ["N (windows)", "n (steps)", dimension]
         if let empty = shape.firstIndex(of: 0) {
             throw failure("has \(names[empty]) = 0 (shape \(hdf5ShapeText(shape))); every mode must be at least 1")
@@ -375,16 +377,19 @@ public func readProcess(from reader: HDF5Reader, dimension: Int? = nil) throws -
                         message: "no such dataset, but \(hasPhi ? "/process/Phi" : "/process/Sigma") is there: give both "
                             + "/process/Phi and /process/Sigma (dx×dx), or neither to estimate the AR(1) process from /x")
     }
-    let phi = try reader.readTensor("/process/Phi", rank: 2, requireFinite: true)
-    let sigma = try reader.readTensor("/process/Sigma", rank: 2, requireFinite: true)
-    for (object, matrix) in [("/process/Phi", phi), ("/process/Sigma", sigma)] {
-        let d = dimension ?? phi.shape[0]
-        guard matrix.shape == [d, d] else {
+    // Shapes first, from the metadata: a file may declare a huge /process/Phi.
+    let phiShape = try reader.shape(of: "/process/Phi")
+    for object in ["/process/Phi", "/process/Sigma"] {
+        let shape = object == "/process/Phi" ? phiShape : try reader.shape(of: object)
+        let d = dimension ?? (phiShape.first ?? 0)
+        guard shape == [d, d] else {
             let because = dimension == nil ? "square like /process/Phi" : "dx×dx with dx = \(d) from /x"
             throw HDF5Error(file: reader.path, object: object,
-                            message: "expected shape \(d)×\(d) (\(because)), found \(hdf5ShapeText(matrix.shape))")
+                            message: "expected shape \(d)×\(d) (\(because)), found \(hdf5ShapeText(shape))")
         }
     }
+    let phi = try reader.readTensor("/process/Phi", rank: 2, requireFinite: true)
+    let sigma = try reader.readTensor("/process/Sigma", rank: 2, requireFinite: true)
     do {
         return try AR1Process(phi: phi, sigma: sigma)
     } catch {

@@ -46,7 +46,7 @@ func gloreeFactors(second: Tensor, hidden dh: Int, decomposer: Decomposer, seed:
         throw ModelError("GLOREE: the second-order moment must be dy×dx×dx, got shape \(second.shape)")
     }
     guard dh >= 1 else { throw ModelError("GLOREE: the hidden dimension must be positive, got \(dh)") }
-    guard second.isFinite else { throw ModelError("GLOREE: the second-order moment has NaN or ∞ entries") }
+    guard second.isFinite else { throw ModelError("GLOREE: the second-order moment overflowed float64 (NaN or ∞ entries); the scores u = P x multiply /x by the precision of /process: check that /process matches the scale of /x and that /x and /y are not huge") }
     var random = RandomStream(seed: seed, purpose: "GLOREE decomposition")
     let decomposition = try decomposer.decompose(second, rank: dh, random: &random).normalized()
     let dx = second.shape[1], dy = second.shape[0]

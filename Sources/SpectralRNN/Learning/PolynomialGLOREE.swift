@@ -81,7 +81,7 @@ func polynomialLeadingFactors(_ leading: Tensor, hidden dh: Int, degree l: Int, 
         throw ModelError("GLOREE: the S_\(l) moment must be dy×dx^\(l), got shape \(leading.shape)")
     }
     guard dh >= 1 else { throw ModelError("GLOREE: the hidden dimension must be positive, got \(dh)") }
-    guard leading.isFinite else { throw ModelError("GLOREE: the S_\(l) moment has NaN or ∞ entries") }
+    guard leading.isFinite else { throw ModelError("GLOREE: the S_\(l) moment overflowed float64 (NaN or ∞ entries); the scores u = P x multiply /x by the precision of /process: check that /process matches the scale of /x and that /x and /y are not huge") }
     let dy = leading.shape[0], dx = leading.shape[1]
     // θ: the leading left singular vector of the last mode's unfolding (a direction that every
     // a_j with a nonzero weight leans on); the extra modes 3 … l are contracted with it.

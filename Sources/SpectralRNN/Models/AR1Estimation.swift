@@ -54,6 +54,10 @@ public func fitAR1Process(_ source: WindowSource) throws -> AR1Estimate {
         throw ModelError("cannot estimate the AR(1) process from /x: \(pairs) pair\(pairs == 1 ? "" : "s") (x_{t−1}, x_t) for a \(d)×\(d) Φ; "
                          + "at least \(d + 1) are needed")
     }
+    guard (c00 + c10 + c11).allSatisfy({ $0.isFinite }) else {
+        throw ModelError("cannot estimate the AR(1) process from /x: the sums of x_{t−1} x_{t−1}ᵀ, x_t x_{t−1}ᵀ, x_t x_tᵀ over \(pairs) "
+                         + "pairs overflow float64 (entries of /x near 10¹⁵⁴ or above, or a few huge ones); rescale /x")
+    }
     let sum00 = Tensor(shape: [d, d], storage: c00)
     let sum10 = Tensor(shape: [d, d], storage: c10)
     let sum11 = Tensor(shape: [d, d], storage: c11)

@@ -474,6 +474,8 @@ public struct IORNN: Sendable {
     /// - Full row rank (Theorem 5): when `dh ≤ dx` (resp. `dh ≤ dy`), A1 (resp. A2) is redrawn
     ///   until its row condition number `σ_1/σ_dh` is at most `maximumCondition`; when dh
     ///   exceeds the dimension full row rank is impossible and the report shows `cond = ∞`.
+    ///   When 1000 draws fail (square or nearly square shapes: σ_min of a d×d Gaussian is
+    ///   about 1/√d), the rows are the orthonormal polar factor of one more draw, condition 1.
     ///
     /// - `boundedFor`: when an input process is given, the draw is refused unless the
     ///   bounded-state condition (`boundedStateRadius`) holds for preactivations up to their
@@ -515,7 +517,11 @@ public struct IORNN: Sendable {
                 if count > columns { return m }
                 if try rowConditionNumber(m) <= maximumCondition { return m }
             }
-            throw ModelError("IO-RNN: no \(count)×\(columns) draw with condition number ≤ \(maximumCondition) in 1000 tries; raise maximumCondition")
+            // Square and nearly square Gaussian draws are rarely this well conditioned (σ_min of a
+            // d×d Gaussian is about 1/√d): orthonormal rows from the QR of a last draw, scaled to
+            // the row norm, have condition number 1.
+            let draw = try svd(rng.gaussianTensor([count, columns]))
+            return matmul(draw.u, draw.vt) * norm
         }
         let a1 = try rows(dh, dx, norm: rowNormA1)
         let a2 = try rows(dh, dy, norm: 1)
