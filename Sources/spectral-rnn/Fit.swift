@@ -34,22 +34,22 @@ struct Fit: ParsableCommand {
     @Argument(help: "The input HDF5 file, with /x (N×n×dx) and /y (N×n×dy).")
     var file: String
 
-    @Option(help: "dh, the number of hidden units to fit (at most dx, and at most dy unless the output is scalar).")
+    @Option(parsing: .unconditional, help: "dh, the number of hidden units to fit (at most dx, and at most dy unless the output is scalar).")
     var hidden: Int
 
-    @Option(help: "The HDF5 file to write the estimate to.")
+    @Option(parsing: .unconditional, help: "The HDF5 file to write the estimate to.")
     var output: String
 
-    @Option(help: "Seed of the decomposition's random draws (and of the fresh windows of the comparison).")
+    @Option(parsing: .unconditional, help: "Seed of the decomposition's random draws (and of the fresh windows of the comparison).")
     var seed: UInt64 = 20160303
 
-    @Option(help: "Worker threads for the moment accumulation (results do not depend on it).")
+    @Option(parsing: .unconditional, help: "Worker threads for the moment accumulation (results do not depend on it).")
     var threads: Int = 2
 
-    @Option(help: "The activation's coefficients c0,c1,…,cl of σ(z) = Σ c_i z^i, l ≥ 2 (default 0,0,1: σ(z) = z²).")
+    @Option(parsing: .unconditional, help: "The activation's coefficients c0,c1,…,cl of σ(z) = Σ c_i z^i, l ≥ 2 (default 0,0,1: σ(z) = z²).")
     var activation: String = "0,0,1"
 
-    @Option(help: ArgumentHelp("Fit a bidirectional RNN (GLOREE-B, walkthrough 05) with DZ backward units and --hidden forward ones; 'auto': --hidden is dh + dz and the data decide which units run backward.", valueName: "DZ|auto"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Fit a bidirectional RNN (GLOREE-B, walkthrough 05) with DZ backward units and --hidden forward ones; 'auto': --hidden is dh + dz and the data decide which units run backward.", valueName: "DZ|auto"))
     var backward: String?
 
     /// The parsed --backward: nil without it.

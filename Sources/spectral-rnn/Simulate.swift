@@ -26,50 +26,51 @@ struct Simulate: ParsableCommand {
             """
     )
 
-    @Option(help: "dx, the dimension of one input x_t.")
+    @Option(parsing: .unconditional, help: "dx, the dimension of one input x_t.")
     var dx: Int
 
-    @Option(help: "dh, the number of hidden units (at most dx, and at most dy unless --scalar-output).")
+    @Option(parsing: .unconditional, help: "dh, the number of hidden units (at most dx, and at most dy unless --scalar-output).")
     var hidden: Int
 
-    @Option(help: "dy, the dimension of one output y_t (omit with --scalar-output).")
+    @Option(parsing: .unconditional, help: "dy, the dimension of one output y_t (omit with --scalar-output).")
     var dy: Int?
 
-    @Option(help: "The activation's coefficients c0,c1,…,cl of σ(z) = Σ c_i z^i, l ≥ 2 (default 0,0,1: σ(z) = z²).")
+    @Option(parsing: .unconditional, help: "The activation's coefficients c0,c1,…,cl of σ(z) = Σ c_i z^i, l ≥ 2 (default 0,0,1: σ(z) = z²).")
     var activation: String = "0,0,1"
 
     @Flag(help: "A scalar output y_t = ⟨a2, h_t⟩ + η_t (App. C.2; needs degree ≥ 3 to be fitted): /y is N×n.")
     var scalarOutput = false
 
-    @Option(help: ArgumentHelp("dz: also draw DZ backward units z_t = (B1 x_t + V z_{t+1})², z_{n+1} = 0 (a bidirectional RNN, paper eq. 18, σ = z²); --hidden is then dh, the forward units, and dh + dz must not exceed dx or dy.", valueName: "DZ"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("dz: also draw DZ backward units z_t = (B1 x_t + V z_{t+1})², z_{n+1} = 0 (a bidirectional RNN, paper eq. 18, σ = z²); --hidden is then dh, the forward units, and dh + dz must not exceed dx or dy.", valueName: "DZ"))
     var backward: Int?
 
-    @Option(help: "‖U‖₂ of the drawn model (at most 1/l for degree l).")
+    @Option(parsing: .unconditional, help: "‖U‖₂ of the drawn model (at most 1/l for degree l).")
     var spectralNormU: Double = 0.2
 
-    @Option(help: "The norm of each row of A1 (default 0.5 for σ of degree 2, 0.35 otherwise; 0.4 with --backward, for the rows of [A1; B1]).")
+    @Option(parsing: .unconditional, help: "The norm of each row of A1 (default 0.5 for σ of degree 2, 0.35 otherwise; 0.4 with --backward, for the rows of [A1; B1]).")
     var rowNorm: Double?
 
-    @Option(help: "N, the number of windows.")
+    @Option(parsing: .unconditional, help: "N, the number of windows.")
     var windows: Int
 
-    @Option(help: "n, the number of time steps of each window (at least 3).")
+    @Option(parsing: .unconditional, help: "n, the number of time steps of each window (at least 3).")
     var length: Int
 
-    @Option(help: "φ, the AR(1) coefficient: Φ = φ·I, |φ| < 1.")
+    @Option(parsing: .unconditional, help: "φ, the AR(1) coefficient: Φ = φ·I, |φ| < 1.")
     var phi: Double = 0.5
 
-    @Option(help: "The standard deviation of the output noise η_t.")
+    @Option(parsing: .unconditional, help: "The standard deviation of the output noise η_t.")
     var noise: Double = 0.1
 
-    @Option(help: "Seed of the project's random generator.")
+    @Option(parsing: .unconditional, help: "Seed of the project's random generator.")
     var seed: UInt64 = 20160303
 
-    @Option(help: "The HDF5 file to write.")
+    @Option(parsing: .unconditional, help: "The HDF5 file to write.")
     var output: String
 
-    /// The most values (`N·n·(dx+dy)`) simulate holds in memory: 4 GB of float64.
-    static let maximumValues = 500_000_000
+    /// The most values (`N·n·(dx+dy)`) simulate holds in memory: 2 GB of float64 (the file is
+    /// built in memory before it is written, so the peak is about three times that).
+    static let maximumValues = 250_000_000
 
     /// dy: 1 for a scalar output.
     private var outputDimension: Int { scalarOutput ? 1 : (dy ?? 0) }
@@ -123,7 +124,7 @@ struct Simulate: ParsableCommand {
         let (values, overflow2) = steps.multipliedReportingOverflow(by: width)
         guard !overflow0, !overflow1, !overflow2, values <= Simulate.maximumValues else {
             throw ValidationError("--windows \(windows) × --length \(length) × (dx + dy = \(overflow0 ? "more than 9·10¹⁸" : "\(width)")) values is more than "
-                                  + "simulate holds in memory (\(Simulate.maximumValues), 4 GB); write several smaller files")
+                                  + "simulate holds in memory (\(Simulate.maximumValues), 2 GB; about 6 GB at the peak, while the file is built in memory); write several smaller files")
         }
         try validateOutput(output)
     }

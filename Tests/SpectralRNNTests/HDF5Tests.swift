@@ -358,11 +358,19 @@ struct HDF5Tests {
         #expect(halfway.map { !$0.description.contains("\n") } == true)
         try expectOriginalIntact()
 
-        // 3. The rename itself fails (the target is a non-empty folder): temporary file removed.
+        // 3. A folder as the target is refused before anything is built; if the target turns
+        //    into a folder after the check (so the rename itself fails), the temporary goes.
         let blocked = folder.url.appendingPathComponent("blocked.h5")
         try FileManager.default.createDirectory(at: blocked.appendingPathComponent("inside"),
                                                 withIntermediateDirectories: true)
-        let renameFailure = hdf5Error { try good.write(to: blocked.path) }
+        let refused = hdf5Error { try good.write(to: blocked.path) }
+        #expect(refused?.message == "is a folder; give a file name")
+        #expect(folder.contents == ["blocked.h5", "result.h5"])
+        try FileManager.default.removeItem(at: blocked)
+        let checked = try OutputFile.check(blocked.path)
+        try FileManager.default.createDirectory(at: blocked.appendingPathComponent("inside"),
+                                                withIntermediateDirectories: true)
+        let renameFailure = hdf5Error { try [UInt8](repeating: 7, count: 64).withUnsafeBytes { try checked.replace(with: $0) } }
         #expect(renameFailure?.message.hasPrefix("cannot move the finished file into place") == true)
         #expect(folder.contents == ["blocked.h5", "result.h5"])
         try FileManager.default.removeItem(at: blocked)

@@ -382,6 +382,10 @@ public func readProcess(from reader: HDF5Reader, dimension: Int? = nil) throws -
     for object in ["/process/Phi", "/process/Sigma"] {
         let shape = object == "/process/Phi" ? phiShape : try reader.shape(of: object)
         let d = dimension ?? (phiShape.first ?? 0)
+        guard shape.count == 2 else {
+            throw HDF5Error(file: reader.path, object: object,
+                            message: "expected rank 2, found rank \(shape.count) (shape \(hdf5ShapeText(shape)))")
+        }
         guard shape == [d, d] else {
             let because = dimension == nil ? "square like /process/Phi" : "dx×dx with dx = \(d) from /x"
             throw HDF5Error(file: reader.path, object: object,

@@ -12,10 +12,10 @@ public struct NotebookOptions: ParsableArguments, Sendable {
             help: "Number of Monte Carlo samples (overrides the walkthrough's default; at least \(NotebookOptions.minimumSamples)).")
     public var samples: Int?
 
-    @Option(help: "Seed of the project's random generator.")
+    @Option(parsing: .unconditional, help: "Seed of the project's random generator.")
     public var seed: UInt64 = 20160303
 
-    @Option(name: .customLong("data-dir"), help: "Folder the HDF5 file is written to.")
+    @Option(name: .customLong("data-dir"), parsing: .unconditional, help: "Folder the HDF5 file is written to.")
     public var dataDirectory = "data"
 
     @Flag(help: "Print the same content as Markdown (for docs/).")
