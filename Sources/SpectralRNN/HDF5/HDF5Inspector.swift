@@ -8,17 +8,21 @@ public enum HDF5Inspector {
     /// Strings longer than this many characters are shortened in attribute listings.
     public static let stringLimit = 100
 
-    /// Describes `file`: with no `path`, the whole tree; with a group, that subtree; with a
-    /// dataset, its shape, attributes, statistics (min, max, mean, Frobenius norm, count of
-    /// non-finite entries) and values when there are at most `valueLimit` of them.
-    public static func describe(file: String, path: String? = nil) throws -> String {
+    /// Groups list at most this many members unless told otherwise; the rest are counted.
+    public static let defaultMemberLimit = 100
+
+    /// Describes `file`: with no `path`, the whole tree; with a group, that subtree (at most
+    /// `memberLimit` members of each group, the rest counted); with a dataset, its shape,
+    /// attributes, statistics (min, max, mean, Frobenius norm, count of non-finite entries)
+    /// and values when there are at most `valueLimit` of them.
+    public static func describe(file: String, path: String? = nil, memberLimit: Int = defaultMemberLimit) throws -> String {
         let reader = try HDF5Reader(path: file)
         defer { reader.close() }
         let target = path ?? "/"
         var lines: [String] = []
         switch try reader.kind(of: target) {
         case .group:
-            try describeGroup(target, title: target, depth: 0, reader: reader, into: &lines)
+            try describeTree(target, memberLimit: memberLimit, reader: reader, into: &lines)
         case .dataset:
             try describeDatasetInDetail(target, reader: reader, into: &lines)
         }
@@ -27,41 +31,55 @@ public enum HDF5Inspector {
 
     // MARK: Tree
 
-    private static func describeGroup(_ groupPath: String, title: String, depth: Int,
-                                      reader: HDF5Reader, into lines: inout [String]) throws {
-        let indent = String(repeating: "  ", count: depth)
-        lines.append(indent + title)
-        try describeAttributes(of: groupPath, indent: indent + "  ", reader: reader, into: &lines)
-        for name in try reader.children(of: groupPath) {
-            let childPath = groupPath == "/" ? "/" + name : groupPath + "/" + name
-            let kind: HDF5ObjectKind
-            do {
-                guard reader.exists(childPath) else {
-                    lines.append(indent + "  \(name)  (dangling link)")
-                    continue
-                }
-                kind = try reader.kind(of: childPath)
-            } catch {
-                lines.append(indent + "  \(name)  (neither a group nor a dataset)")
-                continue
-            }
-            switch kind {
-            case .group:
-                try describeGroup(childPath, title: name + "/", depth: depth + 1, reader: reader, into: &lines)
-            case .dataset:
-                let info = try reader.datasetSummary(childPath)
-                lines.append(indent + "  \(name)  \(shapeText(info.shape)) \(info.type)")
-                try describeAttributes(of: childPath, indent: indent + "    ", reader: reader, into: &lines)
+    /// One line per link (attributes below their object), indented by depth; objects met
+    /// again are named, not repeated, so cycles end.
+    private static func describeTree(_ groupPath: String, memberLimit: Int, reader: HDF5Reader,
+                                     into lines: inout [String]) throws {
+        try reader.walk(from: groupPath, memberLimit: memberLimit) { entry in
+            let indent = String(repeating: "  ", count: entry.depth)
+            let name = displayName(entry.name)
+            switch entry.target {
+            case .group(let attributes):
+                lines.append(indent + (entry.depth == 0 ? name : name + "/"))
+                appendAttributes(attributes, indent: indent + "  ", into: &lines)
+            case .dataset(let shape, let type, let attributes):
+                lines.append(indent + "\(name)  \(shapeText(shape)) \(type)")
+                appendAttributes(attributes, indent: indent + "  ", into: &lines)
+            case .shownAbove(let first):
+                lines.append(indent + "\(name)  (the object at \(displayName(first)), shown above)")
+            case .dangling:
+                lines.append(indent + "\(name)  (dangling link)")
+            case .external(let file, let object):
+                lines.append(indent + "\(name)  (external link to \(displayName(object)) in \(displayName(file)), not followed)")
+            case .other:
+                lines.append(indent + "\(name)  (neither a group nor a dataset)")
+            case .unreadable(let why):
+                lines.append(indent + "\(name)  (\(why))")
+            case .moreMembers(let count):
+                lines.append(indent + "… and \(count) more member\(count == 1 ? "" : "s") (inspect --members N shows more)")
+            case .tooDeep:
+                lines.append(indent + "… (more than \(HDF5Reader.depthLimit) levels deep: inspect the group itself)")
             }
         }
     }
 
-    private static func describeAttributes(of objectPath: String, indent: String,
-                                           reader: HDF5Reader, into lines: inout [String]) throws {
-        let readings = try reader.attributeReadings(of: objectPath)
+    private static func appendAttributes(_ readings: [String: HDF5Reader.AttributeReading], indent: String,
+                                         into lines: inout [String]) {
         for name in readings.keys.sorted() {
-            lines.append(indent + "@\(name) = " + attributeText(readings[name]!))
+            lines.append(indent + "@\(displayName(name)) = " + attributeText(readings[name]!))
         }
+    }
+
+    /// A name as printed: as it is, unless it holds control characters (a newline would
+    /// break the tree, an escape sequence would reach the terminal), then quoted and escaped.
+    static func displayName(_ name: String) -> String {
+        name.unicodeScalars.contains(where: needsEscape) ? quote(name, limit: Int.max) : name
+    }
+
+    /// Control characters (C0, DEL, C1) and the bidirectional overrides that reorder text.
+    static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
+            || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
     }
 
     // MARK: One dataset
@@ -69,9 +87,13 @@ public enum HDF5Inspector {
     private static func describeDatasetInDetail(_ datasetPath: String, reader: HDF5Reader,
                                                 into lines: inout [String]) throws {
         let info = try reader.datasetSummary(datasetPath)
-        lines.append("\(datasetPath)  \(shapeText(info.shape)) \(info.type)")
-        try describeAttributes(of: datasetPath, indent: "  ", reader: reader, into: &lines)
+        lines.append("\(displayName(datasetPath))  \(shapeText(info.shape)) \(info.type)")
+        appendAttributes(try reader.attributeReadings(of: datasetPath), indent: "  ", into: &lines)
         guard info.isNumber, info.shape != nil else { return }
+        if let problem = try reader.readProblem(datasetPath) {
+            lines.append("  statistics: not read: the dataset " + problem)
+            return
+        }
         let tensor = try reader.readNumbers(datasetPath)
         lines.append("  statistics:")
         lines.append(contentsOf: statistics(tensor).map { "    " + $0 })
@@ -159,24 +181,27 @@ public enum HDF5Inspector {
         }
     }
 
-    /// `"text"` with quotes, backslashes and control characters escaped; strings longer
-    /// than `stringLimit` characters are cut with `…` and their length.
-    static func quote(_ text: String) -> String {
+    /// `"text"` with quotes, backslashes and control characters escaped (`\\n`, `\\t`, `\\r`,
+    /// else `\\x1b` or `\\u202e` as in Python); strings longer than `limit` characters are
+    /// cut with `…` and their length.
+    static func quote(_ text: String, limit: Int = stringLimit) -> String {
         var shown = text
         var suffix = ""
-        if text.count > stringLimit {
-            shown = String(text.prefix(stringLimit - 20))
+        if text.count > limit {
+            shown = String(text.prefix(limit - 20))
             suffix = " (\(text.count) characters)"
         }
         var escaped = ""
-        for character in shown {
-            switch character {
+        for scalar in shown.unicodeScalars {
+            switch scalar {
             case "\"": escaped += "\\\""
             case "\\": escaped += "\\\\"
-            case "\n", "\r\n": escaped += "\\n"
+            case "\n": escaped += "\\n"
             case "\t": escaped += "\\t"
             case "\r": escaped += "\\r"
-            default: escaped.append(character)
+            case _ where needsEscape(scalar):
+                escaped += scalar.value < 0x100 ? String(format: "\\x%02x", scalar.value) : String(format: "\\u%04x", scalar.value)
+            default: escaped.unicodeScalars.append(scalar)
             }
         }
         return "\"" + escaped + (suffix.isEmpty ? "\"" : "…\"" + suffix)

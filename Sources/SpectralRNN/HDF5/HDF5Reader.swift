@@ -156,24 +156,29 @@ public final class HDF5Reader: @unchecked Sendable {
         try HDF5Library.withLock {
             let object = try openObject(objectPath, expecting: nil)
             defer { HDF5Library.close(object) }
-            var info = H5O_info_t()
-            try check(H5Oget_info2(object, &info, UInt32(H5O_INFO_NUM_ATTRS)), "cannot read object information",
-                      objectPath)
-            var result: [String: AttributeReading] = [:]
-            for index in 0..<info.num_attrs {
-                let attribute = H5Aopen_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, index,
-                                               HDF5Library.defaultList, HDF5Library.defaultList)
-                try check(attribute, "cannot open attribute number \(index)", objectPath)
-                defer { _ = H5Aclose(attribute) }
-                let length = H5Aget_name(attribute, 0, nil)
-                try check(length, "cannot read an attribute name", objectPath)
-                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-                try check(H5Aget_name(attribute, buffer.count, &buffer), "cannot read an attribute name", objectPath)
-                let name = decodeCString(buffer)
-                result[name] = try readAttribute(attribute, named: name, objectPath)
-            }
-            return result
+            return try attributeReadings(ofOpen: object, objectPath)
         }
+    }
+
+    /// The attributes of an open object (holding the lock).
+    private func attributeReadings(ofOpen object: hid_t, _ objectPath: String) throws -> [String: AttributeReading] {
+        var info = H5O_info_t()
+        try check(H5Oget_info2(object, &info, UInt32(H5O_INFO_NUM_ATTRS)), "cannot read object information",
+                  objectPath)
+        var result: [String: AttributeReading] = [:]
+        for index in 0..<info.num_attrs {
+            let attribute = H5Aopen_by_idx(object, ".", H5_INDEX_NAME, H5_ITER_INC, index,
+                                           HDF5Library.defaultList, HDF5Library.defaultList)
+            try check(attribute, "cannot open attribute number \(index)", objectPath)
+            defer { _ = H5Aclose(attribute) }
+            let length = H5Aget_name(attribute, 0, nil)
+            try check(length, "cannot read an attribute name", objectPath)
+            var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+            try check(H5Aget_name(attribute, buffer.count, &buffer), "cannot read an attribute name", objectPath)
+            let name = decodeCString(buffer)
+            result[name] = try readAttribute(attribute, named: name, objectPath)
+        }
+        return result
     }
 
     private func readAttribute(_ attribute: hid_t, named name: String, _ objectPath: String) throws -> AttributeReading {
@@ -314,16 +319,21 @@ public final class HDF5Reader: @unchecked Sendable {
         try HDF5Library.withLock {
             let dataset = try openObject(datasetPath, expecting: .dataset)
             defer { HDF5Library.close(dataset) }
-            let type = H5Dget_type(dataset)
-            try check(type, "cannot read the datatype", datasetPath)
-            defer { _ = H5Tclose(type) }
-            let typeClass = H5Tget_class(type)
-            let space = H5Dget_space(dataset)
-            try check(space, "cannot read the dataspace", datasetPath)
-            defer { _ = H5Sclose(space) }
-            return (HDF5Library.dimensions(space), HDF5Library.typeName(type),
-                    typeClass == H5T_FLOAT || typeClass == H5T_INTEGER)
+            return try datasetSummary(ofOpen: dataset, datasetPath)
         }
+    }
+
+    /// Shape and type of an open dataset (holding the lock).
+    private func datasetSummary(ofOpen dataset: hid_t, _ datasetPath: String) throws -> (shape: [Int]?, type: String, isNumber: Bool) {
+        let type = H5Dget_type(dataset)
+        try check(type, "cannot read the datatype", datasetPath)
+        defer { _ = H5Tclose(type) }
+        let typeClass = H5Tget_class(type)
+        let space = H5Dget_space(dataset)
+        try check(space, "cannot read the dataspace", datasetPath)
+        defer { _ = H5Sclose(space) }
+        return (HDF5Library.dimensions(space), HDF5Library.typeName(type),
+                typeClass == H5T_FLOAT || typeClass == H5T_INTEGER)
     }
 
     /// Any numeric (float or integer) dataset converted to float64 (for the inspector).
@@ -333,6 +343,175 @@ public final class HDF5Reader: @unchecked Sendable {
             defer { HDF5Library.close(dataset) }
             return try readValues(dataset, shape: try datasetShape(dataset, datasetPath), datasetPath)
         }
+    }
+
+    // MARK: Walking the tree
+
+    /// One link met by `walk`: its name, its depth below the starting group (which is
+    /// itself the first entry, at depth 0, named by its path), and what it leads to.
+    struct TreeEntry {
+        enum Target: Equatable {
+            case group(attributes: [String: AttributeReading])
+            case dataset(shape: [Int]?, type: String, attributes: [String: AttributeReading])
+            /// An object listed earlier at this path (a second hard link, or a cycle).
+            case shownAbove(String)
+            /// A soft link to nothing.
+            case dangling
+            /// An external link, not followed: the file and the path in it.
+            case external(file: String, object: String)
+            /// A named datatype or another object that is neither a group nor a dataset.
+            case other
+            /// An object HDF5 cannot open, and why.
+            case unreadable(String)
+            /// This many members of the group above were not listed (past `memberLimit`).
+            case moreMembers(Int)
+            /// The group's members were not listed: it is `depthLimit` levels down.
+            case tooDeep
+        }
+        let name: String
+        let depth: Int
+        let target: Target
+    }
+
+    /// Groups nested deeper than this below the starting group are not opened by `walk`.
+    static let depthLimit = 1_000
+
+    /// Walks the tree below the group at `groupPath`, depth first with members in name
+    /// order, calling `visit` for each link. Each group is listed once with one link
+    /// iteration (linear in the number of links) and each object is opened relative to its
+    /// parent, so the walk is linear in the size of the tree; an object reached again (by
+    /// a second hard link or a cycle) is reported as `shownAbove` and not entered again.
+    /// At most `memberLimit` members of a group are visited; the rest are counted.
+    func walk(from groupPath: String, memberLimit: Int, visit: (TreeEntry) -> Void) throws {
+        try HDF5Library.withLock {
+            let root = try openObject(groupPath, expecting: .group)
+            var shown: [ObjectKey: String] = [:]
+            if let key = objectKey(root) { shown[key] = groupPath }
+            visit(TreeEntry(name: groupPath, depth: 0, target: .group(attributes: try attributeReadings(ofOpen: root, groupPath))))
+            struct Frame { let group: hid_t; let path: String; let links: [LinkCollector.Link]; var next: Int; let total: Int }
+            var stack: [Frame] = []
+            defer { for frame in stack { HDF5Library.close(frame.group) } }
+            func push(_ group: hid_t, _ path: String) throws {
+                let (links, total) = try listLinks(group, path, limit: memberLimit)
+                stack.append(Frame(group: group, path: path, links: links, next: 0, total: total))
+            }
+            try push(root, groupPath)
+            while var frame = stack.last {
+                let depth = stack.count
+                guard frame.next < frame.links.count else {
+                    if frame.total > frame.links.count {
+                        visit(TreeEntry(name: "", depth: depth, target: .moreMembers(frame.total - frame.links.count)))
+                    }
+                    HDF5Library.close(frame.group)
+                    stack.removeLast()
+                    continue
+                }
+                let link = frame.links[frame.next]
+                frame.next += 1
+                stack[stack.count - 1] = frame
+                let path = (frame.path == "/" ? "" : frame.path) + "/" + link.name
+                func entry(_ target: TreeEntry.Target) { visit(TreeEntry(name: link.name, depth: depth, target: target)) }
+                if link.type == H5L_TYPE_EXTERNAL {
+                    entry(externalTarget(frame.group, link.name))
+                    continue
+                }
+                if link.type == H5L_TYPE_SOFT, H5Oexists_by_name(frame.group, link.name, HDF5Library.defaultList) <= 0 {
+                    _ = H5Eclear2(hid_t(H5E_DEFAULT))
+                    entry(.dangling)
+                    continue
+                }
+                let object = H5Oopen(frame.group, link.name, HDF5Library.defaultList)
+                guard object >= 0 else {
+                    entry(.unreadable(HDF5Library.failure(HDF5Library.unreadableObjectMessage, file: self.path, object: path).message))
+                    continue
+                }
+                if let key = objectKey(object) {
+                    if let first = shown[key] {
+                        HDF5Library.close(object)
+                        entry(.shownAbove(first))
+                        continue
+                    }
+                    shown[key] = path
+                }
+                switch H5Iget_type(object) {
+                case H5I_GROUP:
+                    entry(.group(attributes: try attributeReadings(ofOpen: object, path)))
+                    if depth >= Self.depthLimit {
+                        HDF5Library.close(object)
+                        visit(TreeEntry(name: "", depth: depth + 1, target: .tooDeep))
+                    } else {
+                        do { try push(object, path) } catch { HDF5Library.close(object); throw error }
+                    }
+                case H5I_DATASET:
+                    defer { HDF5Library.close(object) }
+                    let summary = try datasetSummary(ofOpen: object, path)
+                    entry(.dataset(shape: summary.shape, type: summary.type, attributes: try attributeReadings(ofOpen: object, path)))
+                default:
+                    HDF5Library.close(object)
+                    entry(.other)
+                }
+            }
+        }
+    }
+
+    /// Identifies an object across links: file number and address (H5Oget_info2).
+    private struct ObjectKey: Hashable { let file: UInt; let address: UInt64 }
+
+    private func objectKey(_ object: hid_t) -> ObjectKey? {
+        var info = H5O_info_t()
+        guard H5Oget_info2(object, &info, UInt32(H5O_INFO_BASIC)) >= 0 else {
+            _ = H5Eclear2(hid_t(H5E_DEFAULT))
+            return nil
+        }
+        return ObjectKey(file: UInt(info.fileno), address: UInt64(info.addr))
+    }
+
+    /// Collects links during H5Literate, stopping at `limit`.
+    private final class LinkCollector {
+        struct Link { let name: String; let type: H5L_type_t }
+        var links: [Link] = []
+        let limit: Int
+        init(limit: Int) { self.limit = limit }
+    }
+
+    /// The first `limit` links of an open group in name order, and how many it has.
+    private func listLinks(_ group: hid_t, _ groupPath: String, limit: Int) throws -> ([LinkCollector.Link], Int) {
+        var info = H5G_info_t()
+        try check(H5Gget_info(group, &info), "cannot list the group", groupPath)
+        guard info.nlinks > 0, limit > 0 else { return ([], Int(info.nlinks)) }
+        let collector = LinkCollector(limit: limit)
+        var index: hsize_t = 0
+        let status = withExtendedLifetime(collector) {
+            H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &index, { _, name, linkInfo, data in
+                guard let name, let linkInfo, let data else { return -1 }
+                let collector = Unmanaged<LinkCollector>.fromOpaque(data).takeUnretainedValue()
+                collector.links.append(LinkCollector.Link(name: String(cString: name), type: linkInfo.pointee.type))
+                return collector.links.count >= collector.limit ? 1 : 0
+            }, Unmanaged.passUnretained(collector).toOpaque())
+        }
+        try check(status, "cannot list the group", groupPath)
+        return (collector.links, Int(info.nlinks))
+    }
+
+    /// Where an external link points, without opening its file.
+    private func externalTarget(_ group: hid_t, _ name: String) -> TreeEntry.Target {
+        var info = H5L_info_t()
+        guard H5Lget_info(group, name, &info, HDF5Library.defaultList) >= 0, info.u.val_size > 0 else {
+            _ = H5Eclear2(hid_t(H5E_DEFAULT))
+            return .external(file: "?", object: "?")
+        }
+        var value = [UInt8](repeating: 0, count: info.u.val_size)
+        // The unpacked names point into `value`: read them while it is pinned.
+        let target: TreeEntry.Target? = value.withUnsafeMutableBytes { buffer in
+            var file: UnsafePointer<CChar>? = nil, object: UnsafePointer<CChar>? = nil
+            var flags: UInt32 = 0
+            guard H5Lget_val(group, name, buffer.baseAddress, buffer.count, HDF5Library.defaultList) >= 0,
+                  H5Lunpack_elink_val(buffer.baseAddress, buffer.count, &flags, &file, &object) >= 0,
+                  let file, let object else { return nil }
+            return .external(file: String(cString: file), object: String(cString: object))
+        }
+        if target == nil { _ = H5Eclear2(hid_t(H5E_DEFAULT)) }
+        return target ?? .external(file: "?", object: "?")
     }
 
     // MARK: Plumbing (all called holding the HDF5 lock)
@@ -454,6 +633,11 @@ public final class HDF5Reader: @unchecked Sendable {
     /// float64 would exceed `readLimitBytes`, when it needs a filter this HDF5 lacks, or when
     /// it is a virtual dataset with a missing source (HDF5 would silently read fill values).
     func checkReadable(_ dataset: hid_t, shape: [Int], _ datasetPath: String) throws {
+        if let problem = readProblem(dataset, shape: shape) { throw error(datasetPath, problem) }
+    }
+
+    /// Why reading `shape` of the open dataset would not be done (see `checkReadable`), or nil.
+    private func readProblem(_ dataset: hid_t, shape: [Int]) -> String? {
         var entries = 1
         for extent in shape {
             let (product, overflow) = entries.multipliedReportingOverflow(by: extent)
@@ -461,12 +645,21 @@ public final class HDF5Reader: @unchecked Sendable {
         }
         let (bytes, overflow) = entries.multipliedReportingOverflow(by: 8)
         if overflow || bytes > Self.readLimitBytes {
-            throw error(datasetPath, "declares shape \(hdf5ShapeText(shape)) (\(entries == Int.max ? "more than 9·10¹⁸" : "\(entries)") entries, "
+            return ("declares shape \(hdf5ShapeText(shape)) (\(entries == Int.max ? "more than 9·10¹⁸" : "\(entries)") entries, "
                         + "\(formatBytes(overflow ? Double(Int.max) : Double(bytes))) as float64), more than one read may take here "
                         + "(\(formatBytes(Double(Self.readLimitBytes))), a quarter of this machine's memory)")
         }
-        if let problem = HDF5Library.unreadableReason(dataset, file: path) {
-            throw error(datasetPath, problem)
+        return HDF5Library.unreadableReason(dataset, file: path)
+    }
+
+    /// Why the whole of the dataset at `datasetPath` would not be read (too large for one
+    /// read, a missing filter, a virtual dataset with a missing source), or nil; for the
+    /// inspector, which then shows what it can without the values.
+    func readProblem(_ datasetPath: String) throws -> String? {
+        try HDF5Library.withLock {
+            let dataset = try openObject(datasetPath, expecting: .dataset)
+            defer { HDF5Library.close(dataset) }
+            return readProblem(dataset, shape: try datasetShape(dataset, datasetPath))
         }
     }
 
