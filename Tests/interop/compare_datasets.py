@@ -1,6 +1,8 @@
 """Checks that two HDF5 files hold the same groups and datasets, bit for bit, with the
 same attributes (except the root's `created` and `command`, which record when and how a
-file was made). Usage: compare_datasets.py A.h5 B.h5. Last line: "N passed, N failed"."""
+file was made, and any named with --ignore-root NAME, e.g. `threads`).
+Usage: compare_datasets.py [--ignore-root NAME]... A.h5 B.h5. Last line: "N datasets
+identical" or "N differences"; exit status 1 on any difference."""
 import sys
 
 import h5py
@@ -9,7 +11,7 @@ import numpy as np
 SKIP_ROOT = {"created", "command"}
 
 
-def main(a_path, b_path):
+def main(a_path, b_path, skip_root=SKIP_ROOT):
     failures = []
     compared = 0
     with h5py.File(a_path, "r") as a, h5py.File(b_path, "r") as b:
@@ -32,7 +34,7 @@ def main(a_path, b_path):
                     if not np.array_equal(np.asarray(oa.attrs[key]), np.asarray(ob.attrs[key])):
                         failures.append(f"/{name}: attribute {key} differs")
         for key in set(a.attrs) | set(b.attrs):
-            if key in SKIP_ROOT:
+            if key in skip_root:
                 continue
             if key not in a.attrs or key not in b.attrs or not np.array_equal(np.asarray(a.attrs[key]), np.asarray(b.attrs[key])):
                 failures.append(f"root attribute {key} differs")
@@ -43,6 +45,11 @@ def main(a_path, b_path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit("usage: compare_datasets.py A.h5 B.h5")
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    arguments = sys.argv[1:]
+    skip = set(SKIP_ROOT)
+    while len(arguments) >= 2 and arguments[0] == "--ignore-root":
+        skip.add(arguments[1])
+        arguments = arguments[2:]
+    if len(arguments) != 2:
+        sys.exit("usage: compare_datasets.py [--ignore-root NAME]... A.h5 B.h5")
+    sys.exit(main(arguments[0], arguments[1], skip))

@@ -11,8 +11,8 @@
 // Every result is a `StreamingMean` with per-entry standard errors (pairs taken as
 // independent) and 32 to 64 batch means of consecutive pairs, whose `batchStandardError`
 // also accounts for the correlation of the pairs of one window. Two runs with the same
-// batches and `threads` give the same bits; other thread counts or batch sizes change only
-// the rounding (and the batch boundaries).
+// batches give the same bits for any `threads`; other batch sizes change only the rounding
+// (and the batch boundaries).
 
 import Foundation
 

@@ -1,11 +1,12 @@
 // The arithmetic behind the window-moment estimators of WindowMoments.swift.
 //
-// One pass streams batches of segments. Each batch is split into `threads` contiguous
-// stretches of (window, t) pairs ("parts"); each part is accumulated on its own into plain
-// sums and sums of squares, closed into records of consecutive pairs
-// (WindowMomentsAccumulation.swift), and the parts' records are appended in part order and
-// pooled by Chan's exact merge. So results do not depend on scheduling (two runs give the
-// same bits), and memory is one batch plus a fixed workspace per thread.
+// One pass streams batches of segments. Each batch is split into `partsPerBatch` contiguous
+// stretches of (window, t) pairs ("parts"), whatever the number of threads; each part is
+// accumulated on its own into plain sums and sums of squares, closed into records of
+// consecutive pairs (WindowMomentsAccumulation.swift), and the parts' records are appended
+// in part order and pooled by Chan's exact merge. The `threads` workers take parts
+// w, w + threads, … So results depend on neither scheduling nor the thread count (any
+// `threads` gives the same bits), and memory is one batch plus a fixed workspace per part.
 //
 // Within a part, times are processed in chunks of up to `blockColumns` consecutive times of
 // one window, time-major: each quantity is a row over the chunk's times, computed four
@@ -49,6 +50,11 @@ extension WindowMomentKernels {
         /// `2 D_jk = 2 α_jᵀ P_{t,t−1} α_k` (dh×dh).
         private let twiceD: UnsafeMutablePointer<Double>
 
+        /// How many parts each batch is split into, independent of `threads` so that the
+        /// order of every sum is fixed (more threads than parts would idle).
+        static let partsPerBatch = 16
+
+        /// One per part.
         private let workspaces: [Workspace]
         private(set) var secondOrderTotals = Totals()
         private(set) var mixedTotals = Totals()
@@ -140,7 +146,7 @@ extension WindowMomentKernels {
             firstCDifference = cFirstDifference
             twiceD = dTwice
             let wantsProjected = projection != nil
-            workspaces = (0..<max(1, threads)).map { _ in
+            workspaces = (0..<Self.partsPerBatch).map { _ in
                 Workspace(dx: dx, dy: dy, dh: dh, secondOrder: secondOrder, mixed: mixed, projected: wantsProjected)
             }
         }
@@ -165,21 +171,21 @@ extension WindowMomentKernels {
             }
             let total = prefix[batch.count]
             guard total > 0 else { return 0 }
-            let parts = threads
+            let parts = Self.partsPerBatch
             for workspace in workspaces {
                 workspace.secondOrder.recordLength = secondOrderTotals.recordLength
                 workspace.mixed.recordLength = mixedTotals.recordLength
                 workspace.projected.recordLength = projectedTotals.recordLength
             }
-            if parts == 1 {
-                accumulate(batch, prefix: prefix, pairs: 0..<total, into: workspaces[0])
-            } else {
-                let frozenPrefix = prefix
-                DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let workers = min(threads, parts)
+            let frozenPrefix = prefix
+            let work: @Sendable (Int) -> Void = { worker in
+                for part in stride(from: worker, to: parts, by: workers) {
                     let range = (total * part / parts)..<(total * (part + 1) / parts)
                     self.accumulate(batch, prefix: frozenPrefix, pairs: range, into: self.workspaces[part])
                 }
             }
+            if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
             for workspace in workspaces {
                 if wantsSecondOrder { secondOrderTotals.append(workspace.secondOrder) }
                 if wantsMixed { mixedTotals.append(workspace.mixed) }
