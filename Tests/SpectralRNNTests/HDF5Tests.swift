@@ -509,6 +509,69 @@ struct HDF5Tests {
         #expect(detail == "/empty  (null dataspace) float64\n  @description = \"nothing\"")
     }
 
+    /// HDF5's bookkeeping fields are dropped; the system's own message is kept. The raw
+    /// text a user saw before (issue 12) is the input.
+    @Test func hdf5FieldsAreCleanedFromDescriptions() {
+        let raw = "unable to open file: name = 'x.h5', errno = 2, error message = 'No such file or directory', flags = 0, o_flags = 0"
+        #expect(HDF5Library.cleanedDescription(raw) == "unable to open file: No such file or directory")
+        #expect(HDF5Library.cleanedDescription("unable to truncate a file: flags = 15, o_flags = c2") == "unable to truncate a file")
+        #expect(HDF5Library.cleanedDescription("plain words") == "plain words")
+        // The check can fail: the raw text is not its own cleaned form.
+        #expect(HDF5Library.cleanedDescription(raw) != raw)
+    }
+
+    /// Names are printed as they are unless they hold control characters (or bidirectional
+    /// overrides), which are quoted and escaped as in Python; long names are not cut.
+    @Test func inspectorEscapesNamesOnlyWhenNeeded() {
+        #expect(HDF5Inspector.displayName("A1") == "A1")
+        #expect(HDF5Inspector.displayName("M₃ (ü)") == "M₃ (ü)")
+        #expect(HDF5Inspector.displayName("line\nbreak") == #""line\nbreak""#)
+        #expect(HDF5Inspector.displayName("\u{1B}[31mred") == #""\x1b[31mred""#)
+        #expect(HDF5Inspector.displayName("a\u{202E}b") == #""a\u202eb""#)
+        #expect(HDF5Inspector.displayName("tab\there\u{7F}") == #""tab\there\x7f""#)
+        let long = String(repeating: "\u{1}", count: 200)
+        #expect(HDF5Inspector.displayName(long).count == 2 + 4 * 200)
+        #expect(HDF5Inspector.quote("\u{1B}") == #""\x1b""#)
+    }
+
+    /// The output checks: a FIFO and a folder are refused before any work and stay as they
+    /// were; a symbolic link is written through to its target; a loop of links and a long
+    /// name are refused; stale temporaries of dead processes go, a live process's stay.
+    @Test func outputPathsAreCheckedBeforeAnyWork() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        var tree = HDF5Tree()
+        tree.setAttribute("version", .string("new"))
+
+        let fifo = folder.file("pipe.h5")
+        #expect(mkfifo(fifo, 0o644) == 0)
+        #expect(hdf5Error { try tree.write(to: fifo) }?.message.hasPrefix("exists and is a FIFO (named pipe), not a regular file") == true)
+        var status = stat()
+        #expect(lstat(fifo, &status) == 0 && (status.st_mode & S_IFMT) == S_IFIFO)
+
+        let target = folder.file("target.h5"), link = folder.file("link.h5")
+        try tree.write(to: target)
+        #expect(symlink("target.h5", link) == 0)
+        var newer = HDF5Tree()
+        newer.setAttribute("version", .string("newer"))
+        try newer.write(to: link)
+        #expect(lstat(link, &status) == 0 && (status.st_mode & S_IFMT) == S_IFLNK)
+        #expect(try HDF5Reader(path: target).readAttribute("version") == .string("newer"))
+
+        #expect(symlink("loop-b", folder.file("loop-a")) == 0 && symlink("loop-a", folder.file("loop-b")) == 0)
+        #expect(hdf5Error { try tree.write(to: folder.file("loop-a")) }?.message == "is a loop of symbolic links; give the path of a regular file")
+        #expect(hdf5Error { try tree.write(to: folder.file(String(repeating: "n", count: 253) + ".h5")) } != nil)
+        let longest = folder.file(String(repeating: "n", count: 252) + ".h5")
+        try tree.write(to: longest)
+        #expect(FileManager.default.fileExists(atPath: longest))
+
+        let dead = ".target.h5.tmp-99999999-0123456789abcdef", alive = ".target.h5.tmp-\(getppid())-0123456789abcdef"
+        for name in [dead, alive] { #expect(FileManager.default.createFile(atPath: folder.file(name), contents: Data())) }
+        try tree.write(to: target)
+        #expect(!folder.contents.contains(dead))
+        #expect(folder.contents.contains(alive))
+    }
+
     @Test func errorDescriptionIsOneLine() {
         #expect(HDF5Error(file: "f.h5", object: "/a", message: "bad").description == "f.h5: /a: bad")
         #expect(HDF5Error(file: "f.h5", object: nil, message: "bad").description == "f.h5: bad")

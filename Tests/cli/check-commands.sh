@@ -3,9 +3,10 @@
 # "ok" or "FAILED" with what it saw; the last line is "N passed, N failed".
 # Usage: Tests/cli/check-commands.sh BIN_DIR
 set -uo pipefail
-bin=$1
+bin=$(cd "$1" && pwd)
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# The tmpfs mounts of the full-disk and read-only checks are undone before the folder goes.
+trap 'for m in "$work"/hostile/full "$work"/hostile/readonly; do mountpoint -q "$m" 2>/dev/null && umount "$m"; done; rm -rf "$work"' EXIT
 passed=0
 failed=0
 ok() { echo "ok      $1"; passed=$((passed + 1)); }
@@ -562,6 +563,213 @@ expect_error "simulate --backward: dh + dz > dx" "exceeds --dx 5" "$bin/spectral
 expect_error "simulate --backward: negative" "--backward must be at least 0" "$bin/spectral-rnn" simulate --dx 5 --hidden 2 --backward=-2 --dy 5 --windows 10 --length 5 --output "$out"
 expect_error "simulate --backward: a cubic" "quadratic BRNN of paper Algorithm 2" "$bin/spectral-rnn" simulate --dx 5 --hidden 2 --backward 2 --dy 5 --windows 10 --length 5 --activation 0,0.3,0,1 --output "$out"
 if [ -e "$out" ]; then bad "a refused bidirectional command left $out behind"; else ok "refused bidirectional commands wrote no output file"; fi
+
+# --- Hostile inputs and situations (issue 12): one line and exit 1, never a trap, a hang,
+# a replaced device or a half-written file. The files come from make_hostile_files.py (h5py).
+hostile="$work/hostile"
+small=(--dx 3 --hidden 2 --dy 3 --windows 10 --length 4)
+if python3 Tests/cli/make_hostile_files.py "$hostile" >"$work/hostile.txt" 2>&1; then
+    ok "make_hostile_files.py wrote $(ls "$hostile" | wc -l) files"
+else
+    bad "make_hostile_files.py failed" "$(tail -3 "$work/hostile.txt")"
+fi
+h=$hostile
+expect_error "fit: lzf-compressed /x names the filter and the conversion" "lzf filter (HDF5 filter 32000), which HDF5 1.10" \
+    "$bin/spectral-rnn" fit "$h/lzf.h5" --hidden 2 --output "$out"
+grep -qF "h5repack -f NONE" "$work/err" && ok "  … and says: h5repack -f NONE" || bad "lzf message without h5repack advice" "$(cat "$work/err")"
+expect_error "fit: virtual /x with a missing source file" "source file vds_source.h5 (mapping 1 of 1, dataset data) does not exist" \
+    "$bin/spectral-rnn" fit "$h/vds_missing.h5" --hidden 2 --output "$out"
+expect_error "fit: virtual /x in HDF5 2.0's format" "written in a format newer than HDF5 1.10" \
+    "$bin/spectral-rnn" fit "$h/vds_new.h5" --hidden 2 --output "$out"
+expect_error "fit: /process/Phi declared 10⁵×10⁶" "/process/Phi: expected shape 3×3 (dx×dx with dx = 3 from /x), found 100000×1000000" \
+    "$bin/spectral-rnn" fit "$h/huge_phi.h5" --hidden 2 --output "$out"
+if "$bin/spectral-rnn" fit "$h/huge_model.h5" --hidden 2 --output "$work/huge-model-fit.h5" >"$work/hm.txt" 2>&1 \
+    && grep -qF "huge_model.h5: /model/A1: declares shape 100000×1000000, more than the 16777216 entries" "$work/hm.txt"; then
+    ok "fit: /model/A1 declared 10⁵×10⁶ is not read; the fit goes on without the comparison"
+else
+    bad "fit with a huge declared /model/A1" "$(tail -3 "$work/hm.txt")"
+fi
+expect_error "fit: Σ = 10⁻³⁰⁰ I points at the scale of the process" "/process: AR(1) process: Σ has diagonal up to 1e-300" \
+    "$bin/spectral-rnn" fit "$h/sigma_tiny.h5" --hidden 2 --output "$out"
+expect_error "fit: x·10²⁰⁰ says the sums overflowed" "overflow float64 (entries of /x near 10¹⁵⁴ or above, or a few huge ones); rescale /x" \
+    "$bin/spectral-rnn" fit "$h/x_overflow.h5" --hidden 2 --output "$out"
+if timeout 20 "$bin/spectral-rnn" inspect "$h/huge.h5" /huge >"$work/hi.txt" 2>&1 \
+    && grep -qF "statistics: not read: the dataset declares shape 100000×1000000 (100000000000 entries, 800 GB as float64)" "$work/hi.txt"; then
+    ok "inspect of a dataset declared 10⁵×10⁶: shape, and why its statistics were not read"
+else
+    bad "inspect of a declared-huge dataset" "$(head -3 "$work/hi.txt")"
+fi
+if timeout 20 "$bin/spectral-rnn" inspect "$h/lzf.h5" /x >"$work/hl.txt" 2>&1 && grep -qF "statistics: not read: the dataset is compressed with the lzf filter" "$work/hl.txt"; then
+    ok "inspect of an lzf dataset: shape, and why its statistics were not read"
+else
+    bad "inspect of an lzf dataset" "$(head -3 "$work/hl.txt")"
+fi
+if timeout 20 "$bin/spectral-rnn" inspect "$h/cycle.h5" >"$work/cycle.txt" 2>&1 \
+    && grep -qxF "    back  (the object at /a, shown above)" "$work/cycle.txt" && [ "$(wc -l <"$work/cycle.txt")" -eq 4 ]; then
+    ok "inspect ends on a hard-link cycle: /a/back is named as /a, shown above"
+else
+    bad "inspect on a hard-link cycle (exit $?)" "$(head -6 "$work/cycle.txt")"
+fi
+# Linear time: under 2 s each (the quadratic walk took 79 s at depth 200, and did not
+# finish 20 000 members in 120 s); the members past --members are counted.
+for case in "wide.h5 20000-member group (B-tree of names)|… and 19900 more members" "wide_old.h5 20000-member group (symbol table)|… and 19900 more members" "deep.h5 tree 400 groups deep|level399/"; do
+    file=${case%% *}; rest=${case#* }; what=${rest%%|*}; needle=${rest#*|}
+    start=$(date +%s%N)
+    timeout 60 "$bin/spectral-rnn" inspect "$h/$file" >"$work/tree.txt" 2>&1
+    status=$?
+    elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+    if [ "$status" -eq 0 ] && [ "$elapsed" -lt 2000 ] && grep -qF -- "$needle" "$work/tree.txt"; then
+        ok "inspect of a $what: $elapsed ms, $(wc -l <"$work/tree.txt") lines"
+    else
+        bad "inspect of a $what: exit $status after $elapsed ms" "$(tail -2 "$work/tree.txt" | cut -c1-160)"
+    fi
+done
+"$bin/spectral-rnn" inspect "$h/wide.h5" /wide --members 100000 >"$work/all.txt" 2>&1
+[ "$(grep -c "member" "$work/all.txt")" -eq 20000 ] && ok "inspect --members 100000 lists all 20000 members" \
+    || bad "inspect --members 100000" "$(tail -2 "$work/all.txt")"
+expect_error "inspect --members 0" "--members must be at least 1, got 0" "$bin/spectral-rnn" inspect "$h/wide.h5" --members 0
+"$bin/spectral-rnn" inspect "$h/names.h5" >"$work/names.txt" 2>&1
+if ! grep -q $'\x1b' "$work/names.txt" && grep -qxF '  "line\nbreak"/' "$work/names.txt" && grep -qxF '  "\x1b[31mred"  2 float64' "$work/names.txt" \
+    && grep -qxF '  @note = "\x1b[2Jcleared"' "$work/names.txt" && grep -qxF "  elsewhere  (external link to /a in cycle.h5, not followed)" "$work/names.txt"; then
+    ok "inspect escapes a newline and ANSI escapes in names and values, shows an external link without following it"
+else
+    bad "inspect of names with control characters" "$(cat -v "$work/names.txt" | head -6)"
+fi
+# The checks above can fail: the raw escape is there to be found when it is printed.
+printf 'a \x1b[31m name\n' | grep -q $'\x1b' && ok "  (the escape check finds a raw ESC when there is one)" || bad "the ESC check cannot fail"
+
+# Inputs that are not regular files: refused at once, not waited on.
+mkfifo "$hostile/fifo.h5"
+expect_error "inspect of a FIFO" "is a FIFO (named pipe), not a regular file" timeout 20 "$bin/spectral-rnn" inspect "$hostile/fifo.h5"
+expect_error "fit on a FIFO" "is a FIFO (named pipe), not a regular file" timeout 20 "$bin/spectral-rnn" fit "$hostile/fifo.h5" --hidden 2 --output "$out"
+ln -s loop-b "$hostile/loop-a"; ln -s loop-a "$hostile/loop-b"
+expect_error "inspect of a symlink loop" "is a loop of symbolic links" "$bin/spectral-rnn" inspect "$hostile/loop-a"
+expect_error "simulate --output on a symlink loop" "is a loop of symbolic links" "$bin/spectral-rnn" simulate "${small[@]}" --output "$hostile/loop-a"
+ln -s nowhere.h5 "$hostile/dangling.h5"
+expect_error "inspect of a dangling symlink" "is a symbolic link to a missing file" "$bin/spectral-rnn" inspect "$hostile/dangling.h5"
+
+# Outputs that are not regular files are never replaced; symbolic links are written through.
+expect_error "simulate --output on a FIFO" "exists and is a FIFO (named pipe), not a regular file; it will not be replaced" \
+    timeout 20 "$bin/spectral-rnn" simulate "${small[@]}" --output "$hostile/fifo.h5"
+[ -p "$hostile/fifo.h5" ] && ok "  … and the FIFO is still a FIFO" || bad "the FIFO was replaced"
+if [ "$(id -u)" -eq 0 ] && mknod -m 666 "$hostile/null2" c 1 3 2>/dev/null; then
+    expect_error "simulate --output on a character device (mknod c 1 3)" "exists and is a character device, not a regular file; it will not be replaced" \
+        "$bin/spectral-rnn" simulate "${small[@]}" --output "$hostile/null2"
+    expect_error "fit --output on a character device" "exists and is a character device" "$bin/spectral-rnn" fit "$sim" --hidden 3 --output "$hostile/null2"
+    [ -c "$hostile/null2" ] && ok "  … and the device is still a character device" || bad "the character device was replaced"
+else
+    echo "skipped  the character-device output check: mknod needs root (running as uid $(id -u))"
+fi
+"$bin/spectral-rnn" simulate "${small[@]}" --seed 1 --output "$hostile/real.h5" >/dev/null 2>&1
+ln -s real.h5 "$hostile/link.h5"
+if "$bin/spectral-rnn" simulate "${small[@]}" --seed 2 --output "$hostile/link.h5" >/dev/null 2>&1 && [ -L "$hostile/link.h5" ] \
+    && python3 -c "import h5py,sys; sys.exit(int(h5py.File(sys.argv[1]).attrs['seed']) != 2)" "$hostile/real.h5"; then
+    ok "simulate --output on a symlink writes its target (the link stays a link, real.h5 holds seed 2)"
+else
+    bad "simulate --output through a symlink" "$(ls -l "$hostile/link.h5" "$hostile/real.h5")"
+fi
+long="$hostile/$(printf 'n%.0s' $(seq 240)).h5"
+if "$bin/spectral-rnn" simulate "${small[@]}" --output "$long" >/dev/null 2>"$work/err" && [ -f "$long" ]; then
+    ok "simulate --output with a 243-byte file name"
+else
+    bad "243-byte file name" "$(cat "$work/err")"
+fi
+expect_error "simulate --output with a 256-byte file name" "File name too long" \
+    "$bin/spectral-rnn" simulate "${small[@]}" --output "$hostile/$(printf 'n%.0s' $(seq 253)).h5"
+
+# A stale temporary of a process that no longer runs is removed by the next write there.
+: >"$hostile/.stale.h5.tmp-99999999-0123456789abcdef"
+: >"$hostile/.stale.h5.tmp-$$-0123456789abcdef"
+"$bin/spectral-rnn" simulate "${small[@]}" --output "$hostile/stale.h5" >/dev/null 2>&1
+if [ ! -e "$hostile/.stale.h5.tmp-99999999-0123456789abcdef" ] && [ -e "$hostile/.stale.h5.tmp-$$-0123456789abcdef" ] && [ -f "$hostile/stale.h5" ]; then
+    ok "a write removes the stale temporary of a dead process (pid 99999999) and keeps a live one's"
+else
+    bad "stale temporaries" "$(ls -A "$hostile" | grep stale)"
+fi
+
+# Signals during the write: the temporary goes, the process ends as the signal says.
+# SIGKILL cannot be caught: it shows the check failing, and the next write cleans up.
+big=(--dx 4 --hidden 1 --dy 4 --windows 100000 --length 8)
+for signal in INT TERM HUP; do
+    python3 Tests/cli/interrupt_write.py "$signal" "$hostile/signal.h5" "$bin/spectral-rnn" simulate "${big[@]}" --output "$hostile/signal.h5" >"$work/sig.txt" 2>&1
+    case $? in
+        0) ok "$(cat "$work/sig.txt")";;
+        2) echo "skipped  SIG$signal: $(cat "$work/sig.txt")";;
+        *) bad "SIG$signal during a write" "$(cat "$work/sig.txt")";;
+    esac
+done
+python3 Tests/cli/interrupt_write.py KILL "$hostile/signal.h5" "$bin/spectral-rnn" simulate "${big[@]}" --output "$hostile/signal.h5" >"$work/sig.txt" 2>&1
+status=$?
+"$bin/spectral-rnn" simulate "${small[@]}" --output "$hostile/signal.h5" >/dev/null 2>&1
+if [ "$status" -eq 1 ] && grep -q "temporaries left \['" "$work/sig.txt" && ! ls -A "$hostile" | grep -q '^\.signal\.h5\.tmp-'; then
+    ok "SIGKILL leaves its temporary (the check fails, as it must); the next write removes it"
+elif [ "$status" -eq 2 ]; then
+    echo "skipped  SIGKILL: $(cat "$work/sig.txt")"
+else
+    bad "SIGKILL control (status $status)" "$(cat "$work/sig.txt")" "$(ls -A "$hostile" | grep signal)"
+fi
+# A file size limit (ulimit -f) is a clear error, not SIGXFSZ killing the process.
+expect_error "simulate under ulimit -f 1000" "exceed this process's file size limit (ulimit -f" \
+    bash -c 'ulimit -f 1000; exec "$@"' _ "$bin/spectral-rnn" simulate "${big[@]}" --output "$hostile/limited.h5"
+ls -A "$hostile" | grep -q '^\.limited' && bad "ulimit -f left a temporary" || ok "  … and left no temporary"
+
+# Full and read-only file systems (small tmpfs mounts; root only).
+if [ "$(id -u)" -eq 0 ] && mkdir -p "$hostile/full" && mount -t tmpfs -o size=1M tmpfs "$hostile/full" 2>/dev/null; then
+    "$bin/spectral-rnn" simulate "${small[@]}" --output "$hostile/full/old.h5" >/dev/null 2>&1
+    before=$(md5sum <"$hostile/full/old.h5")
+    dd if=/dev/zero of="$hostile/full/filler" bs=4k >/dev/null 2>&1
+    expect_error "simulate onto a full disk" "No space left on device" \
+        "$bin/spectral-rnn" simulate --dx 4 --hidden 2 --dy 4 --windows 2000 --length 8 --output "$hostile/full/old.h5"
+    expect_error "fit onto a full disk" "No space left on device" "$bin/spectral-rnn" fit "$sim" --hidden 3 --output "$hostile/full/old.h5"
+    expect_error "walkthrough 01 onto a full disk" "No space left on device" "$bin/01-score-functions" --quick --data-dir "$hostile/full"
+    if [ "$(md5sum <"$hostile/full/old.h5")" = "$before" ] && [ "$(ls -A "$hostile/full" | sort | tr '\n' ' ')" = "filler old.h5 " ]; then
+        ok "  … the older output is intact and no temporary is left"
+    else
+        bad "full disk left" "$(ls -A "$hostile/full")"
+    fi
+    umount "$hostile/full"
+    mkdir -p "$hostile/readonly"
+    mount -t tmpfs -o ro,size=1M tmpfs "$hostile/readonly"
+    start=$(date +%s%N)
+    expect_error "fit to a read-only folder is refused before the fit" "cannot create a file in folder $hostile/readonly: Read-only file system" \
+        "$bin/spectral-rnn" fit "$sim" --hidden 3 --output "$hostile/readonly/fit.h5"
+    grep -q "nothing was written" "$work/err" && bad "  the read-only folder was found only after the fit" || ok "  … up front, in $(( ($(date +%s%N) - start) / 1000000 )) ms"
+    expect_error "walkthrough 01 to a read-only --data-dir" "Read-only file system" "$bin/01-score-functions" --quick --data-dir "$hostile/readonly"
+    umount "$hostile/readonly"
+else
+    echo "skipped  the full-disk and read-only checks: they mount a 1 MB tmpfs, which needs root (running as uid $(id -u))"
+fi
+
+# Arguments: negative numbers are values, a name starting with '-' is refused with the fix.
+expect_error "simulate --hidden -1" "--hidden must be at least 1, got -1" "$bin/spectral-rnn" simulate --dx 3 --hidden -1 --dy 3 --windows 10 --length 4 --output "$out"
+expect_error "simulate --seed -1" "The value '-1' is invalid for '--seed <seed>'" "$bin/spectral-rnn" simulate "${small[@]}" --seed -1 --output "$out"
+if "$bin/spectral-rnn" simulate "${small[@]}" --phi -0.5 --output "$hostile/negative-phi.h5" >"$work/phi.txt" 2>&1 && grep -qF "Φ = -0.5·I" "$work/phi.txt"; then
+    ok "simulate --phi -0.5 reads a negative number"
+else
+    bad "simulate --phi -0.5" "$(head -2 "$work/phi.txt")"
+fi
+(cd "$hostile" && "$bin/spectral-rnn" simulate "${small[@]}" --output -dash.h5 >/dev/null 2>&1)
+expect_error "inspect -dash.h5" "'-dash.h5' is not an option (the only short option is -h); to give a file whose name starts with '-', put '--' before" \
+    bash -c 'cd "$1" && exec "$2" inspect -dash.h5' _ "$hostile" "$bin/spectral-rnn"
+(cd "$hostile" && "$bin/spectral-rnn" inspect -- -dash.h5 >"$work/dash.txt" 2>&1) && grep -q "^  x  10×4×3 float64" "$work/dash.txt" \
+    && ok "inspect -- -dash.h5 reads the file" || bad "inspect -- -dash.h5" "$(head -3 "$work/dash.txt")"
+expect_error "simulate --noise 1e308 (outputs overflow)" "the simulated /y has" "$bin/spectral-rnn" simulate "${small[@]}" --noise 1e308 --output "$out"
+expect_error "simulate with dx + dy overflowing" "dx + dy = more than 9·10¹⁸" \
+    "$bin/spectral-rnn" simulate --dx 9223372036854775807 --hidden 2 --dy 3 --windows 10 --length 4 --output "$out"
+expect_error "simulate beyond 2.5·10⁸ values" "more than simulate holds in memory" \
+    "$bin/spectral-rnn" simulate --dx 100 --hidden 2 --dy 100 --windows 100000 --length 100 --output "$out"
+# Large dx: Γ by doubling is O(dx³) (the dense dx²×dx² solve trapped at dx = 300); the
+# time is printed, the bound (5 s) only catches a return of the dense solve.
+start=$(date +%s%N)
+if "$bin/spectral-rnn" simulate --dx 300 --hidden 2 --dy 3 --windows 1 --length 3 --output "$hostile/dx300.h5" >/dev/null 2>"$work/err"; then
+    elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+    [ "$elapsed" -lt 5000 ] && ok "simulate --dx 300: $elapsed ms" || bad "simulate --dx 300 took $elapsed ms"
+else
+    bad "simulate --dx 300" "$(cat "$work/err")"
+fi
+"$bin/spectral-rnn" simulate --dx 20 --hidden 20 --dy 20 --windows 10 --length 4 --output "$hostile/square.h5" >/dev/null 2>"$work/err" \
+    && ok "simulate of a square model (dx = dh = dy = 20)" || bad "square model" "$(cat "$work/err")"
+[ -e "$out" ] && bad "a refused hostile command left $out behind" || ok "refused hostile commands wrote no output file"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -78,10 +78,19 @@ def main(folder):
         name = "/".join(f"level{k}" for k in range(400))
         f.create_group(name)
 
-    # Names with a line break and an ANSI escape.
+    # The same width in the old format (a symbol table, not a B-tree of names).
+    with h5py.File(path("wide_old.h5"), "w") as f:
+        g = f.create_group("wide")
+        for k in range(20000):
+            g[f"d{k:05d}"] = np.float64(k)
+
+    # Names with a line break and an ANSI escape; an attribute whose value holds one; an
+    # external link (inspect shows it and does not open the other file).
     with h5py.File(path("names.h5"), "w") as f:
         f.create_group("line\nbreak")
         f["\x1b[31mred"] = np.zeros(2)
+        f.attrs["note"] = "\x1b[2Jcleared"
+        f["elsewhere"] = h5py.ExternalLink("cycle.h5", "/a")
 
     # Σ = 10⁻³⁰⁰ I: positive definite, but its inverse overflows.
     with h5py.File(path("sigma_tiny.h5"), "w") as f:

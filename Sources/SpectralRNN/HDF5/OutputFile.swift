@@ -159,6 +159,10 @@ public struct OutputFile: Sendable {
                 let result = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
                 if result < 0 {
                     if errno == EINTR { continue }
+                    if errno == EFBIG {
+                        throw HDF5Error(file: path, message: "cannot write the file: its \(bytes.count) bytes exceed this process's "
+                                            + "file size limit (ulimit -f; \(written) bytes fit)")
+                    }
                     throw failure("cannot write the file (\(written) of \(bytes.count) bytes written)")
                 }
                 written += result
@@ -180,6 +184,8 @@ public struct OutputFile: Sendable {
 
 /// The temporaries that exist right now, removed by a handler for SIGINT, SIGTERM and SIGHUP
 /// which then ends the process as the signal would have (or ignores it, if it was ignored).
+/// While a temporary exists SIGXFSZ is ignored, so that a file size limit (`ulimit -f`)
+/// makes `write` fail with EFBIG, which is reported, instead of killing the process.
 /// The handler only calls `unlink`, `sigaction` and `raise`, which are async-signal-safe; the
 /// paths live in fixed C buffers so that it allocates nothing.
 enum SignalCleanup {
@@ -197,6 +203,12 @@ enum SignalCleanup {
     nonisolated(unsafe) static let previous: UnsafeMutablePointer<sigaction> = {
         let buffer = UnsafeMutablePointer<sigaction>.allocate(capacity: 3)
         buffer.initialize(repeating: sigaction(), count: 3)
+        return buffer
+    }()
+    /// SIGXFSZ's disposition before the first registration.
+    nonisolated(unsafe) static let previousFileSize: UnsafeMutablePointer<sigaction> = {
+        let buffer = UnsafeMutablePointer<sigaction>.allocate(capacity: 1)
+        buffer.initialize(to: sigaction())
         return buffer
     }()
     nonisolated(unsafe) static var active = 0
@@ -235,6 +247,10 @@ enum SignalCleanup {
                     _ = sigaction(signal, previous + index, nil)
                 }
             }
+            var ignore = sigaction()
+            ignore.__sigaction_handler.sa_handler = SIG_IGN
+            sigemptyset(&ignore.sa_mask)
+            _ = sigaction(SIGXFSZ, &ignore, previousFileSize)
         }
         active += 1
         let base = paths + slot * slotBytes
@@ -253,6 +269,7 @@ enum SignalCleanup {
         active -= 1
         if active == 0 {
             for (index, signal) in signals.enumerated() { _ = sigaction(signal, previous + index, nil) }
+            _ = sigaction(SIGXFSZ, previousFileSize, nil)
         }
     }
 }

@@ -74,7 +74,7 @@ public struct NotebookOptions: ParsableArguments, Sendable {
         var isFolder: ObjCBool = false
         if manager.fileExists(atPath: folder, isDirectory: &isFolder) {
             guard isFolder.boolValue else { return "--data-dir \(folder) names a file, not a folder" }
-            guard access(folder, W_OK | X_OK) == 0 else { return "--data-dir \(folder) is not writable" }
+            guard access(folder, W_OK | X_OK) == 0 else { return "--data-dir \(folder) is not writable (\(String(cString: strerror(errno))))" }
             // access(2) passes for root on a read-only mount's folders: probe with a real file.
             let probe = (folder as NSString).appendingPathComponent(".spectral-rnn-probe-\(getpid())")
             let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
