@@ -235,9 +235,18 @@ enum WindowMomentKernels {
             append(records: part.takeRecords())
         }
 
-        /// Appends records that follow the ones already held.
+        /// Appends records that follow the ones already held. A part ends with a short record
+        /// (its share of a batch rarely ends on a record boundary); a short record is pooled
+        /// with the one that follows, so every record but the last holds at least
+        /// `recordLength` samples however many parts a batch has.
         mutating func append(records more: [Record]) {
-            records += more
+            for record in more {
+                if let last = records.last, last.count < recordLength {
+                    records[records.count - 1] = .pooled(last, record)
+                } else {
+                    records.append(record)
+                }
+            }
             while records.count >= 2 * Self.target {
                 records = stride(from: 0, to: records.count, by: 2).map { k in
                     k + 1 < records.count ? .pooled(records[k], records[k + 1]) : records[k]
