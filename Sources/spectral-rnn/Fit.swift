@@ -43,7 +43,7 @@ struct Fit: ParsableCommand {
     @Option(parsing: .unconditional, help: "Seed of the decomposition's random draws (and of the fresh windows of the comparison).")
     var seed: UInt64 = 20160303
 
-    @Option(parsing: .unconditional, help: "Worker threads for the moment accumulation (results do not depend on it).")
+    @Option(parsing: .unconditional, help: "Worker threads for the moment accumulation, at most 16 used (results do not depend on it).")
     var threads: Int = 2
 
     @Option(parsing: .unconditional, help: "The activation's coefficients c0,c1,…,cl of σ(z) = Σ c_i z^i, l ≥ 2 (default 0,0,1: σ(z) = z²).")

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Writes the hostile-but-valid HDF5 files of issue 12 into a folder, with h5py (its own
 HDF5, 2.0 here, not the project's 1.10): compressed with a filter the project's HDF5 lacks,
-virtual datasets (old and new format, one with a missing source), tiny files that declare
-huge datasets, a hard-link cycle, a wide group, a deep tree, names with control
+virtual datasets (old and new format, one with a missing source, one whose source is a
+FIFO), tiny files that declare huge datasets or never wrote (all or part of) their data, a hard-link cycle, a wide group, a deep tree, names with control
 characters, a tiny Σ and values whose sums overflow. check-commands.sh runs
 spectral-rnn on each and checks for one clear line (or a correct answer).
 
@@ -62,6 +62,27 @@ def main(folder):
         f["process/Phi"], f["process/Sigma"] = 0.5 * np.eye(3), np.eye(3)
         f.create_dataset("model/A1", shape=(10**5, 10**6), chunks=(100, 10**4), dtype="f8")
         f["model/U"], f["model/A2"] = np.eye(2) * 0.1, np.ones((2, 3))
+
+    # /x and /y declared with 2⁶² windows, never written (a fit would stream fill values
+    # for ever), and a /x of which half the chunks were written.
+    with h5py.File(path("huge_x.h5"), "w") as f:
+        f.create_dataset("x", shape=(2**62, 6, 3), chunks=(1, 6, 3), dtype="f8")
+        f.create_dataset("y", shape=(2**62, 6, 3), chunks=(1, 6, 3), dtype="f8")
+    with h5py.File(path("partial.h5"), "w") as f:
+        f.create_dataset("x", shape=x.shape, chunks=(10, 6, 3), dtype="f8")
+        f["x"][:100] = x[:100]
+        f["y"] = y
+
+    # A virtual /x whose source file is then replaced by a FIFO (opening it would block).
+    with h5py.File(path("vds_fifo_source.h5"), "w") as f:
+        f.create_dataset("data", data=x)
+    layout = h5py.VirtualLayout(shape=x.shape, dtype="f8")
+    layout[:] = h5py.VirtualSource("vds_fifo_source.h5", "data", shape=x.shape)
+    with h5py.File(path("vds_fifo.h5"), "w", libver=("earliest", "v110")) as f:
+        f.create_virtual_dataset("x", layout, fillvalue=0)
+        f.create_dataset("y", data=y)
+    os.remove(path("vds_fifo_source.h5"))
+    os.mkfifo(path("vds_fifo_source.h5"))
 
     # A hard-link cycle: /a/back is /a.
     with h5py.File(path("cycle.h5"), "w") as f:

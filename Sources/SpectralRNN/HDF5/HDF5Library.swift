@@ -102,8 +102,9 @@ enum HDF5Library {
     }
 
     /// Why the dataset cannot be read faithfully, or nil: a filter in its pipeline that this
-    /// HDF5 does not have (lzf, blosc, … would fail with a plugin-folder error), or a virtual
-    /// dataset whose source file or dataset is missing (HDF5 would read fill values instead).
+    /// HDF5 does not have (lzf, blosc, … would fail with a plugin-folder error), data that
+    /// were never written (all or some chunks), or a virtual dataset whose source file or
+    /// dataset is missing (in both cases HDF5 would read fill values instead).
     static func unreadableReason(_ dataset: hid_t, file: String) -> String? {
         let creation = H5Dget_create_plist(dataset)
         guard creation >= 0 else { return nil }
@@ -127,7 +128,54 @@ enum HDF5Library {
                 }
             }
         }
-        guard H5Pget_layout(creation) == H5D_VIRTUAL else { return nil }
+        // Data never written (a tiny file may declare any shape): HDF5 would read the fill
+        // value in its place, for as long as the shape says.
+        let layout = H5Pget_layout(creation)
+        if layout != H5D_VIRTUAL {
+            let space = H5Dget_space(dataset)
+            let shape = space >= 0 ? dimensions(space) : nil
+            let empty = shape?.contains(0) ?? true
+            defer { if space >= 0 { _ = H5Sclose(space) } }
+            // Chunked: every chunk the shape needs must be stored (counted without overflow).
+            if !empty, layout == H5D_CHUNKED, let shape {
+                var chunk = [hsize_t](repeating: 0, count: shape.count)
+                var stored: hsize_t = 0
+                if H5Pget_chunk(creation, Int32(shape.count), &chunk) == Int32(shape.count), !chunk.contains(0),
+                   H5Dget_num_chunks(dataset, space, &stored) >= 0 {
+                    var needed: UInt64 = 1
+                    for (extent, size) in zip(shape, chunk) {
+                        let count = (UInt64(extent) + UInt64(size) - 1) / UInt64(size)
+                        let (product, overflow) = needed.multipliedReportingOverflow(by: count)
+                        needed = overflow ? UInt64.max : product
+                    }
+                    if stored == 0 {
+                        return "holds no data: it was created but never written, and HDF5 would read its fill value everywhere"
+                    }
+                    if UInt64(stored) < needed {
+                        return "holds only part of its data: \(stored) of its \(needed == UInt64.max ? "more than 10¹⁹" : "\(needed)") chunks "
+                            + "were written, and HDF5 would read its fill value in place of the rest"
+                    }
+                }
+                _ = H5Eclear2(hid_t(H5E_DEFAULT))
+            }
+            var status = H5D_SPACE_STATUS_ERROR
+            // The status is computed from the element count, which can overflow for a crafted
+            // shape; no bytes stored at all says the same without arithmetic.
+            if !empty, H5Dget_storage_size(dataset) == 0 {
+                _ = H5Eclear2(hid_t(H5E_DEFAULT))
+                return "holds no data: it was created but never written, and HDF5 would read its fill value everywhere"
+            }
+            if !empty, H5Dget_space_status(dataset, &status) >= 0 {
+                if status == H5D_SPACE_STATUS_NOT_ALLOCATED {
+                    return "holds no data: it was created but never written, and HDF5 would read its fill value everywhere"
+                }
+                if status == H5D_SPACE_STATUS_PART_ALLOCATED {
+                    return "holds only part of its data: some chunks were never written, and HDF5 would read its fill value in their place"
+                }
+            }
+            _ = H5Eclear2(hid_t(H5E_DEFAULT))
+            return nil
+        }
         var mappings = 0
         guard H5Pget_virtual_count(creation, &mappings) >= 0 else { return nil }
         let folder = (file as NSString).deletingLastPathComponent
@@ -146,9 +194,15 @@ enum HDF5Library {
             if sourceFile == "." { continue }
             let candidates = sourceFile.hasPrefix("/") ? [sourceFile]
                 : [(folder.isEmpty ? sourceFile : (folder as NSString).appendingPathComponent(sourceFile)), sourceFile]
-            guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            var status = stat()
+            guard let found = candidates.first(where: { stat($0, &status) == 0 }) else {
                 return "is a virtual dataset whose source file \(sourceFile) (mapping \(index + 1) of \(mappings), dataset \(sourceDataset)) "
                     + "does not exist; HDF5 would read fill values in its place"
+            }
+            // A FIFO or a device would block the open below: only regular files are sources.
+            guard (status.st_mode & S_IFMT) == S_IFREG else {
+                return "is a virtual dataset whose source file \(sourceFile) (mapping \(index + 1) of \(mappings)) is "
+                    + "\(OutputFile.fileKindName(status.st_mode & S_IFMT)), not a regular file"
             }
             let access = H5Pcreate(shim_H5P_FILE_ACCESS())
             defer { if access >= 0 { _ = H5Pclose(access) } }
@@ -242,7 +296,8 @@ enum HDF5Library {
             guard rank >= 0 else { return nil }
             var dims = [hsize_t](repeating: 0, count: rank)
             guard H5Sget_simple_extent_dims(space, &dims, nil) >= 0 else { return nil }
-            return dims.map { Int($0) }
+            // Clamped: a crafted file may declare extents past Int.max; the size checks refuse them.
+            return dims.map { Int(clamping: $0) }
         default: return nil
         }
     }

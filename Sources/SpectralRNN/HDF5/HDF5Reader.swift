@@ -191,7 +191,7 @@ public final class HDF5Reader: @unchecked Sendable {
         defer { _ = H5Sclose(space) }
         let typeName = HDF5Library.typeName(type)
         guard let dims = HDF5Library.dimensions(space) else { return .unsupported("\(typeName), empty dataspace") }
-        let count = dims.reduce(1, *)
+        let count = dims.reduce(1) { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }
         let described = dims.isEmpty ? typeName : "\(typeName) array of shape \(hdf5ShapeText(dims))"
 
         switch H5Tget_class(type) {
@@ -231,7 +231,9 @@ public final class HDF5Reader: @unchecked Sendable {
             try check(H5Aread(attribute, shim_H5T_NATIVE_INT64(), &value), what, objectPath)
             return .value(.integer(Int(value)))
         case H5T_FLOAT:
-            guard dims.count <= 1 else { return .unsupported(described) }
+            // An attribute lives in an object header (64 KiB) or dense storage: a declared
+            // count beyond 2²⁴ values is a crafted file, not data.
+            guard dims.count <= 1, count <= 1 << 24 else { return .unsupported(described) }
             var values = [Double](repeating: 0, count: count)
             if count > 0 {
                 try check(H5Aread(attribute, shim_H5T_NATIVE_DOUBLE(), &values), what, objectPath)
@@ -384,17 +386,28 @@ public final class HDF5Reader: @unchecked Sendable {
     /// At most `memberLimit` members of a group are visited; the rest are counted.
     func walk(from groupPath: String, memberLimit: Int, visit: (TreeEntry) -> Void) throws {
         try HDF5Library.withLock {
-            let root = try openObject(groupPath, expecting: .group)
-            var shown: [ObjectKey: String] = [:]
-            if let key = objectKey(root) { shown[key] = groupPath }
-            visit(TreeEntry(name: groupPath, depth: 0, target: .group(attributes: try attributeReadings(ofOpen: root, groupPath))))
             struct Frame { let group: hid_t; let path: String; let links: [LinkCollector.Link]; var next: Int; let total: Int }
+            // Every open group is on the stack, and closed when popped or when the walk throws.
             var stack: [Frame] = []
             defer { for frame in stack { HDF5Library.close(frame.group) } }
             func push(_ group: hid_t, _ path: String) throws {
-                let (links, total) = try listLinks(group, path, limit: memberLimit)
-                stack.append(Frame(group: group, path: path, links: links, next: 0, total: total))
+                do {
+                    let (links, total) = try listLinks(group, path, limit: memberLimit)
+                    stack.append(Frame(group: group, path: path, links: links, next: 0, total: total))
+                } catch {
+                    HDF5Library.close(group)
+                    throw error
+                }
             }
+            let root = try openObject(groupPath, expecting: .group)
+            var shown: [ObjectKey: String] = [:]
+            if let key = objectKey(root) { shown[key] = groupPath }
+            let rootAttributes: [String: AttributeReading]
+            do { rootAttributes = try attributeReadings(ofOpen: root, groupPath) } catch {
+                HDF5Library.close(root)
+                throw error
+            }
+            visit(TreeEntry(name: groupPath, depth: 0, target: .group(attributes: rootAttributes)))
             try push(root, groupPath)
             while var frame = stack.last {
                 let depth = stack.count
@@ -435,12 +448,17 @@ public final class HDF5Reader: @unchecked Sendable {
                 }
                 switch H5Iget_type(object) {
                 case H5I_GROUP:
-                    entry(.group(attributes: try attributeReadings(ofOpen: object, path)))
+                    let attributes: [String: AttributeReading]
+                    do { attributes = try attributeReadings(ofOpen: object, path) } catch {
+                        HDF5Library.close(object)
+                        throw error
+                    }
+                    entry(.group(attributes: attributes))
                     if depth >= Self.depthLimit {
                         HDF5Library.close(object)
                         visit(TreeEntry(name: "", depth: depth + 1, target: .tooDeep))
                     } else {
-                        do { try push(object, path) } catch { HDF5Library.close(object); throw error }
+                        try push(object, path)
                     }
                 case H5I_DATASET:
                     defer { HDF5Library.close(object) }

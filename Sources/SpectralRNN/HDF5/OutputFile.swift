@@ -123,12 +123,20 @@ public struct OutputFile: Sendable {
         for entry in entries where entry.hasPrefix(prefix) {
             let rest = entry.dropFirst(prefix.count)
             let fields = rest.split(separator: "-", maxSplits: 2, omittingEmptySubsequences: false)
+            // Exactly the names temporaryPath makes: kind, decimal pid, 1–16 lowercase hex digits.
             guard fields.count == 3, fields[0] == "tmp" || fields[0] == "probe",
-                  let pid = Int32(fields[1]), pid > 0, pid != getpid() else { continue }
+                  let pid = Int32(fields[1]), pid > 0, pid != getpid(),
+                  (1...16).contains(fields[2].count), fields[2].allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { continue }
             guard kill(pid, 0) == -1, errno == ESRCH else { continue }
             let full = (folder as NSString).appendingPathComponent(entry)
             var status = stat()
             guard lstat(full, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { continue }
+            // A writer holds a lock on its temporary: a process id that looks dead here may be
+            // alive in another PID namespace or on another host sharing the folder.
+            let descriptor = open(full, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            guard descriptor >= 0 else { continue }
+            defer { _ = close(descriptor) }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { continue }
             if unlink(full) == 0 { removed += 1 }
         }
         return removed
@@ -148,6 +156,8 @@ public struct OutputFile: Sendable {
         defer { SignalCleanup.unregister(slot) }
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else { throw failure("cannot create a file in folder \(folder)") }
+        // Held until the descriptor closes: other writers' stale-temporary cleanup skips it.
+        _ = flock(descriptor, LOCK_EX | LOCK_NB)
         var succeeded = false
         defer {
             if !succeeded { _ = unlink(temporary) }
@@ -215,14 +225,29 @@ enum SignalCleanup {
     static let lock = NSLock()
 
     static let handler: @convention(c) (Int32) -> Void = { signal in
-        for slot in 0..<SignalCleanup.slotCount {
-            let path = SignalCleanup.paths + slot * SignalCleanup.slotBytes
+        // Constants and raw pointers only (no arrays: no retain or release in a handler);
+        // 16 and 4096 are slotCount and slotBytes, written out so no lazy global is touched.
+        let paths = SignalCleanup.paths
+        var slot = 0
+        while slot < 16 {
+            let path = paths + slot * 4096
             if path.pointee != 0 { _ = unlink(path) }
+            slot += 1
         }
-        for (index, candidate) in SignalCleanup.signals.enumerated() where candidate == signal {
-            _ = sigaction(signal, SignalCleanup.previous + index, nil)
-        }
+        let index = signal == SIGINT ? 0 : (signal == SIGTERM ? 1 : 2)
+        _ = sigaction(signal, SignalCleanup.previous + index, nil)
         _ = raise(signal)
+    }
+
+    /// Runs `body` with the three signals blocked on this thread, so the handler never runs
+    /// here while the slots or the dispositions are half changed.
+    private static func withSignalsBlocked<T>(_ body: () -> T) -> T {
+        var blocked = sigset_t(), old = sigset_t()
+        sigemptyset(&blocked)
+        for signal in signals { sigaddset(&blocked, signal) }
+        pthread_sigmask(SIG_BLOCK, &blocked, &old)
+        defer { pthread_sigmask(SIG_SETMASK, &old, nil) }
+        return body()
     }
 
     /// Records `path` for removal on a signal; returns its slot (nil when all are taken, or
@@ -234,42 +259,47 @@ enum SignalCleanup {
         let bytes = Array(path.utf8)
         guard bytes.count < slotBytes else { return nil }
         guard let slot = (0..<slotCount).first(where: { paths[$0 * slotBytes] == 0 }) else { return nil }
-        if active == 0 {
-            for (index, signal) in signals.enumerated() {
-                var action = sigaction()
-                action.__sigaction_handler.sa_handler = handler
-                sigemptyset(&action.sa_mask)
-                action.sa_flags = 0
-                _ = sigaction(signal, &action, previous + index)
-                // A signal the process ignored stays ignored.
-                let before = previous[index].__sigaction_handler.sa_handler.map { unsafeBitCast($0, to: Int.self) }
-                if before == unsafeBitCast(SIG_IGN, to: Int.self) {
-                    _ = sigaction(signal, previous + index, nil)
+        return withSignalsBlocked { () -> Int in
+            if active == 0 {
+                for (index, signal) in signals.enumerated() {
+                    _ = sigaction(signal, nil, previous + index)
+                    // A signal the process ignored stays ignored.
+                    let before = previous[index].__sigaction_handler.sa_handler.map { unsafeBitCast($0, to: Int.self) }
+                    if before == unsafeBitCast(SIG_IGN, to: Int.self) { continue }
+                    var action = sigaction()
+                    action.__sigaction_handler.sa_handler = handler
+                    sigemptyset(&action.sa_mask)
+                    action.sa_flags = 0
+                    _ = sigaction(signal, &action, nil)
                 }
+                var ignore = sigaction()
+                ignore.__sigaction_handler.sa_handler = SIG_IGN
+                sigemptyset(&ignore.sa_mask)
+                _ = sigaction(SIGXFSZ, &ignore, previousFileSize)
             }
-            var ignore = sigaction()
-            ignore.__sigaction_handler.sa_handler = SIG_IGN
-            sigemptyset(&ignore.sa_mask)
-            _ = sigaction(SIGXFSZ, &ignore, previousFileSize)
+            active += 1
+            let base = paths + slot * slotBytes
+            // The rest first, the first byte last: the handler never sees a half-written path
+            // (a handler on another thread sees at worst an old empty slot: the first byte is a
+            // single store, and the paths are written before the temporary is created).
+            for offset in 1..<bytes.count { base[offset] = CChar(bitPattern: bytes[offset]) }
+            base[bytes.count] = 0
+            base[0] = CChar(bitPattern: bytes[0])
+            return slot
         }
-        active += 1
-        let base = paths + slot * slotBytes
-        // The rest first, the first byte last: the handler never sees a half-written path.
-        for offset in 1..<bytes.count { base[offset] = CChar(bitPattern: bytes[offset]) }
-        base[bytes.count] = 0
-        base[0] = CChar(bitPattern: bytes[0])
-        return slot
     }
 
     static func unregister(_ slot: Int?) {
         guard let slot else { return }
         lock.lock()
         defer { lock.unlock() }
-        paths[slot * slotBytes] = 0
-        active -= 1
-        if active == 0 {
-            for (index, signal) in signals.enumerated() { _ = sigaction(signal, previous + index, nil) }
-            _ = sigaction(SIGXFSZ, previousFileSize, nil)
+        withSignalsBlocked {
+            paths[slot * slotBytes] = 0
+            active -= 1
+            if active == 0 {
+                for (index, signal) in signals.enumerated() { _ = sigaction(signal, previous + index, nil) }
+                _ = sigaction(SIGXFSZ, previousFileSize, nil)
+            }
         }
     }
 }

@@ -65,7 +65,7 @@ enum WindowMomentKernels {
         deinit { base.deallocate() }
     }
 
-    /// One moment's column block and its records over a part (one thread's share of a batch).
+    /// One moment's column block and its records over a part (one of a batch's fixed parts).
     ///
     /// With `outputs > 0` the samples are `y_i · w_r` for i < outputs and r < rows (entry
     /// `i·rows + r`), the block holding columns of y and of w; with `outputs == 0` the samples
@@ -229,11 +229,6 @@ enum WindowMomentKernels {
 
         /// The number of samples.
         var count: Int { records.reduce(0) { $0 + $1.count } }
-
-        /// Appends a part's records (parts are appended in part order).
-        mutating func append(_ part: Block) {
-            append(records: part.takeRecords())
-        }
 
         /// Appends records that follow the ones already held. A part ends with a short record
         /// (its share of a batch rarely ends on a record boundary); a short record is pooled

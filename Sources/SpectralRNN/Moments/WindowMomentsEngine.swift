@@ -4,9 +4,10 @@
 // stretches of (window, t) pairs ("parts"), whatever the number of threads; each part is
 // accumulated on its own into plain sums and sums of squares, closed into records of
 // consecutive pairs (WindowMomentsAccumulation.swift), and the parts' records are appended
-// in part order and pooled by Chan's exact merge. The `threads` workers take parts
-// w, w + threads, … So results depend on neither scheduling nor the thread count (any
-// `threads` gives the same bits), and memory is one batch plus a fixed workspace per part.
+// in part order and pooled by Chan's exact merge. The `threads` workers (at most 16) take
+// parts w, w + threads, … in their own workspace, handing over each part's records before
+// the next. So results depend on neither scheduling nor the thread count (any `threads`
+// gives the same bits), and memory is one batch plus a fixed workspace per worker.
 //
 // Within a part, times are processed in chunks of up to `blockColumns` consecutive times of
 // one window, time-major: each quantity is a row over the chunk's times, computed four
@@ -54,7 +55,7 @@ extension WindowMomentKernels {
         /// order of every sum is fixed (more threads than parts would idle).
         static let partsPerBatch = 16
 
-        /// One per part.
+        /// One per worker (min(threads, partsPerBatch)).
         private let workspaces: [Workspace]
         private(set) var secondOrderTotals = Totals()
         private(set) var mixedTotals = Totals()
@@ -146,7 +147,7 @@ extension WindowMomentKernels {
             firstCDifference = cFirstDifference
             twiceD = dTwice
             let wantsProjected = projection != nil
-            workspaces = (0..<Self.partsPerBatch).map { _ in
+            workspaces = (0..<min(self.threads, Self.partsPerBatch)).map { _ in
                 Workspace(dx: dx, dy: dy, dh: dh, secondOrder: secondOrder, mixed: mixed, projected: wantsProjected)
             }
         }
@@ -177,19 +178,32 @@ extension WindowMomentKernels {
                 workspace.mixed.recordLength = mixedTotals.recordLength
                 workspace.projected.recordLength = projectedTotals.recordLength
             }
-            let workers = min(threads, parts)
+            let workers = workspaces.count
             let frozenPrefix = prefix
+            // Each part's records (second order, mixed, projected), written by the one worker
+            // that owns the part, read after all workers are done.
+            let handed = UnsafeMutablePointer<[Record]>.allocate(capacity: 3 * parts)
+            handed.initialize(repeating: [], count: 3 * parts)
+            defer {
+                handed.deinitialize(count: 3 * parts)
+                handed.deallocate()
+            }
+            nonisolated(unsafe) let slots = handed
             let work: @Sendable (Int) -> Void = { worker in
+                let workspace = self.workspaces[worker]
                 for part in stride(from: worker, to: parts, by: workers) {
                     let range = (total * part / parts)..<(total * (part + 1) / parts)
-                    self.accumulate(batch, prefix: frozenPrefix, pairs: range, into: self.workspaces[part])
+                    self.accumulate(batch, prefix: frozenPrefix, pairs: range, into: workspace)
+                    slots[3 * part] = self.wantsSecondOrder ? workspace.secondOrder.takeRecords() : []
+                    slots[3 * part + 1] = self.wantsMixed ? workspace.mixed.takeRecords() : []
+                    slots[3 * part + 2] = self.wantsProjected ? workspace.projected.takeRecords() : []
                 }
             }
             if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
-            for workspace in workspaces {
-                if wantsSecondOrder { secondOrderTotals.append(workspace.secondOrder) }
-                if wantsMixed { mixedTotals.append(workspace.mixed) }
-                if wantsProjected { projectedTotals.append(workspace.projected) }
+            for part in 0..<parts {
+                if wantsSecondOrder { secondOrderTotals.append(records: handed[3 * part]) }
+                if wantsMixed { mixedTotals.append(records: handed[3 * part + 1]) }
+                if wantsProjected { projectedTotals.append(records: handed[3 * part + 2]) }
             }
             return total
         }
