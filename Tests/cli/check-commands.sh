@@ -589,6 +589,8 @@ expect_error "fit: /x with half its chunks never written" "/x: holds only part o
     "$bin/spectral-rnn" fit "$h/partial.h5" --hidden 2 --output "$out"
 expect_error "fit: virtual /x whose source is a FIFO" "source file vds_fifo_source.h5 (mapping 1 of 1) is a FIFO (named pipe), not a regular file" \
     timeout 20 "$bin/spectral-rnn" fit "$h/vds_fifo.h5" --hidden 2 --output "$out"
+expect_error "fit: /x an external link to a FIFO" "/x: is an external link to external_fifo_target.h5, which is a FIFO (named pipe), not a regular file" \
+    timeout 20 "$bin/spectral-rnn" fit "$h/external_fifo.h5" --hidden 2 --output "$out"
 if "$bin/spectral-rnn" fit "$h/huge_model.h5" --hidden 2 --output "$work/huge-model-fit.h5" >"$work/hm.txt" 2>&1 \
     && grep -qF "huge_model.h5: /model/A1: declares shape 100000×1000000, more than the 16777216 entries" "$work/hm.txt"; then
     ok "fit: /model/A1 declared 10⁵×10⁶ is not read; the fit goes on without the comparison"

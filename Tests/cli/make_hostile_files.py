@@ -2,7 +2,7 @@
 """Writes the hostile-but-valid HDF5 files of issue 12 into a folder, with h5py (its own
 HDF5, 2.0 here, not the project's 1.10): compressed with a filter the project's HDF5 lacks,
 virtual datasets (old and new format, one with a missing source, one whose source is a
-FIFO), tiny files that declare huge datasets or never wrote (all or part of) their data, a hard-link cycle, a wide group, a deep tree, names with control
+FIFO), an external link to a FIFO, tiny files that declare huge datasets or never wrote (all or part of) their data, a hard-link cycle, a wide group, a deep tree, names with control
 characters, a tiny Σ and values whose sums overflow. check-commands.sh runs
 spectral-rnn on each and checks for one clear line (or a correct answer).
 
@@ -83,6 +83,12 @@ def main(folder):
         f.create_dataset("y", data=y)
     os.remove(path("vds_fifo_source.h5"))
     os.mkfifo(path("vds_fifo_source.h5"))
+
+    # /x as an external link to a file that is a FIFO (HDF5 would open it and block).
+    os.mkfifo(path("external_fifo_target.h5"))
+    with h5py.File(path("external_fifo.h5"), "w") as f:
+        f["x"] = h5py.ExternalLink("external_fifo_target.h5", "/x")
+        f["y"] = y
 
     # A hard-link cycle: /a/back is /a.
     with h5py.File(path("cycle.h5"), "w") as f:

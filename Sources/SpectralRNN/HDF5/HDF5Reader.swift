@@ -511,6 +511,21 @@ public final class HDF5Reader: @unchecked Sendable {
         return (collector.links, Int(info.nlinks))
     }
 
+    /// Why the file an external link names must not be opened (it is a FIFO, a device or a
+    /// folder), or nil; candidates as HDF5 resolves them: beside this file, then as given.
+    private func externalFileProblem(_ target: String) -> String? {
+        let folder = (path as NSString).deletingLastPathComponent
+        let candidates = target.hasPrefix("/") ? [target]
+            : [(folder.isEmpty ? target : (folder as NSString).appendingPathComponent(target)), target]
+        for candidate in candidates {
+            var status = stat()
+            guard stat(candidate, &status) == 0 else { continue }
+            let kind = status.st_mode & S_IFMT
+            return kind == S_IFREG ? nil : "is \(OutputFile.fileKindName(kind)), not a regular file"
+        }
+        return nil
+    }
+
     /// Where an external link points, without opening its file.
     private func externalTarget(_ group: hid_t, _ name: String) -> TreeEntry.Target {
         var info = H5L_info_t()
@@ -559,6 +574,11 @@ public final class HDF5Reader: @unchecked Sendable {
             let linked = H5Lexists(file, prefix, HDF5Library.defaultList)
             guard linked >= 0 else { throw HDF5Library.failure("cannot read the link", file: path, object: prefix) }
             guard linked > 0 else { return nil }
+            // HDF5 would open an external link's file without looking: a FIFO there blocks.
+            if HDF5Library.isSoftOrExternalLink(file, prefix), case .external(let target, _) = externalTarget(file, prefix), target != "?",
+               let problem = externalFileProblem(target) {
+                throw error(prefix, "is an external link to \(target), which \(problem)")
+            }
             // Negative (an error) for an object this HDF5 cannot read, e.g. one written in a newer
             // format: say so, rather than "no such dataset". Zero for a dangling soft or external link.
             let exists = H5Oexists_by_name(file, prefix, HDF5Library.defaultList)
