@@ -4,6 +4,7 @@
 // the HDF5 file, and the Markdown voice.
 
 import Foundation
+import Synchronization
 import Testing
 @testable import SpectralRNN
 
@@ -500,6 +501,25 @@ private func gaussianSamples(mean mu: Double, count: Int) -> StreamingMean {
         #expect(message(["--data-dir", fresh]) == nil)
         var isFolder: ObjCBool = false
         #expect(FileManager.default.fileExists(atPath: fresh, isDirectory: &isFolder) && isFolder.boolValue)
+    }
+
+    /// Threads of one process probe one folder at once (Swift Testing runs tests in
+    /// parallel, and each notebook test parses the defaults): every probe must pass. With a
+    /// probe named by the process id alone, O_EXCL made all but one of them fail.
+    @Test func concurrentProbesOfOneFolderAllPass() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("notebook-probes-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let count = 400
+        let problems = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: count) { _ in
+            if let problem = NotebookOptions.dataDirectoryProblem(folder) {
+                problems.withLock { $0.append(problem) }
+            }
+        }
+        #expect(problems.withLock { $0 } == [])
+        // No probe is left behind.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == [])
     }
 
     /// The default options: not quick, not Markdown, the project's seed, `data` folder.

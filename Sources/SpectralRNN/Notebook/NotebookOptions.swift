@@ -76,7 +76,10 @@ public struct NotebookOptions: ParsableArguments, Sendable {
             guard isFolder.boolValue else { return "--data-dir \(folder) names a file, not a folder" }
             guard access(folder, W_OK | X_OK) == 0 else { return "--data-dir \(folder) is not writable (\(String(cString: strerror(errno))))" }
             // access(2) passes for root on a read-only mount's folders: probe with a real file.
-            let probe = (folder as NSString).appendingPathComponent(".spectral-rnn-probe-\(getpid())")
+            // The name is random as well as per process: threads of one process (parallel
+            // tests, a library caller) probe the same folder at once.
+            let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            let probe = (folder as NSString).appendingPathComponent(".spectral-rnn-probe-\(getpid())-\(random)")
             let descriptor = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else { return "--data-dir \(folder): cannot create a file there (\(String(cString: strerror(errno))))" }
             _ = close(descriptor)
