@@ -153,9 +153,12 @@ struct Fit: ParsableCommand {
         lines.append("  input process: \(processNote)")
         lines.append("  samples: \(diagnostics.secondMomentSamples) (window, t) pairs for Ê[y_t ⊗ S₂(x[n], t)], "
                      + "\(diagnostics.mixedMomentSamples) for the mixed moment Ê[y_t ⊗ S_{t,t−1,t−1}] (two passes over the file)")
-        lines.append("  decomposition (\(Decomposer.simultaneousDiagonalization.rawValue)): relative residual "
+        lines.append("  decomposition (\(result.fit.decomposer.rawValue)): relative residual "
                      + "\(formatNumber(diagnostics.decompositionResidual)); relative standard error of the moment "
                      + "\(formatNumber(diagnostics.secondMomentRelativeStandardError)), of Û \(formatNumber(diagnostics.uRelativeStandardError))")
+        if let refinement = result.fit.refinement {
+            lines.append("    \(refinement.summary)")
+        }
         lines.append("  condition numbers: cond(Â1) = \(formatNumber(diagnostics.conditionNumberA1)), cond(Â2) = \(formatNumber(diagnostics.conditionNumberA2))"
                      + " (rank conditions dh ≤ dx, dh ≤ dy hold)")
         if diagnostics.warnings.isEmpty {
@@ -379,14 +382,34 @@ struct Fit: ParsableCommand {
                             formula: "‖X̂ − X‖_F / ‖X‖_F for X = A1, U, A2", paper: "§3.2; MATH.md §1")
             tree.setAttribute("permutation", .string(errors.permutation.map(String.init).joined(separator: " ")),
                               at: "/comparison/parameter_errors")
+            let matchA1 = try factorMatch(estimated: result.a1, truth: truth.a1).score
+            let matchA2 = try factorMatch(estimated: result.a2, truth: truth.a2).score
+            lines.append("factor match scores (mean |cos| of matched rows, 1 is perfect): A1 \(formatNumber(matchA1, digits: 6)), A2 \(formatNumber(matchA2, digits: 6))")
+            tree.addDataset("/comparison/factor_match", Tensor(vector: [matchA1, matchA2]),
+                            description: "Factor match scores of Â1 and Â2 against /model: the mean |cosine| between true rows and "
+                                + "optimally matched estimated rows (Hungarian matching), 1 for a perfect recovery.",
+                            formula: "(1/dh) Σ_j |cos(â_π(j), a_j)|", paper: "MATH.md §7")
             wrote = true
         } catch {
             lines.append("against /model of the input: no comparison (\(error))")
         }
         do {
             let estimate = try result.model()
-            let prediction = comparePredictions({ try estimate.outputs(forWindows: $0) }, { try truth.outputs(forWindows: $0) },
+            var prediction = comparePredictions({ try estimate.outputs(forWindows: $0) }, { try truth.outputs(forWindows: $0) },
                                                 process: process, length: length, windows: windows, into: &tree)
+            // How much of it is Û: the same windows with the true U in Û's place (Â1, Â2 aligned to the truth).
+            if prediction.wrote, let aligned = try? align(estimate, to: truth).aligned,
+               let trueU = try? IORNN(a1: aligned.a1, u: truth.u, a2: aligned.a2) {
+                if let error = try? freshPredictionError({ try trueU.outputs(forWindows: $0) }, { try truth.outputs(forWindows: $0) },
+                                                         process: process, length: length, windows: windows).error {
+                    prediction.line += "; \(formatNumber(error)) with the true U in Û's place (the difference is Û's error, "
+                        + "relative standard error \(formatNumber(result.diagnostics.uRelativeStandardError)))"
+                    tree.addDataset("/comparison/prediction_error_true_u", Tensor(scalar: error),
+                                    description: "The prediction error of /comparison/prediction_error with Â1, Â2 (aligned to /model) and "
+                                        + "the true U: what the error would be if Û were exact.",
+                                    formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
+                }
+            }
             lines.append(prediction.line)
             wrote = wrote || prediction.wrote
         } catch {
@@ -401,14 +424,9 @@ struct Fit: ParsableCommand {
     /// model diverges on a fresh window.
     func comparePredictions(_ predict: (Tensor) throws -> Tensor, _ truth: (Tensor) throws -> Tensor, process: AR1Process,
                             length: Int, windows: Int, into tree: inout HDF5Tree) -> (line: String, wrote: Bool) {
-        let steps = 100_000
-        let freshLength = min(length, steps)
-        let freshWindows = max(1, min(windows, steps / freshLength))
         do {
-            // The inputs `simulate` would draw for the truth with this seed (they do not depend on the model).
-            let x = try process.simulatedInputs(windowRange: 0..<freshWindows, length: freshLength, seed: seed,
-                                                purpose: "spectral-rnn fit fresh windows")
-            let error = try predict(x).relativeError(to: truth(x))
+            let (error, freshWindows, freshLength) = try freshPredictionError(predict, truth, process: process, length: length,
+                                                                              windows: windows)
             tree.addDataset("/comparison/prediction_error", Tensor(scalar: error),
                             description: "Relative prediction error of the fitted model on \(freshWindows) fresh windows of "
                                 + "\(freshLength) steps of the input process, against the noiseless outputs of /model.",
@@ -418,6 +436,19 @@ struct Fit: ParsableCommand {
         } catch {
             return ("prediction error: not computed (\(error))", false)
         }
+    }
+
+    /// `‖ŷ − y*‖/‖y*‖` on fresh windows of the input process (at most about 10⁵ steps, windows as
+    /// long as the data's), with the windows' count and length.
+    func freshPredictionError(_ predict: (Tensor) throws -> Tensor, _ truth: (Tensor) throws -> Tensor, process: AR1Process,
+                              length: Int, windows: Int) throws -> (error: Double, windows: Int, length: Int) {
+        let steps = 100_000
+        let freshLength = min(length, steps)
+        let freshWindows = max(1, min(windows, steps / freshLength))
+        // The inputs `simulate` would draw for the truth with this seed (they do not depend on the model).
+        let x = try process.simulatedInputs(windowRange: 0..<freshWindows, length: freshLength, seed: seed,
+                                            purpose: "spectral-rnn fit fresh windows")
+        return (try predict(x).relativeError(to: truth(x)), freshWindows, freshLength)
     }
 
     /// The output file's datasets and attributes.
@@ -467,7 +498,17 @@ struct Fit: ParsableCommand {
         tree.setAttribute("decomposition_residual", .real(d.decompositionResidual), at: "/diagnostics")
         tree.setAttribute("second_moment_relative_se", .real(d.secondMomentRelativeStandardError), at: "/diagnostics")
         tree.setAttribute("u_relative_se", .real(d.uRelativeStandardError), at: "/diagnostics")
-        tree.setAttribute("decomposer", .string(Decomposer.simultaneousDiagonalization.rawValue), at: "/diagnostics")
+        tree.setAttribute("decomposer", .string(result.fit.decomposer.rawValue), at: "/diagnostics")
+        if let refinement = result.fit.refinement {
+            let starts = refinement.starts
+            tree.addDataset("/diagnostics/decomposition_starts",
+                            Tensor(shape: [starts.count, 3], storage: starts.flatMap {
+                                [$0.initialResidual ?? .nan, $0.refinedResidual ?? .nan, Double($0.sweeps)] }),
+                            description: "One row per start of the refined decomposition (\(starts.map(\.initializer.rawValue).joined(separator: "; "))): "
+                                + "relative residual of the spectral estimate, after ALS refinement, ALS sweeps (NaN where the start failed).",
+                            formula: "‖T − T̂‖_F / ‖T‖_F, T = /diagnostics/second_moment", paper: "MATH.md §7")
+            tree.setAttribute("decomposition_start", .string(refinement.winner.rawValue), at: "/diagnostics")
+        }
         tree.setAttribute("warning_count", .integer(d.warnings.count), at: "/diagnostics")
         tree.setAttribute("warnings", .string(d.warnings.joined(separator: "\n")), at: "/diagnostics")
         tree.setAttribute("windows", .integer(source.windows), at: "/diagnostics")

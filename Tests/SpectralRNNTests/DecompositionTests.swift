@@ -502,3 +502,90 @@ fileprivate func decompositionError(_ body: () throws -> Void) -> DecompositionE
         }
     }
 }
+
+// MARK: - The refined decomposition (issue 13)
+
+/// A partially symmetric instance plus noise symmetric in modes 2–3 of relative Frobenius size `epsilon`.
+fileprivate func noisyInstance(dy: Int, dx: Int, k: Int, epsilon: Double, seed: UInt64) -> (truth: CPDecomposition, tensor: Tensor) {
+    let truth = partiallySymmetricInstance(dy: dy, dx: dx, k: k, seed: seed)
+    let exact = truth.reconstruct()
+    var random = RandomStream(seed: seed, purpose: "decomposition-test-noise")
+    let noise = DecompositionSupport.symmetrizedInLastModes(random.gaussianTensor(exact.shape))
+    return (truth, exact + noise * (epsilon * exact.frobeniusNorm / noise.frobeniusNorm))
+}
+
+@Suite struct RefinedDecompositionTests {
+    @Test func complexPairsBecomeTheirRealPlane() throws {
+        let rotation = Tensor(rows: [[0, -1, 0], [1, 0, 0], [0, 0, 2]])
+        let e = try eigen(rotation, realParts: true)
+        #expect(e.complexPairs == 1)
+        #expect(e.values == [2, 0, 0])
+        // The two stand-ins span the rotation's plane: no third component, independent.
+        let p = e.vectors.column(1), q = e.vectors.column(2)
+        #expect(abs(p[2]) < 1e-15 && abs(q[2]) < 1e-15)
+        #expect(abs(p[0] * q[1] - p[1] * q[0]) > 0.5)
+        #expect(try eigen(Tensor.identity(2), realParts: true).complexPairs == 0)
+    }
+
+    /// dx = dy = 16, k = 12 with noise of relative size ε = 0.02: the best rank-12 fit leaves
+    /// about ε √(1 − p/n) ≈ 0.91 ε (p = 372 free parameters, n ≈ 2176 distinct entries); the
+    /// residual's own spread is about ε/√(2 · 1800) ≈ 1.7% of it, so "≤ ε" is a check at ≈ 5σ.
+    /// Simultaneous diagonalization alone fails the same check on the same tensor, and a rank
+    /// one too small stays above ε: both alternatives are rejected.
+    @Test func reachesTheSamplingErrorWhereSimultaneousDiagonalizationDoesNot() throws {
+        let epsilon = 0.02
+        let (truth, t) = noisyInstance(dy: 16, dx: 16, k: 12, epsilon: epsilon, seed: 90)
+        var random = RandomStream(seed: 90, purpose: "refined")
+        let result = try refinedDecomposition(t, rank: 12, samplingError: epsilon, random: &random)
+        #expect(result.residual <= epsilon && result.residual >= 0.8 * epsilon, "residual \(result.residual)")
+        #expect(result.reachesSamplingError == true)
+        #expect(try factorMatchScore(estimated: result.decomposition.a, truth: truth.a) >= 0.999)
+        #expect(try factorMatchScore(estimated: result.decomposition.b, truth: truth.b) >= 0.999)
+        // Every start is reported; refinement never raises a start's residual; the winner is the smallest.
+        #expect(result.starts.map(\.initializer) == CPInitializer.allCases)
+        for start in result.starts {
+            if let initial = start.initialResidual, let refined = start.refinedResidual {
+                #expect(refined <= initial)
+            }
+        }
+        let refined = result.starts.compactMap(\.refinedResidual)
+        #expect(!refined.isEmpty && result.residual == refined.min())
+        #expect(result.starts.first { $0.initializer == result.winner }?.refinedResidual == result.residual)
+        #expect(result.summary.contains("≤ sampling error"))
+
+        var again = RandomStream(seed: 90, purpose: "refined")
+        let alone = try simultaneousDiagonalization(t, rank: 12, random: &again).decomposition
+        #expect(alone.relativeError(to: t) > epsilon, "simultaneous diagonalization alone: \(alone.relativeError(to: t))")
+
+        var short = RandomStream(seed: 90, purpose: "refined")
+        let tooFew = try refinedDecomposition(t, rank: 11, samplingError: epsilon, random: &short)
+        #expect(tooFew.reachesSamplingError == false, "rank 11 residual \(tooFew.residual)")
+        #expect(tooFew.summary.contains("> sampling error"))
+    }
+
+    /// Exact input: refinement keeps the exact answer (residual at rounding level).
+    @Test(arguments: [(10, 10, 10, UInt64(91)), (7, 9, 5, 92), (4, 8, 3, 93), (2, 2, 1, 94)])
+    func exactTensorsStayExact(dy: Int, dx: Int, k: Int, seed: UInt64) throws {
+        let truth = partiallySymmetricInstance(dy: dy, dx: dx, k: k, seed: seed)
+        var random = RandomStream(seed: seed, purpose: "refined exact")
+        let result = try refinedDecomposition(truth.reconstruct(), rank: k, random: &random)
+        #expect(result.residual < 1e-9, "residual \(result.residual)")
+        let s = try scores(result.decomposition, truth)
+        #expect(s.a > 1 - 1e-9 && s.b > 1 - 1e-9)
+        #expect(result.samplingError == nil && result.reachesSamplingError == nil)
+    }
+
+    @Test func impossibleRequestsAreRefused() {
+        var random = RandomStream(seed: 95, purpose: "refined errors")
+        let t = partiallySymmetricInstance(dy: 4, dx: 4, k: 2, seed: 95).reconstruct()
+        #expect(decompositionError { _ = try refinedDecomposition(t, rank: 5, random: &random) }?.kind == .invalidRank)
+        #expect(decompositionError { _ = try refinedDecomposition(t, rank: 0, random: &random) }?.kind == .invalidRank)
+        #expect(decompositionError { _ = try refinedDecomposition(Tensor.zeros([4, 4, 4]), rank: 1, random: &random) }?.kind == .rankDeficient)
+        var nan = t
+        nan[0, 1, 1] = .nan
+        #expect(decompositionError { _ = try refinedDecomposition(nan, rank: 1, random: &random) }?.kind == .nonFiniteInput)
+        #expect(decompositionError {
+            _ = try refinedDecomposition(t, rank: 1, options: RefinementOptions(draws: 0), random: &random)
+        }?.kind == .wrongShape)
+    }
+}

@@ -92,38 +92,10 @@ public func cpALS(_ tensor: Tensor, rank: Int, options: CPALSOptions = CPALSOpti
             }
         }
         var weights = [Double](repeating: 1, count: k)
-        var previousError = Double.infinity
-        var error = Double.infinity
-        var iterations = 0
-        var converged = false
-        while iterations < options.maxIterations {
-            iterations += 1
-            for mode in 0..<3 {
-                let (p, q) = mode == 0 ? (1, 2) : (mode == 1 ? (0, 2) : (0, 1))
-                let khatriRao = Tensor.khatriRaoRows(factors[p], factors[q])           // k × (d_p d_q)
-                let gramP = matmul(factors[p], factors[p], transposeB: true)
-                let gramQ = matmul(factors[q], factors[q], transposeB: true)
-                var gram = gramP
-                for i in 0..<gram.count { gram.storage[i] *= gramQ.storage[i] }
-                let rhs = matmul(khatriRao, unfoldings[mode], transposeB: true)        // k × d_mode
-                let updated = try leastSquares(gram, rhs)
-                let (unit, norms) = DecompositionSupport.normalizedRows(updated)
-                factors[mode] = unit
-                weights = norms
-            }
-            // Residual of T_(1) ≈ F1ᵀ diag(λ) (F2 ⊙ F3), computed directly (no cancellation).
-            let fit = CPDecomposition(weights: weights, factors: factors).reconstruct()
-            error = (tensor - fit).frobeniusNorm / norm
-            guard error.isFinite else {
-                throw DecompositionError(routine: routine, kind: .nonFiniteInput,
-                                         message: "the fit became non-finite after \(iterations) sweeps (degenerate factors)")
-            }
-            if Swift.abs(previousError - error) <= options.tolerance {
-                converged = true
-                break
-            }
-            previousError = error
-        }
+        let sweeps = try alternatingLeastSquaresSweeps(tensor, unfoldings: unfoldings, factors: &factors, weights: &weights,
+                                                       maxIterations: options.maxIterations, tolerance: options.tolerance,
+                                                       routine: routine)
+        let (error, iterations, converged) = (sweeps.error, sweeps.iterations, sweeps.converged)
         runErrors.append(error)
         if best == nil || error < best!.error {
             best = (factors, weights, error, iterations, converged)
@@ -137,4 +109,47 @@ public func cpALS(_ tensor: Tensor, rank: Int, options: CPALSOptions = CPALSOpti
     let decomposition = CPDecomposition(weights: chosen.weights, factors: chosen.factors).normalized()
     return CPALSResult(decomposition: decomposition, relativeError: chosen.error, iterations: chosen.iterations,
                        converged: chosen.converged, runErrors: runErrors)
+}
+
+/// The ALS sweeps of `cpALS` from given factors (rows = components), shared by `cpALS` and `refinedDecomposition`.
+///
+/// Each sweep solves, for one mode n at a time, `((F_p F_pᵀ) ∘ (F_q F_qᵀ)) F_n = (F_p ⊙ F_q) T_(n)ᵀ`
+/// and moves the row norms into `weights`. Stops when the relative error `‖T − T̂‖_F / ‖T‖_F`
+/// changes by at most `tolerance` between sweeps, or after `maxIterations` sweeps; each
+/// sweep can only lower the error (each update is an exact least-squares minimiser).
+func alternatingLeastSquaresSweeps(_ tensor: Tensor, unfoldings: [Tensor], factors: inout [Tensor], weights: inout [Double],
+                                   maxIterations: Int, tolerance: Double, routine: String) throws
+    -> (error: Double, iterations: Int, converged: Bool) {
+    let norm = tensor.frobeniusNorm
+    var previousError = Double.infinity
+    var error = Double.infinity
+    var iterations = 0
+    while iterations < maxIterations {
+        iterations += 1
+        for mode in 0..<3 {
+            let (p, q) = mode == 0 ? (1, 2) : (mode == 1 ? (0, 2) : (0, 1))
+            let khatriRao = Tensor.khatriRaoRows(factors[p], factors[q])           // k × (d_p d_q)
+            let gramP = matmul(factors[p], factors[p], transposeB: true)
+            let gramQ = matmul(factors[q], factors[q], transposeB: true)
+            var gram = gramP
+            for i in 0..<gram.count { gram.storage[i] *= gramQ.storage[i] }
+            let rhs = matmul(khatriRao, unfoldings[mode], transposeB: true)        // k × d_mode
+            let updated = try leastSquares(gram, rhs)
+            let (unit, norms) = DecompositionSupport.normalizedRows(updated)
+            factors[mode] = unit
+            weights = norms
+        }
+        // Residual of T_(1) ≈ F1ᵀ diag(λ) (F2 ⊙ F3), computed directly (no cancellation).
+        let fit = CPDecomposition(weights: weights, factors: factors).reconstruct()
+        error = (tensor - fit).frobeniusNorm / norm
+        guard error.isFinite else {
+            throw DecompositionError(routine: routine, kind: .nonFiniteInput,
+                                     message: "the fit became non-finite after \(iterations) sweeps (degenerate factors)")
+        }
+        if Swift.abs(previousError - error) <= tolerance {
+            return (error, iterations, true)
+        }
+        previousError = error
+    }
+    return (error, iterations, false)
 }

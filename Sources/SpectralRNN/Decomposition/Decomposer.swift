@@ -9,6 +9,9 @@ public enum Decomposer: String, CaseIterable, Sendable {
     case whitenedPowerMethod = "whitened power method (paper)"
     /// CP-ALS, the general-purpose comparison.
     case alternatingLeastSquares = "CP-ALS"
+    /// Both spectral methods as starts, each refined by ALS, the better kept (`refinedDecomposition`):
+    /// what `fit` uses.
+    case refined = "refined ALS (spectral starts)"
 
     /// Decomposes a dy×dx×dx tensor into k components; `a` and `b` of the result are k×dx and k×dy.
     public func decompose(_ tensor: Tensor, rank: Int, random: inout RandomStream) throws -> CPDecomposition {
@@ -23,6 +26,17 @@ public enum Decomposer: String, CaseIterable, Sendable {
         case .alternatingLeastSquares:
             let options = CPALSOptions(maxIterations: 2000, requireConvergence: false)
             return try cpALS(tensor, rank: rank, options: options, random: &random).decomposition
+        case .refined:
+            return try refinedDecomposition(tensor, rank: rank, random: &random).decomposition
         }
+    }
+
+    /// `decompose`, with the refinement's report for `.refined` (which start won, the residual
+    /// against `samplingError`); nil for the other decomposers.
+    public func decomposeReporting(_ tensor: Tensor, rank: Int, samplingError: Double?,
+                                   random: inout RandomStream) throws -> (decomposition: CPDecomposition, refinement: RefinedDecompositionResult?) {
+        guard self == .refined else { return (try decompose(tensor, rank: rank, random: &random), nil) }
+        let result = try refinedDecomposition(tensor, rank: rank, samplingError: samplingError, random: &random)
+        return (result.decomposition, result)
     }
 }

@@ -9,10 +9,13 @@ public struct GeneralEigen: Sendable, Equatable {
     public let values: [Double]
     /// The right eigenvectors as columns (`n × n`), unit Euclidean norm, in the order of `values` (signs arbitrary).
     public let vectors: Tensor
+    /// Complex-conjugate pairs replaced by real parts (`eigen(_:realParts: true)` only; otherwise 0).
+    public let complexPairs: Int
 
-    public init(values: [Double], vectors: Tensor) {
+    public init(values: [Double], vectors: Tensor, complexPairs: Int = 0) {
         self.values = values
         self.vectors = vectors
+        self.complexPairs = complexPairs
     }
 }
 
@@ -20,9 +23,12 @@ public struct GeneralEigen: Sendable, Equatable {
 ///
 /// Throws `DecompositionError` `.complexEigenvalues` if dgeev returns any complex-conjugate
 /// pair (its real Schur form has a 2×2 block: the imaginary part is exactly nonzero),
-/// since the eigenvectors of such a pair are complex. Non-square or non-finite input
+/// since the eigenvectors of such a pair are complex — unless `realParts`: then a pair
+/// `α ± iβ` with eigenvectors `p ± iq` becomes two real entries, value α twice and vectors
+/// p and q, which span the pair's real invariant plane (a starting point for a refinement,
+/// not eigenvectors), and `complexPairs` counts them. Non-square or non-finite input
 /// throws `.wrongShape` or `.nonFiniteInput`; a dgeev failure throws `.noConvergence`.
-public func eigen(_ a: Tensor) throws -> GeneralEigen {
+public func eigen(_ a: Tensor, realParts: Bool = false) throws -> GeneralEigen {
     let routine = "eigen"
     guard a.order == 2, a.shape[0] == a.shape[1] else {
         throw DecompositionError(routine: routine, kind: .wrongShape,
@@ -47,7 +53,9 @@ public func eigen(_ a: Tensor) throws -> GeneralEigen {
         throw DecompositionError(routine: routine, kind: .wrongShape,
                                  message: "dgeev rejected argument \(-info) on a \(n)×\(n) matrix")
     }
-    if let i = wi.firstIndex(where: { $0 != 0 }) {
+    // dgeev stores a pair's p in column i and q in column i + 1, with wi[i] > 0 > wi[i + 1].
+    let complexPairs = wi.filter { $0 > 0 }.count
+    if !realParts, let i = wi.firstIndex(where: { $0 != 0 }) {
         throw DecompositionError(routine: routine, kind: .complexEigenvalues,
                                  message: "the \(n)×\(n) matrix has a complex eigenvalue pair \(wr[i]) ± \(Swift.abs(wi[i]))i; real eigenvectors do not exist")
     }
@@ -58,5 +66,5 @@ public func eigen(_ a: Tensor) throws -> GeneralEigen {
         column = DecompositionSupport.normalized(column)
         for i in 0..<n { vectors.storage[i * n + newColumn] = column[i] }
     }
-    return GeneralEigen(values: order.map { wr[$0] }, vectors: vectors)
+    return GeneralEigen(values: order.map { wr[$0] }, vectors: vectors, complexPairs: complexPairs)
 }

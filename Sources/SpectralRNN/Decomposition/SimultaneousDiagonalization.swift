@@ -12,6 +12,8 @@ public struct SimultaneousDiagonalizationResult: Sendable, Equatable {
     public let eigenvalues: [Double]
     /// `min_{i≠j} |r_i − r_j| / max_j |r_j|`: small values mean nearly repeated eigenvalues and inaccurate eigenvectors.
     public let separation: Double
+    /// Complex-conjugate pairs whose real parts were taken (`realPartsOfComplexPairs` only).
+    public let complexPairs: Int
 }
 
 /// Jennrich's simultaneous diagonalization of a dy×dx×dx tensor `Σ_j λ_j b_j ⊗ a_j ⊗ a_j` of rank k ≤ min(dx, dy).
@@ -23,12 +25,20 @@ public struct SimultaneousDiagonalizationResult: Sendable, Equatable {
 /// (LAPACK dgeev) are `Uᵀ a_j`, and `a_j = U Uᵀ a_j` — the same as the top-k eigenvectors of
 /// `M_1 M_2^+` without noise, better conditioned with it. Then `λ_j b_j` by least squares
 /// from `T_(1) = Bᵀ diag(λ) (A ⊙ A)`. Of `draws` pairs (θ1, θ2) the one with the best
-/// separated real eigenvalues is kept. The part of T symmetric in modes 2–3 is used.
+/// separated real eigenvalues is kept (the eigenvectors' sensitivity to noise in T grows as
+/// the gaps shrink). The part of T symmetric in modes 2–3 is used.
+///
+/// Noise in T can turn two close eigenvalues into a complex pair. With
+/// `realPartsOfComplexPairs`, such a draw is not discarded: the pair's real and imaginary
+/// parts stand in for its two eigenvectors (see `eigen(_:realParts:)`), draws with fewer
+/// pairs are preferred, then better separated ones — a start for a refinement such as
+/// `refinedDecomposition`, which is how it is used there.
 ///
 /// Throws `.invalidRank` unless `1 ≤ k ≤ min(dx, dy)`, `.rankDeficient` when an unfolding has
-/// numerical rank below k, `.complexEigenvalues` when every draw gives complex eigenvalues.
+/// numerical rank below k, `.complexEigenvalues` when every draw gives complex eigenvalues
+/// (never with `realPartsOfComplexPairs`).
 public func simultaneousDiagonalization(_ tensor: Tensor, rank: Int, draws: Int = 5,
-                                        rankTolerance: Double = 1e-10,
+                                        rankTolerance: Double = 1e-10, realPartsOfComplexPairs: Bool = false,
                                         random: inout RandomStream) throws -> SimultaneousDiagonalizationResult {
     let routine = "simultaneousDiagonalization"
     try DecompositionSupport.requirePartiallySymmetricShape(tensor, routine)
@@ -60,14 +70,14 @@ public func simultaneousDiagonalization(_ tensor: Tensor, rank: Int, draws: Int 
         do {
             // M1 M2^{-1} = (M2^{-T} M1ᵀ)ᵀ.
             let product = try solve(m2.transposed(), m1.transposed()).transposed()
-            let e = try eigen(product)
+            let e = try eigen(product, realParts: realPartsOfComplexPairs)
             let largest = e.values.map { Swift.abs($0) }.max() ?? 0
             var gap = Double.infinity
             for i in 0..<k {
                 for j in (i + 1)..<Swift.max(i + 1, k) { gap = Swift.min(gap, Swift.abs(e.values[i] - e.values[j])) }
             }
             let separation = largest > 0 ? (k > 1 ? gap / largest : 1) : 0
-            if best == nil || separation > best!.separation {
+            if best == nil || (e.complexPairs, -separation) < (best!.eigen.complexPairs, -best!.separation) {
                 best = (theta1, theta2, e, separation)
             }
         } catch {
@@ -87,5 +97,5 @@ public func simultaneousDiagonalization(_ tensor: Tensor, rank: Int, draws: Int 
     let decomposition = try DecompositionSupport.partiallySymmetric(t, a: unitA)
     return SimultaneousDiagonalizationResult(decomposition: decomposition, theta1: chosen.theta1,
                                              theta2: chosen.theta2, eigenvalues: chosen.eigen.values,
-                                             separation: chosen.separation)
+                                             separation: chosen.separation, complexPairs: chosen.eigen.complexPairs)
 }

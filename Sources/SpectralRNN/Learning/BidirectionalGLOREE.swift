@@ -225,7 +225,7 @@ private func recurrentBlock(_ p: Tensor, _ components: [Int]) -> Tensor? {
 }
 
 /// Steps 2–3 on given factors and projections.
-private func assembleBidirectional(factors f: (a1: Tensor, a2: Tensor, alpha: Tensor, beta: Tensor, decomposition: CPDecomposition, residual: Double),
+private func assembleBidirectional(factors f: GLOREEFactors,
                                    past: Tensor, pastSE: Tensor, future: Tensor, futureSE: Tensor, floor: Double,
                                    backward: BackwardUnits) throws -> BidirectionalGLOREEFit {
     let assignment = assignUnits(past: past, pastStandardError: pastSE, future: future, futureStandardError: futureSE, floor: floor)
@@ -253,7 +253,7 @@ private func assembleBidirectional(factors f: (a1: Tensor, a2: Tensor, alpha: Te
 /// the largest projected entry. On population moments it recovers the model to rounding.
 public func gloreeB(fromMoments second: Tensor, past: Tensor, future: Tensor, hidden d: Int,
                     backward: BackwardUnits = .auto, relativeTolerance: Double = 1e-9,
-                    decomposer: Decomposer = .simultaneousDiagonalization, seed: UInt64 = 0) throws -> BidirectionalGLOREEFit {
+                    decomposer: Decomposer = .refined, seed: UInt64 = 0) throws -> BidirectionalGLOREEFit {
     let f = try gloreeFactors(second: second, hidden: d, decomposer: decomposer, seed: seed)
     let dy = second.shape[0], dx = second.shape[1]
     for (name, m) in [("t−1", past), ("t+1", future)] {
@@ -295,7 +295,7 @@ public struct BidirectionalGLOREEResult: Sendable {
 /// outside the window are not used; the pair counts are in the result). Memory does not grow
 /// with the data; deterministic for a seed.
 public func gloreeB(_ source: WindowSource, process: AR1Process, hidden d: Int, backward: BackwardUnits = .auto,
-                    decomposer: Decomposer = .simultaneousDiagonalization, seed: UInt64, threads: Int = 2,
+                    decomposer: Decomposer = .refined, seed: UInt64, threads: Int = 2,
                     progress: Progress? = nil) throws -> BidirectionalGLOREEResult {
     guard source.inputDimension == process.dimension else {
         throw ModelError("GLOREE-B: the windows have dx = \(source.inputDimension) but the input process has dimension \(process.dimension)")
@@ -305,8 +305,9 @@ public func gloreeB(_ source: WindowSource, process: AR1Process, hidden d: Int, 
     }
     let dx = source.inputDimension, dy = source.outputDimension
     let second = try estimateSecondOrderMoment(source, process: process, threads: threads, progress: progress)
-    let f = try gloreeFactors(second: second.mean, hidden: d, decomposer: decomposer, seed: seed)
     let secondRelative = second.standardError.frobeniusNorm / second.mean.frobeniusNorm
+    let f = try gloreeFactors(second: second.mean, hidden: d, decomposer: decomposer, seed: seed,
+                              samplingError: secondRelative.isFinite ? secondRelative : nil)
     guard second.count >= 2, secondRelative <= 0.2 else {
         throw ModelError("GLOREE-B: the second-order moment is too uncertain (relative standard error \(formatNumber(secondRelative, digits: 3)) from \(second.count) samples, above 0.2) for the duals the assignment of forward and backward units projects on: use more windows")
     }
@@ -337,8 +338,9 @@ public func gloreeB(_ source: WindowSource, process: AR1Process, hidden d: Int, 
             warnings.append("\(name) is uncertain (relative standard error \(g(relative)) from \(moment.count) samples): use more windows")
         }
     }
-    if secondRelative.isFinite, f.residual > 3 * secondRelative + 1e-8 {
-        warnings.append("the rank-\(d) decomposition leaves a residual of \(g(f.residual)), beyond the sampling error \(g(secondRelative)): dh + dz may be wrong, or the data not from a quadratic BRNN with this input process")
+    // As for GLOREE: the best fit leaves about ‖E‖ √(1 − p/n), below the sampling error.
+    if secondRelative.isFinite, f.residual > secondRelative + 1e-12 {
+        warnings.append("the rank-\(d) decomposition (\(decomposer.rawValue)) leaves a residual of \(g(f.residual)), above the sampling error \(g(secondRelative)): dh + dz may be wrong, or the data not from a quadratic BRNN with this input process")
     }
     return BidirectionalGLOREEResult(fit: fit, secondMoment: second, projectedPast: past, projectedFuture: future,
                                      uStandardError: uSE, vStandardError: vSE, uRelativeStandardError: uRelative,

@@ -27,6 +27,9 @@ public struct GLOREEFit: Sendable {
     public let conditionNumberA2: Double
     /// `‖T − Σ_j λ_j b̂_j ⊗ â_j ⊗ â_j‖_F / ‖T‖_F` for the second-order moment T.
     public let decompositionResidual: Double
+    /// The decomposer used, and for `.refined` its report: which start won, each start's residuals.
+    public let decomposer: Decomposer
+    public let refinement: RefinedDecompositionResult?
     /// Rank conditions that fail or nearly fail (Theorem 5 needs full row rank A1, A2).
     public let warnings: [String]
 
@@ -39,16 +42,24 @@ public struct GLOREEFit: Sendable {
     }
 }
 
+/// Â1, Â2, their duals and the decomposition they came from (steps 1–3 of GLOREE).
+typealias GLOREEFactors = (a1: Tensor, a2: Tensor, alpha: Tensor, beta: Tensor, decomposition: CPDecomposition,
+                           residual: Double, refinement: RefinedDecompositionResult?)
+
 /// Steps 1–3 of GLOREE: decompose the dy×dx×dx second-order moment (rank dh), fix the scale, form the duals.
-func gloreeFactors(second: Tensor, hidden dh: Int, decomposer: Decomposer, seed: UInt64)
-    throws -> (a1: Tensor, a2: Tensor, alpha: Tensor, beta: Tensor, decomposition: CPDecomposition, residual: Double) {
+///
+/// `samplingError` (the relative standard error of `second`, when known) goes into the
+/// refinement's report.
+func gloreeFactors(second: Tensor, hidden dh: Int, decomposer: Decomposer, seed: UInt64, samplingError: Double? = nil)
+    throws -> GLOREEFactors {
     guard second.order == 3, second.shape[1] == second.shape[2], second.count > 0 else {
         throw ModelError("GLOREE: the second-order moment must be dy×dx×dx, got shape \(second.shape)")
     }
     guard dh >= 1 else { throw ModelError("GLOREE: the hidden dimension must be positive, got \(dh)") }
     guard second.isFinite else { throw ModelError("GLOREE: the second-order moment overflowed float64 (NaN or ∞ entries); the scores u = P x multiply /x by the precision of /process: check that /process matches the scale of /x and that /x and /y are not huge") }
     var random = RandomStream(seed: seed, purpose: "GLOREE decomposition")
-    let decomposition = try decomposer.decompose(second, rank: dh, random: &random).normalized()
+    let found = try decomposer.decomposeReporting(second, rank: dh, samplingError: samplingError, random: &random)
+    let decomposition = found.decomposition.normalized()
     let dx = second.shape[1], dy = second.shape[0]
     // E = 2 Σ_j b_j ⊗ a_j ⊗ a_j and T̂ = Σ_j λ_j b̂_j ⊗ â_j ⊗ â_j with unit â_j: b_j = λ_j b̂_j / 2.
     let a1 = decomposition.a
@@ -58,7 +69,7 @@ func gloreeFactors(second: Tensor, hidden dh: Int, decomposer: Decomposer, seed:
     }
     let alpha = try pseudoInverse(a1)
     let beta = try pseudoInverse(a2)
-    return (a1, a2, alpha, beta, decomposition, decomposition.relativeError(to: second))
+    return (a1, a2, alpha, beta, decomposition, decomposition.relativeError(to: second), found.refinement)
 }
 
 /// The rank-condition and conditioning warnings of a fit (Theorem 5: full row rank A1, A2).
@@ -130,7 +141,7 @@ public func solveUByLeastSquares(mixedMoment: Tensor, a1: Tensor, a2: Tensor) th
 /// `mixed`, `uByLeastSquares` by `solveUByLeastSquares` on the dense `mixed`. On exact
 /// (population) moments both recover the model up to its equivalences to rounding.
 public func gloree(fromMoments second: Tensor, mixed: Tensor, hidden dh: Int,
-                   decomposer: Decomposer = .simultaneousDiagonalization, seed: UInt64 = 0) throws -> GLOREEFit {
+                   decomposer: Decomposer = .refined, seed: UInt64 = 0) throws -> GLOREEFit {
     let f = try gloreeFactors(second: second, hidden: dh, decomposer: decomposer, seed: seed)
     let dy = second.shape[0], dx = second.shape[1]
     guard mixed.shape == [dy, dx, dx, dx] else {
@@ -143,6 +154,7 @@ public func gloree(fromMoments second: Tensor, mixed: Tensor, hidden dh: Int,
                      uByLeastSquares: try solveUByLeastSquares(mixedMoment: mixed, a1: f.a1, a2: f.a2),
                      alpha: f.alpha, beta: f.beta, decomposition: f.decomposition, projectedMixed: projected,
                      conditionNumberA1: c1, conditionNumberA2: c2, decompositionResidual: f.residual,
+                     decomposer: decomposer, refinement: f.refinement,
                      warnings: rankWarnings(dx: dx, dh: dh, dy: dy, conditionA1: c1, conditionA2: c2))
 }
 
@@ -199,7 +211,7 @@ public struct GLOREEResult: Sendable {
 /// pass 1 also estimates the dy×dx³ mixed moment and `solveUByLeastSquares` is applied to it.
 /// `seed` drives the decomposer's random draws. Memory does not grow with the data.
 public func gloree(_ source: WindowSource, process: AR1Process, hidden dh: Int,
-                   decomposer: Decomposer = .simultaneousDiagonalization, seed: UInt64, threads: Int = 2,
+                   decomposer: Decomposer = .refined, seed: UInt64, threads: Int = 2,
                    denseMixedMoment: Bool = false) throws -> GLOREEResult {
     guard source.inputDimension == process.dimension else {
         throw ModelError("GLOREE: the windows have dx = \(source.inputDimension) but the input process has dimension \(process.dimension)")
@@ -213,7 +225,9 @@ public func gloree(_ source: WindowSource, process: AR1Process, hidden dh: Int,
     } else {
         second = try estimateSecondOrderMoment(source, process: process, threads: threads)
     }
-    let f = try gloreeFactors(second: second.mean, hidden: dh, decomposer: decomposer, seed: seed)
+    let secondSE = second.standardError.frobeniusNorm / second.mean.frobeniusNorm
+    let f = try gloreeFactors(second: second.mean, hidden: dh, decomposer: decomposer, seed: seed,
+                              samplingError: secondSE.isFinite ? secondSE : nil)
     let projected = try estimateProjectedMixedMoment(source, process: process, alpha: f.alpha, beta: f.beta,
                                                      threads: threads)
     let p = projected.mean
@@ -228,9 +242,9 @@ public func gloree(_ source: WindowSource, process: AR1Process, hidden dh: Int,
     let fit = GLOREEFit(a1: f.a1, u: u, a2: f.a2, uByLeastSquares: uLS, alpha: f.alpha, beta: f.beta,
                         decomposition: f.decomposition, projectedMixed: p,
                         conditionNumberA1: c1, conditionNumberA2: c2, decompositionResidual: f.residual,
+                        decomposer: decomposer, refinement: f.refinement,
                         warnings: rankWarnings(dx: dx, dh: dh, dy: dy, conditionA1: c1, conditionA2: c2))
 
-    let secondSE = second.standardError.frobeniusNorm / second.mean.frobeniusNorm
     let uSE = projected.standardError / 4
     let uRelativeSE = uSE.frobeniusNorm / u.frobeniusNorm
     var warnings = fit.warnings
@@ -241,8 +255,10 @@ public func gloree(_ source: WindowSource, process: AR1Process, hidden dh: Int,
     if !(uRelativeSE <= 0.5) {
         warnings.append("U is uncertain (relative standard error \(g(uRelativeSE)) from \(projected.count) samples): use more windows")
     }
-    if secondSE.isFinite, f.residual > 3 * secondSE + 1e-8 {
-        warnings.append("the rank-\(dh) decomposition leaves a residual of \(g(f.residual)), beyond the sampling error \(g(secondSE)): dh may be wrong, or the data not from a quadratic IO-RNN with this input process")
+    // The best rank-dh fit of T + E leaves about ‖E‖ √(1 − p/n) < ‖E‖ (p parameters, n entries):
+    // a residual above the sampling error is more than noise.
+    if secondSE.isFinite, f.residual > secondSE + 1e-12 {
+        warnings.append("the rank-\(dh) decomposition (\(decomposer.rawValue)) leaves a residual of \(g(f.residual)), above the sampling error \(g(secondSE)): dh may be wrong, or the data not from a quadratic IO-RNN with this input process")
     }
     let diagnostics = GLOREEDiagnostics(
         secondMomentSamples: second.count, mixedMomentSamples: projected.count,

@@ -244,7 +244,7 @@ private func column(_ m: Tensor, _ j: Int) -> [Double] { (0..<m.shape[0]).map { 
 /// (2l−1)-order mixed moment (dy×dx^{2l−1}); Γ from `process`. On exact moments it recovers the
 /// model up to its equivalences to rounding.
 public func gloree(leading: Tensor, firstStep: [Tensor], mixed: Tensor, hidden dh: Int, coefficients c: [Double],
-                   process: AR1Process, decomposer: Decomposer = .simultaneousDiagonalization,
+                   process: AR1Process, decomposer: Decomposer = .refined,
                    seed: UInt64 = 0) throws -> PolynomialGLOREEFit {
     try IORNN.validate(coefficients: c)
     let l = c.count - 1
@@ -349,7 +349,7 @@ public func estimateScoreMomentAtTime(_ source: WindowSource, process: AR1Proces
 
 /// GLOREE for a polynomial activation from windows, in two streaming passes (see the file's header).
 public func gloree(_ source: WindowSource, process: AR1Process, hidden dh: Int, coefficients c: [Double],
-                   decomposer: Decomposer = .simultaneousDiagonalization, seed: UInt64, threads: Int = 2,
+                   decomposer: Decomposer = .refined, seed: UInt64, threads: Int = 2,
                    progress: Progress? = nil) throws -> PolynomialGLOREEResult {
     try IORNN.validate(coefficients: c)
     guard source.inputDimension == process.dimension else {
