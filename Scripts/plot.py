@@ -77,6 +77,8 @@ except ImportError as error:  # one line, not a traceback
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.lines  # noqa: E402
+import matplotlib.patches  # noqa: E402
 
 # The inputs are validated before drawing; what numpy or matplotlib would still say is not a
 # problem of the file, and the one-line contract of this script leaves no room for it.
@@ -381,7 +383,7 @@ def figures_01(data):
 
 # MARK: - 02 GLM
 
-DECOMPOSER_KEYS = ["simultaneous", "whitened", "cp_als"]
+DECOMPOSER_KEYS = ["simultaneous", "whitened", "cp_als", "refined"]
 
 
 def figures_02(data):
@@ -450,7 +452,7 @@ def figures_02(data):
     left.set_ylabel(r"$\sin\angle(a_j, \hat a_j)$, per unit $j$")
     left.legend(loc="lower left", frameon=False)
     unit = truth / np.linalg.norm(truth, axis=1, keepdims=True)
-    markers = ["o", "s", "^"]
+    markers = ["o", "s", "^", "D"]
     lim = 0
     for d, key in enumerate(DECOMPOSER_KEYS):
         name = f"/estimate/directions_{key}"
@@ -470,6 +472,45 @@ def figures_02(data):
     right.set_aspect("equal")
     fig.tight_layout()
     figures["directions"] = fig
+
+    # The decomposers at dx = 16 and 32 on one sampled tensor each.
+    scale = data.dataset("/estimate/decomposers_at_scale", shape=(None, 5), allow_nan=True)
+    scale_names = str(data.attribute("/estimate/decomposers_at_scale", "decomposers")).split("; ")
+    cases = str(data.attribute("/estimate/decomposers_at_scale", "cases")).split("; ")
+    if np.isnan(scale[:, :2]).any() or not set(scale[:, 0].astype(int)) <= set(range(len(cases))) \
+            or not set(scale[:, 1].astype(int)) <= set(range(len(scale_names))):
+        raise DataError(f"{data.path}: /estimate/decomposers_at_scale has a row without a valid case or decomposer index")
+    if (finite(scale[:, 4]) <= 0).any():
+        raise DataError(f"{data.path}: /estimate/decomposers_at_scale has a non-positive sampling error")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    width = 0.8 / len(scale_names)
+    positions = np.arange(len(cases))
+    for d, name in enumerate(scale_names):
+        rows = scale[scale[:, 1] == d]
+        x = positions[rows[:, 0].astype(int)] + (d - (len(scale_names) - 1) / 2) * width
+        failed = np.isnan(rows[:, 2])
+        left.bar(x[~failed], np.maximum(1 - rows[~failed, 2], 1e-16), width=width, color=COLORS[d], label=name)
+        right.bar(x[~failed], rows[~failed, 3] / rows[~failed, 4], width=width, color=COLORS[d], label=name)
+        for axis in (left, right):
+            for xf in x[failed]:
+                axis.text(xf, 0.02, "failed", rotation=90, ha="center", va="bottom", fontsize=7,
+                          transform=axis.get_xaxis_transform())
+    left.set_yscale("log")
+    left.set_ylabel("1 − factor match score of A1")
+    right.axhline(1, color="black", lw=0.8, ls="--", label="sampling error (noise floor)")
+    right.set_yscale("log")
+    right.set_ylabel("residual / sampling error")
+    for axis in (left, right):
+        axis.set_xticks(positions)
+        axis.set_xticklabels([c.split(", N")[0] for c in cases])
+    # Proxies, so that a decomposer that failed everywhere still shows its colour.
+    handles = [matplotlib.patches.Patch(color=COLORS[d], label=name) for d, name in enumerate(scale_names)]
+    left.legend(handles=handles, loc="upper right", frameon=True, framealpha=0.9, fontsize=8)
+    right.legend(handles=handles + [matplotlib.lines.Line2D([], [], color="black", lw=0.8, ls="--",
+                                                             label="sampling error (noise floor)")],
+                 loc="upper right", frameon=True, framealpha=0.9, fontsize=8)
+    fig.tight_layout()
+    figures["scale"] = fig
     return figures
 
 
