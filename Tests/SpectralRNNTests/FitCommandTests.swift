@@ -47,22 +47,26 @@ private func records(_ source: WindowSource) throws -> [[Double]] {
     var problems: [String] = []
     try source.forEachBatch { segments in
         for segment in segments {
-            let n = segment.windowLength
-            let steps = segment.x.count / dx
-            if segment.y.count != steps * dy { problems.append("x and y of a segment differ in steps") }
-            for t in segment.accumulate {
-                let low = max(0, t - 2), high = min(n, t + 2)
-                guard low >= segment.firstTime, high <= segment.firstTime + steps else {
-                    problems.append("t = \(t) lacks its margins in a segment of times \(segment.firstTime)..<\(segment.firstTime + steps)")
-                    continue
+            let n = segment.windowLength, windows = segment.windowCount
+            let steps = segment.x.count / (windows * dx)
+            if segment.y.count != windows * steps * dy { problems.append("x and y of a segment differ in steps") }
+            // Stacked windows (one segment per batch of whole windows) one after the other.
+            for w in 0..<windows {
+                let xBase = w * steps * dx, yBase = w * steps * dy
+                for t in segment.accumulate {
+                    let low = max(0, t - 2), high = min(n, t + 2)
+                    guard low >= segment.firstTime, high <= segment.firstTime + steps else {
+                        problems.append("t = \(t) lacks its margins in a segment of times \(segment.firstTime)..<\(segment.firstTime + steps)")
+                        continue
+                    }
+                    var record = [Double(t), Double(n)]
+                    for tau in low..<high {
+                        record.append(Double(tau - t))
+                        record += segment.x[(xBase + (tau - segment.firstTime) * dx)..<(xBase + (tau - segment.firstTime + 1) * dx)]
+                    }
+                    record += segment.y[(yBase + (t - segment.firstTime) * dy)..<(yBase + (t - segment.firstTime + 1) * dy)]
+                    result.append(record)
                 }
-                var record = [Double(t), Double(n)]
-                for tau in low..<high {
-                    record.append(Double(tau - t))
-                    record += segment.x[((tau - segment.firstTime) * dx)..<((tau - segment.firstTime + 1) * dx)]
-                }
-                record += segment.y[((t - segment.firstTime) * dy)..<((t - segment.firstTime + 1) * dy)]
-                result.append(record)
             }
         }
     }

@@ -5,8 +5,10 @@
 //       projected t, t−1, t−1 kernel, the general projected engine on the same projections,
 //       the general engine on the cubic's order-5 projections, and 03's dense second-order
 //       kernel against the general engine with unit directions — on the same in-memory windows.
-//   benchmark-moments read FILE
-//       reads /x and /y of FILE batch by batch as `fit` does, computing nothing (fit's floor).
+//   benchmark-moments read FILE [--passes P]
+//       reads /x and /y of FILE batch by batch as `fit` does (the same HDF5WindowSource: slab
+//       reads into one stacked segment per batch and the finiteness check), P times (default
+//       1), computing nothing: fit's floor.
 //   benchmark-moments probe [--phi φ] [--rows r] [--u ‖U‖] [--max-condition c] [--windows N]
 //                           [--length n] [--data-seed s] [--model-seeds 1,2,…]
 //       the per-window standard error of the cubic's projected order-5 U moment for draws of the
@@ -31,17 +33,23 @@ func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.
 
 switch mode {
 case "read":
-    guard arguments.count == 2 else { fail("usage: benchmark-moments read FILE") }
+    guard arguments.count == 2 || (arguments.count == 4 && arguments[2] == "--passes") else {
+        fail("usage: benchmark-moments read FILE [--passes P]")
+    }
+    let passes = option("--passes", 1)
     do {
         let source = try HDF5WindowSource(path: arguments[1])
         var pairs = 0
         var checksum = 0.0
         let elapsed = try clock.measure {
-            try source.forEachBatch { segments in
-                for s in segments { pairs += s.pairCount; checksum += s.x.first ?? 0 }
+            for _ in 0..<passes {
+                try source.forEachBatch { segments in
+                    for s in segments { pairs += s.pairCount; checksum += s.x.first ?? 0 }
+                }
             }
         }
-        print(String(format: "read %@: %d (window, t) pairs in %.3f s (checksum %.3g)", arguments[1], pairs, seconds(elapsed), checksum))
+        print(String(format: "read %@ %d time(s): %d (window, t) pairs in %.3f s (checksum %.3g)", arguments[1], passes, pairs,
+                     seconds(elapsed), checksum))
     } catch {
         fail("\(error)")
     }

@@ -5,7 +5,7 @@ import Foundation
 /// `/y` (`N×n×dy`), float, read in batches so memory does not grow with the file.
 ///
 /// Many short windows are read as whole windows, about `batchBytes` of `/x` and `/y`
-/// together per batch, one `WindowSegment` per window. Long windows (one window, or a
+/// together per batch, as one stacked `WindowSegment` per batch. Long windows (one window, or a
 /// window larger than half a batch) are read in time chunks: each batch covers about
 /// `batchBytes` of time steps of one window, split into segments that carry the margins
 /// the estimators need (`t−2 … t+2` around every accumulated step t: one after would do,
@@ -184,22 +184,21 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
         let dx = inputDimension, dy = outputDimension, n = length
         switch layout {
         case .windows(let perBatch):
-            var xs = [Double](repeating: 0, count: min(perBatch, windows) * n * dx)
-            var ys = [Double](repeating: 0, count: min(perBatch, windows) * n * dy)
+            // One stacked segment per batch: two arrays per batch, read into directly (no
+            // per-window copies). The estimators see the same pairs in the same order as with
+            // one segment per window, so the results are the same bits.
             var first = 0
             while first < windows {
                 let count = min(perBatch, windows - first)
-                try read(data.x, "/x", start: [first, 0, 0], count: [count, n, dx], into: &xs)
-                try read(data.y, "/y", start: yIndex([first, 0, 0]), count: yIndex([count, n, dy]), into: &ys)
-                var segments: [WindowSegment] = []
-                segments.reserveCapacity(count)
-                for k in 0..<count {
-                    segments.append(WindowSegment(windowLength: n, firstTime: 0,
-                                                  x: Array(xs[(k * n * dx)..<((k + 1) * n * dx)]),
-                                                  y: Array(ys[(k * n * dy)..<((k + 1) * n * dy)]),
-                                                  accumulate: 0..<n))
+                let xs = try Array<Double>(unsafeUninitializedCapacity: count * n * dx) { buffer, initialized in
+                    try read(data.x, "/x", start: [first, 0, 0], count: [count, n, dx], into: buffer)
+                    initialized = count * n * dx
                 }
-                guard try emit(segments) else { return }
+                let ys = try Array<Double>(unsafeUninitializedCapacity: count * n * dy) { buffer, initialized in
+                    try read(data.y, "/y", start: yIndex([first, 0, 0]), count: yIndex([count, n, dy]), into: buffer)
+                    initialized = count * n * dy
+                }
+                guard try emit([WindowSegment(windows: count, windowLength: n, x: xs, y: ys)]) else { return }
                 first += count
             }
         case .timeChunks(let stepsPerBatch, let stepsPerSegment):
@@ -316,6 +315,12 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
     /// Reads the slab `start`, `count` of an open `/x` or `/y` into the front of `buffer`
     /// (converted to float64), refusing NaN and infinite values.
     private func read(_ dataset: hid_t, _ object: String, start: [Int], count: [Int], into buffer: inout [Double]) throws {
+        try buffer.withUnsafeMutableBufferPointer { try read(dataset, object, start: start, count: count, into: $0) }
+    }
+
+    /// The same into raw memory (the front `count.reduce(1, *)` values of `buffer`, which may be uninitialized).
+    private func read(_ dataset: hid_t, _ object: String, start: [Int], count: [Int],
+                      into buffer: UnsafeMutableBufferPointer<Double>) throws {
         let total = count.reduce(1, *)
         precondition(total <= buffer.count, "HDF5WindowSource: a slab of \(total) values for a buffer of \(buffer.count)")
         try HDF5Library.withLock {
@@ -328,12 +333,11 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
             let memorySpace = HDF5Library.createSpace(count)
             try HDF5Library.check(memorySpace, "cannot create a dataspace", file: path, object: object)
             defer { _ = H5Sclose(memorySpace) }
-            let status = buffer.withUnsafeMutableBufferPointer {
-                H5Dread(dataset, shim_H5T_NATIVE_DOUBLE(), memorySpace, fileSpace, HDF5Library.defaultList, $0.baseAddress)
-            }
+            let status = H5Dread(dataset, shim_H5T_NATIVE_DOUBLE(), memorySpace, fileSpace, HDF5Library.defaultList,
+                                 buffer.baseAddress)
             try HDF5Library.check(status, "cannot read windows \(start[0])…\(start[0] + count[0] - 1)", file: path, object: object)
         }
-        let firstBad: Int? = buffer.withUnsafeBufferPointer { values in
+        let firstBad: Int? = { (values: UnsafeMutableBufferPointer<Double>) -> Int? in
             // NaN or ±∞ times 0 is NaN, a finite value times 0 is 0: one cheap pass, then a search if needed.
             // Four independent sums so the loop is not bound by the latency of one chain of adds.
             var p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0
@@ -345,7 +349,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
             while k < total { p0 += values[k] * 0; k += 1 }
             guard (p0 + p1 + p2 + p3).isNaN else { return nil }
             return values[0..<total].firstIndex { !$0.isFinite }
-        }
+        }(buffer)
         guard let firstBad else { return }
         let value = buffer[firstBad]
         let what = value.isNaN ? "NaN" : (value > 0 ? "+infinity" : "-infinity")

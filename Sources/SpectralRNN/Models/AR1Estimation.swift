@@ -27,23 +27,60 @@ public func fitAR1Process(_ source: WindowSource) throws -> AR1Estimate {
     // Each batch is summed on its own, then added to the totals: the rounding error grows
     // with the number of batches, not with the number of pairs.
     var b00 = c00, b10 = c10, b11 = c11
+    var product = [Double](repeating: 0, count: d * d)
     try source.forEachBatch { segments in
         for k in 0..<(d * d) { b00[k] = 0; b10[k] = 0; b11[k] = 0 }
         for segment in segments {
             let first = segment.firstTime
-            segment.x.withUnsafeBufferPointer { x in
-                // Pair (t−1, t) belongs to the step t that accumulates it; t = 0 has no pair.
-                for t in segment.accumulate where t >= 1 {
-                    let now = (t - first) * d, before = now - d
-                    for i in 0..<d {
-                        let xi = x[now + i], pi = x[before + i]
-                        for j in 0..<d {
-                            b00[i * d + j] += pi * x[before + j]
-                            b10[i * d + j] += xi * x[before + j]
-                            b11[i * d + j] += xi * x[now + j]
+            let windows = max(1, segment.windowCount)
+            let steps = segment.x.count / (windows * d)
+            let n = segment.windowLength
+            segment.x.withUnsafeBufferPointer { xBuffer in
+                guard let x = xBuffer.baseAddress, steps >= 1 else { return }
+                if first == 0, steps == n, segment.accumulate == 0..<n, n >= 2 {
+                    // Whole windows stacked: the R − 1 consecutive row pairs of the segment by three
+                    // dgemms, less the windows − 1 pairs that straddle two windows.
+                    let rows = windows * n
+                    for (target, nowRows, beforeRows) in [(0, x, x), (1, x + d, x), (2, x + d, x + d)] {
+                        let left = target == 0 ? beforeRows : nowRows
+                        gemm(transposeA: true, transposeB: false, m: d, n: d, k: rows - 1, left, lda: d,
+                             beforeRows, ldb: d, &product, ldc: d)
+                        for k in 0..<(d * d) {
+                            switch target {
+                            case 0: b00[k] += product[k]
+                            case 1: b10[k] += product[k]
+                            default: b11[k] += product[k]
+                            }
                         }
                     }
-                    pairs += 1
+                    for window in 1..<max(1, windows) {
+                        let now = x + window * n * d, before = now - d
+                        for i in 0..<d {
+                            for j in 0..<d {
+                                b00[i * d + j] -= before[i] * before[j]
+                                b10[i * d + j] -= now[i] * before[j]
+                                b11[i * d + j] -= now[i] * now[j]
+                            }
+                        }
+                    }
+                    pairs += windows * (n - 1)
+                    return
+                }
+                for window in 0..<windows {
+                    let base = window * steps * d
+                    // Pair (t−1, t) belongs to the step t that accumulates it; t = 0 has no pair.
+                    for t in segment.accumulate where t >= 1 {
+                        let now = x + base + (t - first) * d, before = now - d
+                        for i in 0..<d {
+                            let xi = now[i], pi = before[i]
+                            for j in 0..<d {
+                                b00[i * d + j] += pi * before[j]
+                                b10[i * d + j] += xi * before[j]
+                                b11[i * d + j] += xi * now[j]
+                            }
+                        }
+                        pairs += 1
+                    }
                 }
             }
         }

@@ -15,24 +15,28 @@ public func estimateWindowScoreMoment(_ source: WindowSource, process: AR1Proces
     var precisions: [Int: WindowPrecision] = [:]
     try source.forEachBatch { segments in
         for segment in segments {
-            let n = segment.windowLength
-            guard segment.firstTime == 0, segment.x.count == n * dx else {
+            let n = segment.windowLength, windows = max(1, segment.windowCount)
+            guard segment.firstTime == 0, segment.x.count == windows * n * dx else {
                 throw ModelError("window score moment: needs whole windows in each segment (got times \(segment.firstTime)… of a window of length \(n))")
             }
             let precision = precisions[n] ?? process.windowPrecision(length: n)
             precisions[n] = precision
-            let window = Tensor(shape: [n, dx], storage: segment.x)
-            let u = precision.u(window)
-            for t in segment.accumulate {
-                let times = offsets.map { t + $0 }
-                guard times.allSatisfy({ $0 >= 0 && $0 < n }) else { continue }
-                let score = GaussianScore.mixed(u: { u.row($0) }, times: times, precision: precision)
-                var sample = [Double](repeating: 0, count: dy * score.count)
-                for i in 0..<dy {
-                    let yi = segment.y[t * dy + i]
-                    for e in 0..<score.count { sample[i * score.count + e] = yi * score.storage[e] }
+            // Stacked windows one after the other.
+            for w in 0..<windows {
+                let window = Tensor(shape: [n, dx], storage: Array(segment.x[(w * n * dx)..<((w + 1) * n * dx)]))
+                let yOffset = w * n * dy
+                let u = precision.u(window)
+                for t in segment.accumulate {
+                    let times = offsets.map { t + $0 }
+                    guard times.allSatisfy({ $0 >= 0 && $0 < n }) else { continue }
+                    let score = GaussianScore.mixed(u: { u.row($0) }, times: times, precision: precision)
+                    var sample = [Double](repeating: 0, count: dy * score.count)
+                    for i in 0..<dy {
+                        let yi = segment.y[yOffset + t * dy + i]
+                        for e in 0..<score.count { sample[i * score.count + e] = yi * score.storage[e] }
+                    }
+                    moment.add(sample)
                 }
-                moment.add(sample)
             }
         }
     }
