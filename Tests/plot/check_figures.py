@@ -23,7 +23,7 @@ EXPECTED = {
     "02-glm-directions": ["samples N", r"$\sin\angle(a_j, \hat a_j)$", r"$N^{-1/2}$ guide",
                           "entry of the true unit direction", "entry of the recovered", "recovered = true"],
     "02-glm-scale": ["1 − factor match score of A1", "residual / sampling error", "sampling error (noise floor)",
-                     "refined ALS (spectral starts)", "dx = dy = 16, dh = 12", "dx = dy = 32, dh = 24"],
+                     "refined ALS (spectral starts)", "dx = dy = 16, dh = 12"],
     "03-quadratic-iornn-errors-against-N": ["training windows N", "relative error after alignment",
                                             "prediction error on fresh windows", r"$N^{-1/2}$ guide", "$U$: slope"],
     "03-quadratic-iornn-fourth-order": ["entry of the form", r"entry of $\hat E[y_t \otimes S_4(x[n], t-1)]$",
