@@ -372,9 +372,12 @@ struct Fit: ParsableCommand {
                          windows: Int, into tree: inout HDF5Tree) -> (lines: [String], wrote: Bool) {
         var lines: [String] = []
         var wrote = false
+        var aligned: IORNN? = nil
         do {
             let estimate = try result.model()
-            let errors = try ParameterErrors(estimate, truth: truth)
+            let alignment = try align(estimate, to: truth)
+            aligned = alignment.aligned
+            let errors = ParameterErrors(aligned: alignment.aligned, permutation: alignment.permutation, truth: truth)
             lines.append("against /model of the input, \(errors)")
             tree.addDataset("/comparison/parameter_errors", Tensor(vector: [errors.a1, errors.u, errors.a2]),
                             description: "Relative Frobenius errors of Â1, Û, Â2 against /model of the input file, after "
@@ -395,20 +398,19 @@ struct Fit: ParsableCommand {
         }
         do {
             let estimate = try result.model()
-            var prediction = comparePredictions({ try estimate.outputs(forWindows: $0) }, { try truth.outputs(forWindows: $0) },
-                                                process: process, length: length, windows: windows, into: &tree)
+            // One set of fresh windows and the truth's outputs on them, for both errors below.
+            let fresh = try FreshWindows(truth: { try truth.outputs(forWindows: $0) }, process: process, length: length,
+                                         windows: windows, seed: seed)
+            var prediction = comparePredictions({ try estimate.outputs(forWindows: $0) }, on: fresh, into: &tree)
             // How much of it is Û: the same windows with the true U in Û's place (Â1, Â2 aligned to the truth).
-            if prediction.wrote, let aligned = try? align(estimate, to: truth).aligned,
-               let trueU = try? IORNN(a1: aligned.a1, u: truth.u, a2: aligned.a2) {
-                if let error = try? freshPredictionError({ try trueU.outputs(forWindows: $0) }, { try truth.outputs(forWindows: $0) },
-                                                         process: process, length: length, windows: windows).error {
-                    prediction.line += "; \(formatNumber(error)) with the true U in Û's place (the difference is Û's error, "
-                        + "relative standard error \(formatNumber(result.diagnostics.uRelativeStandardError)))"
-                    tree.addDataset("/comparison/prediction_error_true_u", Tensor(scalar: error),
-                                    description: "The prediction error of /comparison/prediction_error with Â1, Â2 (aligned to /model) and "
-                                        + "the true U: what the error would be if Û were exact.",
-                                    formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
-                }
+            if prediction.wrote, let aligned, let trueU = try? IORNN(a1: aligned.a1, u: truth.u, a2: aligned.a2),
+               let error = try? fresh.predictionError({ try trueU.outputs(forWindows: $0) }) {
+                prediction.line += "; \(formatNumber(error)) with the true U in Û's place (the difference is Û's error, "
+                    + "relative standard error \(formatNumber(result.diagnostics.uRelativeStandardError)))"
+                tree.addDataset("/comparison/prediction_error_true_u", Tensor(scalar: error),
+                                description: "The prediction error of /comparison/prediction_error with Â1, Â2 (aligned to /model) and "
+                                    + "the true U: what the error would be if Û were exact.",
+                                formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
             }
             lines.append(prediction.line)
             wrote = wrote || prediction.wrote
@@ -418,37 +420,33 @@ struct Fit: ParsableCommand {
         return (lines, wrote)
     }
 
-    /// The prediction error `‖ŷ − y*‖/‖y*‖` of an estimate against the noiseless truth on fresh
-    /// windows of the input process (at most about 10⁵ steps, windows as long as the data's), as a
-    /// line for the report; stored as /comparison/prediction_error. A line saying why when either
-    /// model diverges on a fresh window.
-    func comparePredictions(_ predict: (Tensor) throws -> Tensor, _ truth: (Tensor) throws -> Tensor, process: AR1Process,
-                            length: Int, windows: Int, into tree: inout HDF5Tree) -> (line: String, wrote: Bool) {
+    /// The prediction error `‖ŷ − y*‖/‖y*‖` of an estimate against the noiseless truth on the fresh
+    /// windows, as a line for the report; stored as /comparison/prediction_error. A line saying why
+    /// when the estimate diverges on a fresh window.
+    func comparePredictions(_ predict: (Tensor) throws -> Tensor, on fresh: FreshWindows,
+                            into tree: inout HDF5Tree) -> (line: String, wrote: Bool) {
         do {
-            let (error, freshWindows, freshLength) = try freshPredictionError(predict, truth, process: process, length: length,
-                                                                              windows: windows)
+            let error = try fresh.predictionError(predict)
             tree.addDataset("/comparison/prediction_error", Tensor(scalar: error),
-                            description: "Relative prediction error of the fitted model on \(freshWindows) fresh windows of "
-                                + "\(freshLength) steps of the input process, against the noiseless outputs of /model.",
+                            description: "Relative prediction error of the fitted model on \(fresh.windows) fresh windows of "
+                                + "\(fresh.length) steps of the input process, against the noiseless outputs of /model.",
                             formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1")
-            return ("prediction error on \(freshWindows) fresh window\(freshWindows == 1 ? "" : "s") of \(freshLength) steps "
+            return ("prediction error on \(fresh.windows) fresh window\(fresh.windows == 1 ? "" : "s") of \(fresh.length) steps "
                     + "against the noiseless truth: ‖ŷ − y*‖/‖y*‖ = \(formatNumber(error))", true)
         } catch {
             return ("prediction error: not computed (\(error))", false)
         }
     }
 
-    /// `‖ŷ − y*‖/‖y*‖` on fresh windows of the input process (at most about 10⁵ steps, windows as
-    /// long as the data's), with the windows' count and length.
-    func freshPredictionError(_ predict: (Tensor) throws -> Tensor, _ truth: (Tensor) throws -> Tensor, process: AR1Process,
-                              length: Int, windows: Int) throws -> (error: Double, windows: Int, length: Int) {
-        let steps = 100_000
-        let freshLength = min(length, steps)
-        let freshWindows = max(1, min(windows, steps / freshLength))
-        // The inputs `simulate` would draw for the truth with this seed (they do not depend on the model).
-        let x = try process.simulatedInputs(windowRange: 0..<freshWindows, length: freshLength, seed: seed,
-                                            purpose: "spectral-rnn fit fresh windows")
-        return (try predict(x).relativeError(to: truth(x)), freshWindows, freshLength)
+    /// `comparePredictions` on new fresh windows; a line saying why when the truth diverges on one.
+    func comparePredictions(_ predict: (Tensor) throws -> Tensor, _ truth: (Tensor) throws -> Tensor, process: AR1Process,
+                            length: Int, windows: Int, into tree: inout HDF5Tree) -> (line: String, wrote: Bool) {
+        do {
+            let fresh = try FreshWindows(truth: truth, process: process, length: length, windows: windows, seed: seed)
+            return comparePredictions(predict, on: fresh, into: &tree)
+        } catch {
+            return ("prediction error: not computed (\(error))", false)
+        }
     }
 
     /// The output file's datasets and attributes.
@@ -513,5 +511,32 @@ struct Fit: ParsableCommand {
         tree.setAttribute("warnings", .string(d.warnings.joined(separator: "\n")), at: "/diagnostics")
         tree.setAttribute("windows", .integer(source.windows), at: "/diagnostics")
         tree.setAttribute("length", .integer(source.length), at: "/diagnostics")
+    }
+}
+
+/// Fresh windows of the input process (at most about 10⁵ steps, windows as long as the data's)
+/// and the noiseless outputs of the truth on them, drawn and run once for every prediction error
+/// of one report.
+struct FreshWindows {
+    let windows: Int
+    let length: Int
+    /// The inputs `simulate` would draw for the truth with this seed (they do not depend on the model).
+    let x: Tensor
+    /// The truth's noiseless outputs on `x`.
+    let target: Tensor
+
+    init(truth: (Tensor) throws -> Tensor, process: AR1Process, length dataLength: Int, windows dataWindows: Int,
+         seed: UInt64) throws {
+        let steps = 100_000
+        length = min(dataLength, steps)
+        windows = max(1, min(dataWindows, steps / length))
+        x = try process.simulatedInputs(windowRange: 0..<windows, length: length, seed: seed,
+                                        purpose: "spectral-rnn fit fresh windows")
+        target = try truth(x)
+    }
+
+    /// `‖ŷ − y*‖/‖y*‖` of a predictor on these windows.
+    func predictionError(_ predict: (Tensor) throws -> Tensor) throws -> Double {
+        try predict(x).relativeError(to: target)
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SpectralRNN
 import Foundation
 
 @main
@@ -14,6 +15,7 @@ struct SpectralRNNCommand: ParsableCommand {
     /// standard error, `spectral-rnn: <message>`, and exit code 1. Help and version
     /// requests are printed as usual.
     static func main() {
+        holdBLASToOneThread()
         if let problem = dashArgumentProblem(Array(CommandLine.arguments.dropFirst())) {
             printFailure(problem)
             Self.exit(withError: ExitCode(1))

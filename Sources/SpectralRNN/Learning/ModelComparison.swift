@@ -80,6 +80,11 @@ public struct ParameterErrors: Sendable, Equatable, CustomStringConvertible {
     /// Aligns `estimate` to `truth` (MATH.md §1) and measures the remaining errors.
     public init(_ estimate: IORNN, truth: IORNN) throws {
         let (aligned, permutation) = try align(estimate, to: truth)
+        self.init(aligned: aligned, permutation: permutation, truth: truth)
+    }
+
+    /// The errors of an estimate already aligned to `truth` by `align(_:to:)`, with its permutation.
+    public init(aligned: IORNN, permutation: [Int], truth: IORNN) {
         a1 = aligned.a1.relativeError(to: truth.a1)
         u = aligned.u.relativeError(to: truth.u)
         a2 = aligned.a2.relativeError(to: truth.a2)

@@ -36,10 +36,16 @@ public enum LinearAlgebraFailure: String, Sendable, Equatable {
 /// (moment accumulation over batches of windows, independent restarts); OpenBLAS's own
 /// threads would compete with that for cores, and on the small matrices used here they
 /// cost more in start-up and synchronization than they gain. The Debian build is the
-/// pthreads variant, where the setting is process-wide. A global `let` is initialized
-/// lazily and exactly once (thread-safe), at the first BLAS or LAPACK call made here.
+/// pthreads variant, where the setting is process-wide. It starts its server threads when
+/// the library is loaded, and each spins in `sched_yield` for its timeout (about 0.1 s) before
+/// it sleeps — on two cores, a tenth of a second taken from the moment accumulation. With one
+/// thread they are never used, so they are stopped (`blas_thread_shutdown_`; a threaded call
+/// would start them again, and none is made). A global `let` is initialized lazily and
+/// exactly once (thread-safe), at the first BLAS or LAPACK call made here or at
+/// `holdBLASToOneThread()`.
 private let blasSingleThreaded: Bool = {
     openblas_set_num_threads(1)
+    _ = blas_thread_shutdown_()
     return true
 }()
 
@@ -47,6 +53,12 @@ private let blasSingleThreaded: Bool = {
 @inline(__always)
 func ensureBLASConfigured() {
     _ = blasSingleThreaded
+}
+
+/// Sets OpenBLAS to one thread and stops its idle server threads now, rather than at the
+/// first BLAS call: programs call it first, so that the threads do not spin while they work.
+public func holdBLASToOneThread() {
+    ensureBLASConfigured()
 }
 
 // MARK: - Shared helpers for LAPACK wrappers

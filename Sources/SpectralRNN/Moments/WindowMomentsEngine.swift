@@ -5,8 +5,8 @@
 // accumulated on its own into plain sums and sums of squares, closed into records of
 // consecutive pairs (WindowMomentsAccumulation.swift), and the parts' records are appended
 // in part order and pooled by Chan's exact merge. The `threads` workers (at most 16) take
-// parts w, w + threads, … in their own workspace, handing over each part's records before
-// the next. So results depend on neither scheduling nor the thread count (any `threads`
+// the next part not yet taken, each in its own workspace, handing over each part's records
+// before the next. So results depend on neither scheduling nor the thread count (any `threads`
 // gives the same bits), and memory is one batch plus a fixed workspace per worker.
 //
 // Within a part, times are processed in chunks of up to `blockColumns` consecutive times of
@@ -22,6 +22,7 @@
 // - The projected moment needs only `αᵀu_τ`, computed directly with the blocks `αᵀP_{τ,·}`.
 
 import Foundation
+import Synchronization
 
 extension WindowMomentKernels {
     /// One estimation: the constant blocks of P, the directions, one workspace per thread and
@@ -189,9 +190,15 @@ extension WindowMomentKernels {
                 handed.deallocate()
             }
             nonisolated(unsafe) let slots = handed
+            // Parts go to whichever worker is free (a part's records depend on the part alone:
+            // each starts on an empty block), so a worker that the reader thread or the system
+            // holds up does not keep the other waiting at the end of the batch.
+            let nextPart = PartCounter()
             let work: @Sendable (Int) -> Void = { worker in
                 let workspace = self.workspaces[worker]
-                for part in stride(from: worker, to: parts, by: workers) {
+                while true {
+                    let part = nextPart.take()
+                    guard part < parts else { break }
                     let range = (total * part / parts)..<(total * (part + 1) / parts)
                     self.accumulate(batch, prefix: frozenPrefix, pairs: range, into: workspace)
                     slots[3 * part] = self.wantsSecondOrder ? workspace.secondOrder.takeRecords() : []
@@ -285,13 +292,40 @@ extension WindowMomentKernels {
         }
 
         /// Rows `out[a][j] = Σ_b L[a,b] x[b][j] + M[a,b] x[b][j+1] + U[a,b] x[b][j+2]` for j < count
-        /// (rounded up to a multiple of 4), from the time-major x rows.
+        /// (rounded up to a multiple of 4), from the time-major x rows. Four rows a at a time share
+        /// the x loads and give four independent sums (each sum in the order of one row alone).
         @inline(__always)
         private func tridiagonalRows(_ xRows: UnsafeMutablePointer<Double>, count: Int, rows: Int,
                                      lower: UnsafeMutablePointer<Double>, middle: UnsafeMutablePointer<Double>,
                                      upper: UnsafeMutablePointer<Double>, into out: UnsafeMutablePointer<Double>) {
             let d = dx
-            for a in 0..<rows {
+            var a = 0
+            while a + 4 <= rows {
+                let l0 = lower + a * d, m0 = middle + a * d, u0 = upper + a * d
+                let l1 = l0 + d, m1 = m0 + d, u1 = u0 + d
+                let l2 = l1 + d, m2 = m1 + d, u2 = u1 + d
+                let l3 = l2 + d, m3 = m2 + d, u3 = u2 + d
+                var j = 0
+                while j < count {
+                    var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>(), acc2 = SIMD4<Double>(), acc3 = SIMD4<Double>()
+                    for b in 0..<d {
+                        let row = xRows + b * rowStride + j
+                        let x0 = load4(row), x1 = load4(row + 1), x2 = load4(row + 2)
+                        acc0 += l0[b] * x0 + m0[b] * x1 + u0[b] * x2
+                        acc1 += l1[b] * x0 + m1[b] * x1 + u1[b] * x2
+                        acc2 += l2[b] * x0 + m2[b] * x1 + u2[b] * x2
+                        acc3 += l3[b] * x0 + m3[b] * x1 + u3[b] * x2
+                    }
+                    let target = out + a * rowStride + j
+                    store4(acc0, target)
+                    store4(acc1, target + rowStride)
+                    store4(acc2, target + 2 * rowStride)
+                    store4(acc3, target + 3 * rowStride)
+                    j += 4
+                }
+                a += 4
+            }
+            while a < rows {
                 let target = out + a * rowStride
                 var j = 0
                 while j < count {
@@ -303,6 +337,7 @@ extension WindowMomentKernels {
                     store4(acc, target + j)
                     j += 4
                 }
+                a += 1
             }
         }
 
@@ -536,6 +571,14 @@ extension WindowMomentKernels {
         func projectedResult() -> StreamingMean {
             projectedTotals.streamingMean(shape: [dh, dh], packed: Array(0..<(dh * dh)))
         }
+    }
+
+    /// The next part of a batch to accumulate, handed out once each.
+    final class PartCounter: Sendable {
+        private let next = Atomic<Int>(0)
+
+        /// A part index no other caller has been given (≥ partsPerBatch when all are taken).
+        func take() -> Int { next.wrappingAdd(1, ordering: .relaxed).oldValue }
     }
 
     /// At most two end times of a window, iterated without an array.

@@ -29,6 +29,7 @@ public final class Notebook {
     /// (standard output by default).
     public init(walkthrough: String, title: String, options: NotebookOptions,
                 output: @escaping (String) -> Void = { print($0) }) {
+        holdBLASToOneThread()
         self.walkthrough = walkthrough
         self.options = options
         self.output = output
