@@ -255,7 +255,7 @@ nb.claim("Past toy dimensions, simultaneous diagonalization alone is not robust 
 nb.derivation(
     "T̂ = T + E, T of rank k with p = k(dx + dy) − k free parameters, n ≈ dy·dx(dx+1)/2 distinct entries",
     "the best rank-k fit absorbs the part of E along the model's tangent space: ‖T̂ − T̂_k‖ ≈ ‖E‖ √(1 − p/n) < ‖E‖",
-    "refined = ALS sweeps (each lowers the residual) from [B, A, A] of each spectral start; the smaller residual is kept")
+    "refined = ALS sweeps (each lowers the residual) from [B, A, A] of each spectral start, and from CP-ALS's singular-vector start when neither reaches the sampling error; the smallest residual is kept")
 let scaleCases: [(dx: Int, dh: Int, samples: Int)] = options.quick
     ? [(16, 12, 40_000)] : [(16, 12, 100_000), (32, 24, 100_000)]
 var scaleRows: [[String]] = []

@@ -541,8 +541,9 @@ fileprivate func noisyInstance(dy: Int, dx: Int, k: Int, epsilon: Double, seed: 
         #expect(result.reachesSamplingError == true)
         #expect(try factorMatchScore(estimated: result.decomposition.a, truth: truth.a) >= 0.999)
         #expect(try factorMatchScore(estimated: result.decomposition.b, truth: truth.b) >= 0.999)
-        // Every start is reported; refinement never raises a start's residual; the winner is the smallest.
-        #expect(result.starts.map(\.initializer) == CPInitializer.allCases)
+        // Every start is reported (the spectral ones reach ε, so the singular-vector start is not
+        // tried); refinement never raises a start's residual; the winner is the smallest.
+        #expect(result.starts.map(\.initializer) == [.simultaneousDiagonalization, .whitenedPowerMethod])
         for start in result.starts {
             if let initial = start.initialResidual, let refined = start.refinedResidual {
                 #expect(refined <= initial)
@@ -561,6 +562,21 @@ fileprivate func noisyInstance(dy: Int, dx: Int, k: Int, epsilon: Double, seed: 
         let tooFew = try refinedDecomposition(t, rank: 11, samplingError: epsilon, random: &short)
         #expect(tooFew.reachesSamplingError == false, "rank 11 residual \(tooFew.residual)")
         #expect(tooFew.summary.contains("> sampling error"))
+        // Above the sampling error, CP-ALS's singular-vector start is tried too, and the kept fit
+        // is still the smallest refined residual.
+        #expect(tooFew.starts.map(\.initializer) == CPInitializer.allCases)
+        let tooFewRefined = tooFew.starts.compactMap(\.refinedResidual)
+        #expect(tooFewRefined.count == 3 && tooFew.residual == tooFewRefined.min())
+        #expect(tooFew.summary.contains("from leading singular vectors"))
+    }
+
+    /// Without a sampling error there is no criterion to stop at, so all three starts are tried.
+    @Test func withoutASamplingErrorEveryStartIsTried() throws {
+        let (_, t) = noisyInstance(dy: 6, dx: 5, k: 3, epsilon: 0.01, seed: 96)
+        var random = RandomStream(seed: 96, purpose: "refined")
+        let result = try refinedDecomposition(t, rank: 3, random: &random)
+        #expect(result.starts.map(\.initializer) == CPInitializer.allCases)
+        #expect(result.residual == result.starts.compactMap(\.refinedResidual).min())
     }
 
     /// Exact input: refinement keeps the exact answer (residual at rounding level).

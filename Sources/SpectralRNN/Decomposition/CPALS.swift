@@ -77,19 +77,10 @@ public func cpALS(_ tensor: Tensor, rank: Int, options: CPALSOptions = CPALSOpti
     for run in 0..<options.restarts {
         // Initialization.
         var factors: [Tensor] = []
-        for mode in 0..<3 {
-            let d = shape[mode]
-            if run == 0 && options.initialization == .svd {
-                let f = try svd(unfoldings[mode])
-                let available = Swift.min(k, f.u.shape[1])
-                var m = random.gaussianTensor([k, d])
-                for j in 0..<available {
-                    for i in 0..<d { m.storage[j * d + i] = f.u[i, j] }
-                }
-                factors.append(m)
-            } else {
-                factors.append(random.gaussianTensor([k, d]))
-            }
+        if run == 0 && options.initialization == .svd {
+            factors = try leadingSingularVectorStart(unfoldings, rank: k, random: &random)
+        } else {
+            for mode in 0..<3 { factors.append(random.gaussianTensor([k, shape[mode]])) }
         }
         var weights = [Double](repeating: 1, count: k)
         let sweeps = try alternatingLeastSquaresSweeps(tensor, unfoldings: unfoldings, factors: &factors, weights: &weights,
@@ -109,6 +100,21 @@ public func cpALS(_ tensor: Tensor, rank: Int, options: CPALSOptions = CPALSOpti
     let decomposition = CPDecomposition(weights: chosen.weights, factors: chosen.factors).normalized()
     return CPALSResult(decomposition: decomposition, relativeError: chosen.error, iterations: chosen.iterations,
                        converged: chosen.converged, runErrors: runErrors)
+}
+
+/// The SVD start of CP-ALS: for each mode n, rows j < k of the k×d_n factor are the leading left
+/// singular vectors of the unfolding T_(n) (Gaussian rows where the unfolding has fewer than k).
+func leadingSingularVectorStart(_ unfoldings: [Tensor], rank k: Int, random: inout RandomStream) throws -> [Tensor] {
+    try unfoldings.map { unfolding in
+        let d = unfolding.shape[0]
+        let f = try svd(unfolding)
+        let available = Swift.min(k, f.u.shape[1])
+        var m = random.gaussianTensor([k, d])
+        for j in 0..<available {
+            for i in 0..<d { m.storage[j * d + i] = f.u[i, j] }
+        }
+        return m
+    }
 }
 
 /// The ALS sweeps of `cpALS` from given factors (rows = components), shared by `cpALS` and `refinedDecomposition`.

@@ -96,14 +96,24 @@ extension Tensor {
 
     /// The Frobenius norm `sqrt(Σ T_i²)`, computed with scaling so it neither overflows nor underflows.
     public var frobeniusNorm: Double {
-        let scale = maxAbs
-        guard scale > 0, scale.isFinite else { return scale }  // 0, +∞ or NaN propagate
+        storage.withUnsafeBufferPointer { s in Tensor.scaledNorm(s.count) { s[$0] } }
+    }
+
+    /// `sqrt(Σ_k v(k)²)` for k < count, scaled by `max_k |v(k)|` (NaN if any v(k) is NaN; 0, +∞
+    /// and NaN scales propagate). Two passes over v, no storage.
+    @inline(__always)
+    private static func scaledNorm(_ count: Int, _ v: (Int) -> Double) -> Double {
+        var scale = 0.0
+        for k in 0..<count {
+            let x = v(k)
+            if x.isNaN { return .nan }
+            scale = Swift.max(scale, Swift.abs(x))
+        }
+        guard scale > 0, scale.isFinite else { return scale }
         var sum = 0.0
-        storage.withUnsafeBufferPointer { s in
-            for x in s {
-                let r = x / scale
-                sum += r * r
-            }
+        for k in 0..<count {
+            let r = v(k) / scale
+            sum += r * r
         }
         return scale * sum.squareRoot()
     }
@@ -119,9 +129,16 @@ extension Tensor {
     }
 
     /// The relative error `‖self − reference‖_F / ‖reference‖_F` (0 when both are zero, +∞ when only the reference is).
+    ///
+    /// The same numbers as `(self − reference).frobeniusNorm / reference.frobeniusNorm`, without
+    /// storing the difference.
     public func relativeError(to reference: Tensor) -> Double {
-        let difference = (self - reference).frobeniusNorm
-        let size = reference.frobeniusNorm
+        precondition(shape == reference.shape, "Tensor -: shapes \(shape) and \(reference.shape) differ")
+        let (difference, size) = storage.withUnsafeBufferPointer { a in
+            reference.storage.withUnsafeBufferPointer { b in
+                (Tensor.scaledNorm(a.count) { a[$0] - b[$0] }, Tensor.scaledNorm(b.count) { b[$0] })
+            }
+        }
         if size == 0 { return difference == 0 ? 0 : .infinity }
         return difference / size
     }
