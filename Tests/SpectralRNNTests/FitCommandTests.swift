@@ -156,6 +156,18 @@ struct FitCommandTests {
         #expect(try records(source) == expected)
         #expect(try records(HDF5WindowSource(path: path, batchBytes: batchBytes, prefetch: false)) == expected)
         #expect(try records(TensorWindowSource(x: data.x, y: data.y, stepsPerBatch: 64)) == expected)
+
+        // The inputs-only pass (the AR(1) fit's): the same segments' x, in the same order, and no y.
+        var full: [(x: [Double], accumulate: Range<Int>)] = [], inputsOnly: [(x: [Double], accumulate: Range<Int>)] = []
+        var emptyY = true
+        try source.forEachBatch { segments in full += segments.map { ($0.x, $0.accumulate) } }
+        try source.forEachInputBatch { segments in
+            inputsOnly += segments.map { ($0.x, $0.accumulate) }
+            emptyY = emptyY && segments.allSatisfy(\.y.isEmpty)
+        }
+        #expect(emptyY)
+        #expect(full.count == inputsOnly.count)
+        #expect(zip(full, inputsOnly).allSatisfy { $0.x == $1.x && $0.accumulate == $1.accumulate })
     }
 
     /// The moments of the fit computed over the file equal those over the same tensors in memory.

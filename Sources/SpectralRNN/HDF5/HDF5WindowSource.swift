@@ -143,8 +143,18 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
     /// (the one processed, the one waiting, the one being read), about 12 MB by default. An error
     /// of batch k+1 (a NaN, an unreadable slab) is thrown after batch k, in file order.
     public func forEachBatch(_ body: ([WindowSegment]) throws -> Void) throws {
+        try batches(inputsOnly: false, body)
+    }
+
+    /// `forEachBatch` reading /x alone: the segments' y are empty (for the AR(1) fit, which
+    /// reads nothing else; /y is then read and checked by the passes that use it).
+    public func forEachInputBatch(_ body: ([WindowSegment]) throws -> Void) throws {
+        try batches(inputsOnly: true, body)
+    }
+
+    private func batches(inputsOnly: Bool, _ body: ([WindowSegment]) throws -> Void) throws {
         guard prefetch else {
-            try produce { segments in
+            try produce(inputsOnly: inputsOnly) { segments in
                 try body(segments)
                 return true
             }
@@ -158,7 +168,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
                 finished.signal()
             }
             do {
-                try produce { segments in channel.put(.success(segments)) }
+                try produce(inputsOnly: inputsOnly) { segments in channel.put(.success(segments)) }
             } catch {
                 _ = channel.put(.failure(error))
             }
@@ -178,7 +188,8 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
     private func yIndex(_ index: [Int]) -> [Int] { scalarOutput ? Array(index.prefix(2)) : index }
 
     /// Reads the batches in file order and hands each to `emit`, which returns false to stop.
-    private func produce(_ emit: ([WindowSegment]) throws -> Bool) throws {
+    /// With `inputsOnly`, /y is not read and the segments' y are empty.
+    private func produce(inputsOnly: Bool = false, _ emit: ([WindowSegment]) throws -> Bool) throws {
         let data = try OpenData(path: path)
         defer { data.close() }
         let dx = inputDimension, dy = outputDimension, n = length
@@ -194,7 +205,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
                     try read(data.x, "/x", start: [first, 0, 0], count: [count, n, dx], into: buffer)
                     initialized = count * n * dx
                 }
-                let ys = try Array<Double>(unsafeUninitializedCapacity: count * n * dy) { buffer, initialized in
+                let ys = inputsOnly ? [] : try Array<Double>(unsafeUninitializedCapacity: count * n * dy) { buffer, initialized in
                     try read(data.y, "/y", start: yIndex([first, 0, 0]), count: yIndex([count, n, dy]), into: buffer)
                     initialized = count * n * dy
                 }
@@ -212,7 +223,9 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
                     // The batch's steps with the margins its first and last segments need.
                     let low = max(0, start - 2), high = min(n, end + 2)
                     try read(data.x, "/x", start: [window, low, 0], count: [1, high - low, dx], into: &xs)
-                    try read(data.y, "/y", start: yIndex([window, low, 0]), count: yIndex([1, high - low, dy]), into: &ys)
+                    if !inputsOnly {
+                        try read(data.y, "/y", start: yIndex([window, low, 0]), count: yIndex([1, high - low, dy]), into: &ys)
+                    }
                     var segments: [WindowSegment] = []
                     var from = start
                     while from < end {
@@ -220,7 +233,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
                         let first = max(0, from - 2), last = min(n, to + 2)
                         segments.append(WindowSegment(windowLength: n, firstTime: first,
                                                       x: Array(xs[((first - low) * dx)..<((last - low) * dx)]),
-                                                      y: Array(ys[((first - low) * dy)..<((last - low) * dy)]),
+                                                      y: inputsOnly ? [] : Array(ys[((first - low) * dy)..<((last - low) * dy)]),
                                                       accumulate: from..<to))
                         from = to
                     }

@@ -28,7 +28,7 @@ public func fitAR1Process(_ source: WindowSource) throws -> AR1Estimate {
     // with the number of batches, not with the number of pairs.
     var b00 = c00, b10 = c10, b11 = c11
     var product = [Double](repeating: 0, count: d * d)
-    try source.forEachBatch { segments in
+    try source.forEachInputBatch { segments in
         for k in 0..<(d * d) { b00[k] = 0; b10[k] = 0; b11[k] = 0 }
         for segment in segments {
             let first = segment.firstTime

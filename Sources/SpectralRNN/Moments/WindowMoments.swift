@@ -37,7 +37,8 @@ public struct WindowSegment: Sendable {
     public let firstTime: Int
     /// Inputs, steps×dx, row-major.
     public let x: [Double]
-    /// Outputs, steps×dy, row-major (only the rows of accumulated times are read).
+    /// Outputs, steps×dy, row-major (only the rows of accumulated times are read); may be empty
+    /// in the segments of `WindowSource.forEachInputBatch`.
     public let y: [Double]
     /// The GLOBAL times t whose terms are added.
     public let accumulate: Range<Int>
@@ -75,6 +76,16 @@ public protocol WindowSource {
     /// Calls body with consecutive batches of segments covering every (window, t) exactly
     /// once; batches are sized so memory stays bounded (a few MB).
     func forEachBatch(_ body: ([WindowSegment]) throws -> Void) throws
+    /// `forEachBatch` for consumers that read x alone (the AR(1) fit): a source may leave y
+    /// empty in these segments, and skip reading it.
+    func forEachInputBatch(_ body: ([WindowSegment]) throws -> Void) throws
+}
+
+extension WindowSource {
+    /// By default the segments of `forEachBatch`, y included.
+    public func forEachInputBatch(_ body: ([WindowSegment]) throws -> Void) throws {
+        try forEachBatch(body)
+    }
 }
 
 /// An in-memory source over N×n×dx inputs and N×n×dy outputs (tests, walkthroughs).
