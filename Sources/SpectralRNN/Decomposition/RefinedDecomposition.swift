@@ -123,6 +123,13 @@ public func refinedDecomposition(_ tensor: Tensor, rank: Int, samplingError: Dou
                 start = try whitenedTensorPowerMethod(t, rank: rank, form: .partiallySymmetric, options: powerOptions,
                                                       random: &random).decomposition
             case .leadingSingularVectors:
+                // CP-ALS would pad a rank above the dimensions with random rows; the spectral
+                // starts refuse it, and so does this one.
+                let dy = t.shape[0], dx = t.shape[1]
+                guard rank <= min(dx, dy) else {
+                    throw DecompositionError(routine: routine, kind: .invalidRank,
+                                             message: "rank k = \(rank) exceeds min(dx, dy) = \(min(dx, dy))")
+                }
                 start = CPDecomposition(weights: [Double](repeating: 1, count: rank),
                                         factors: try leadingSingularVectorStart(unfoldings, rank: rank, random: &random))
             }
