@@ -74,8 +74,14 @@ file.setAttribute("window_length", .integer(windowLength), at: "/model")
 file.setAttribute("dh", .integer(dh), at: "/model")
 file.setAttribute("dz", .integer(dz), at: "/model")
 
-// The largest training set (--samples): 5.12·10⁵ windows, 4·10⁶ (window, t) pairs.
-let largestWindows = options.sampleCount(full: 512_000, quick: 32_000)
+// The largest training set (--samples): 5.12·10⁵ windows, 4·10⁶ (window, t) pairs; --quick 1.28·10⁵.
+let fullWindows = 512_000
+let largestWindows = options.sampleCount(full: fullWindows, quick: 128_000)
+/// The prediction target for the largest set: 5% at 5.12·10⁵ windows (the issue's), carried to
+/// fewer windows by the N^{−1/2} rate the table against N measures (prediction slope −0.50 over
+/// 20 seeds): 10% for --quick's 1.28·10⁵. At 3.2·10⁴ windows the errors were 2.8–5.5% (the
+/// table of the docs page), so a fixed 5% there failed on about half the seeds.
+let predictionTarget = 0.05 * max(1, (Double(fullWindows) / Double(largestWindows)).squareRoot())
 let source = nb.must("simulated windows") {
     try SimulatedWindowSource(model: model, process: process, windows: largestWindows, length: windowLength,
                               seed: options.seed, purpose: "training windows")
@@ -103,7 +109,7 @@ nb.table(["method", "prediction error on \(testWindows) fresh windows"], [
 ])
 nb.atMost("the forward-only fit of 03 predicts this BRNN's fresh windows within 5%", paper: "§3.2 applied to eq. 18 data",
           quantity: "prediction error", measured: forwardOnlyPrediction, bound: 0.05,
-          basis: "the target GLOREE-B meets below; set up to fail", kind: .counterexample)
+          basis: "the target GLOREE-B meets at \(fullWindows) windows; 03's error is a bias that does not fall with N; set up to fail", kind: .counterexample)
 
 // MARK: - Theorem 7, first step
 
@@ -255,9 +261,10 @@ nb.atMost("from the exact (population) moments GLOREE-B finds dz = \(dz) and rec
           bound: 1e-10, basis: "exact input: rounding only")
 let largestErrors = nb.must("alignment") { try BidirectionalParameterErrors(largest.model, truth: model) }
 nb.say("On the largest set (\(largestWindows) windows; \(largest.secondMoment.count) pairs for the second-order moment, \(largest.projectedPast.count) with t ≥ 2 for P⁻, \(largest.projectedFuture.count) with t ≤ n − 1 for P⁺): \(largestErrors); relative standard errors of Û \(formatNumber(largest.uRelativeStandardError ?? .nan)) and V̂ \(formatNumber(largest.vRelativeStandardError ?? .nan)); prediction error \(formatNumber(largestPrediction)).")
-nb.atMost("with \(largestWindows) windows (\(largestWindows * windowLength) pairs) the recovered BRNN predicts fresh windows within 5%", paper: "issue target",
-          quantity: "prediction error", measured: largestPrediction, bound: 0.05,
-          basis: "target 5%, met here with a factor \(formatNumber(0.05 / largestPrediction, digits: 3)) to spare")
+nb.atMost("with \(largestWindows) windows (\(largestWindows * windowLength) pairs) the recovered BRNN predicts fresh windows within \(formatNumber(100 * predictionTarget, digits: 3))%", paper: "issue target",
+          quantity: "prediction error", measured: largestPrediction, bound: predictionTarget,
+          basis: largestWindows >= fullWindows ? "target 5%, met here with a factor \(formatNumber(predictionTarget / largestPrediction, digits: 3)) to spare"
+              : "the 5% target at \(fullWindows) windows times √(\(fullWindows)/\(largestWindows)), the N^{−1/2} rate; met with a factor \(formatNumber(predictionTarget / largestPrediction, digits: 3)) to spare")
 
 // The table against N: independent sets per size, more where fits are cheap, from N/32 (16 000
 // windows by default, where the assignment became reliable: the table after this one) up. The
