@@ -118,14 +118,6 @@ public struct IORNN: Sendable {
         return .permutationOnly
     }
 
-    /// σ(z) by Horner's rule.
-    @inline(__always)
-    func sigma(_ z: Double) -> Double {
-        var s = 0.0
-        for i in stride(from: coefficients.count - 1, through: 0, by: -1) { s = s * z + coefficients[i] }
-        return s
-    }
-
     /// `p(s) = |c_0|√dh + Σ_{i≥1} |c_i| s^i`, a bound on `‖σ(z)‖₂` for `‖z‖₂ ≤ s` (since `‖z^{∘i}‖₂ ≤ ‖z‖₂^i`).
     public func activationBound(_ s: Double) -> Double {
         var total = abs(coefficients[0]) * Double(hiddenDimension).squareRoot()
@@ -188,41 +180,54 @@ public struct IORNN: Sendable {
                      into ys: UnsafeMutableBufferPointer<Double>, yOffset: Int,
                      states: UnsafeMutableBufferPointer<Double>?, window: Int) throws {
         let dx = inputDimension, dh = hiddenDimension, dy = outputDimension
-        var h = [Double](repeating: 0, count: dh)
-        var z = [Double](repeating: 0, count: dh)
         var largestInput = 0.0
-        try a1.storage.withUnsafeBufferPointer { pa1 in
-            try u.storage.withUnsafeBufferPointer { pu in
-                try a2.storage.withUnsafeBufferPointer { pa2 in
-                    for t in 0..<n {
-                        let xBase = xOffset + t * dx
-                        var inputNorm2 = 0.0
-                        for j in 0..<dh {
-                            var s = 0.0
-                            for i in 0..<dx { s += pa1[j * dx + i] * xs[xBase + i] }
-                            inputNorm2 += s * s
-                            for k in 0..<dh { s += pu[j * dh + k] * h[k] }
-                            z[j] = s
-                        }
-                        largestInput = Swift.max(largestInput, inputNorm2.squareRoot())
-                        var norm2 = 0.0
-                        for j in 0..<dh {
-                            h[j] = sigma(z[j])
-                            norm2 += h[j] * h[j]
-                        }
-                        let norm = norm2.squareRoot()
-                        guard norm.isFinite, norm <= IORNN.divergenceThreshold else {
-                            throw divergence(window: window, t: t + 1, length: n, stateNorm: norm,
-                                             largestInput: largestInput)
-                        }
-                        if let states {
-                            for j in 0..<dh { states[(window * n + t) * dh + j] = h[j] }
-                        }
-                        let yBase = yOffset + t * dy
-                        for o in 0..<dy {
-                            var s = 0.0
-                            for j in 0..<dh { s += pa2[j * dy + o] * h[j] }
-                            ys[yBase + o] = s
+        // h and z on the stack, the weights and σ's coefficients by pointer: the same sums in the
+        // same order as before (σ(z) by Horner's rule), without array checks per step.
+        try withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * dh) { buffer in
+            let h = buffer.baseAddress!, z = h + dh
+            h.initialize(repeating: 0, count: 2 * dh)
+            try a1.storage.withUnsafeBufferPointer { pa1 in
+                try u.storage.withUnsafeBufferPointer { pu in
+                    try a2.storage.withUnsafeBufferPointer { pa2 in
+                        try coefficients.withUnsafeBufferPointer { c in
+                            let a1 = pa1.baseAddress!, u = pu.baseAddress!, a2 = pa2.baseAddress!, x = xs.baseAddress!
+                            let top = c.count - 1
+                            for t in 0..<n {
+                                let xt = x + (xOffset &+ t &* dx)
+                                var inputNorm2 = 0.0
+                                for j in 0..<dh {
+                                    var s = 0.0
+                                    let row = a1 + j &* dx
+                                    for i in 0..<dx { s += row[i] * xt[i] }
+                                    inputNorm2 += s * s
+                                    let recurrent = u + j &* dh
+                                    for k in 0..<dh { s += recurrent[k] * h[k] }
+                                    z[j] = s
+                                }
+                                largestInput = Swift.max(largestInput, inputNorm2.squareRoot())
+                                var norm2 = 0.0
+                                for j in 0..<dh {
+                                    var value = 0.0
+                                    var i = top
+                                    while i >= 0 { value = value * z[j] + c[i]; i &-= 1 }
+                                    h[j] = value
+                                    norm2 += value * value
+                                }
+                                let norm = norm2.squareRoot()
+                                guard norm.isFinite, norm <= IORNN.divergenceThreshold else {
+                                    throw divergence(window: window, t: t + 1, length: n, stateNorm: norm,
+                                                     largestInput: largestInput)
+                                }
+                                if let states {
+                                    for j in 0..<dh { states[(window * n + t) * dh + j] = h[j] }
+                                }
+                                let yt = ys.baseAddress! + (yOffset &+ t &* dy)
+                                for o in 0..<dy {
+                                    var s = 0.0
+                                    for j in 0..<dh { s += a2[j &* dy &+ o] * h[j] }
+                                    yt[o] = s
+                                }
+                            }
                         }
                     }
                 }

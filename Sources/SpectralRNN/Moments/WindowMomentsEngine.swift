@@ -356,30 +356,42 @@ extension WindowMomentKernels {
             }
         }
 
+        /// `out[r][j] = source[(j − columns.lowerBound)·rows + r]` for j in `columns` (time-major
+        /// steps into row-major rows of stride `rowStride`), and 0 in the other columns below `width`.
+        @inline(__always)
+        private func transpose(_ source: UnsafePointer<Double>, rows: Int, columns: Range<Int>,
+                               into out: UnsafeMutablePointer<Double>, zeroingUpTo width: Int) {
+            let first = columns.lowerBound, end = columns.upperBound
+            for r in 0..<rows {
+                let target = out + r &* rowStride
+                var j = 0
+                while j < first { target[j] = 0; j &+= 1 }
+                var from = source + r
+                while j < end {
+                    target[j] = from.pointee
+                    from += rows
+                    j &+= 1
+                }
+                while j < width { target[j] = 0; j &+= 1 }
+            }
+        }
+
         /// Accumulates times `c0..<c1` (at most `blockColumns`) of one window; x and y point at
         /// the window's time `firstTime`, which holds `steps` times.
         private func accumulateChunk(x: UnsafePointer<Double>, y: UnsafePointer<Double>, windowLength n: Int, firstTime: Int,
                                      steps: Int, times: Range<Int>, workspace ws: Workspace) {
             let c0 = times.lowerBound, c1 = times.upperBound, length = c1 - c0
-            let d = dx, stride = rowStride
+            let d = dx
             // x rows for times c0−2 … c1 (zero outside the segment: outside the window that drops
             // the missing neighbour terms; inside it, only times no accumulated term uses).
+            // Columns j ↔ time c0 − 2 + j; those of times firstTime ..< firstTime + steps are copied.
             let xRows = ws.xRows
-            for j in 0..<(length + 3) {
-                let tau = c0 - 2 + j
-                if tau >= firstTime && tau < firstTime + steps {
-                    let source = x + (tau - firstTime) * d
-                    for b in 0..<d { xRows[b * stride + j] = source[b] }
-                } else {
-                    for b in 0..<d { xRows[b * stride + j] = 0 }
-                }
-            }
+            let columns = length + 3
+            let heldFirst = min(columns, max(0, firstTime - (c0 - 2)))
+            let held = heldFirst..<max(heldFirst, min(columns, firstTime + steps - (c0 - 2)))
+            transpose(x + (c0 - 2 + held.lowerBound - firstTime) * d, rows: d, columns: held, into: xRows, zeroingUpTo: columns)
             // y rows for times c0 … c1−1.
-            let yRows = ws.yRows
-            for k in 0..<length {
-                let source = y + (c0 + k - firstTime) * dy
-                for i in 0..<dy { yRows[i * stride + k] = source[i] }
-            }
+            transpose(y + (c0 - firstTime) * dy, rows: dy, columns: 0..<length, into: ws.yRows, zeroingUpTo: length)
             // u (or αᵀu) rows for times c0−1 … c1−1: row index j ↔ time c0−1+j.
             let uTimes = (c0 - 1)..<c1
             if wantsSecondOrder || wantsMixed {
