@@ -128,19 +128,27 @@ struct Fit: ParsableCommand {
 
         let (process, processNote, estimatedPairs) = try inputProcess(source)
 
+        // What to compare with, when the file says how it was made. The fresh windows and the
+        // truth's outputs on them do not depend on the fit: they are computed on another thread
+        // while the passes run (which leave part of a core idle), and awaited after them.
+        let truthModel = trueModel(source.reader, dx: dx, dh: hidden, dy: dy)
+        var pendingFresh: PendingFreshWindows? = nil
+        if case .some(.success(let truth)) = truthModel {
+            pendingFresh = PendingFreshWindows(truth: truth, process: process, length: source.length,
+                                               windows: source.windows, seed: seed)
+        }
+
         let result = try gloree(source, process: process, hidden: hidden, seed: seed, threads: threads)
         let diagnostics = result.diagnostics
         let elapsed = clock.now - started
 
-        // What to compare with, when the file says how it was made.
         var comparison: [String] = []
         var wroteComparison = false
         var tree = HDF5Tree()
-        switch trueModel(source.reader, dx: dx, dh: hidden, dy: dy) {
+        switch truthModel {
         case .none: break
         case .some(.success(let truth)):
-            (comparison, wroteComparison) = compare(result, with: truth, process: process, length: source.length,
-                                                    windows: source.windows, into: &tree)
+            (comparison, wroteComparison) = compare(result, with: truth, fresh: pendingFresh!.value, into: &tree)
         case .some(.failure(let why)):
             comparison = ["against /model of the input: no comparison (\(why))"]
         }
@@ -368,8 +376,8 @@ struct Fit: ParsableCommand {
     func hdf5Shape(_ shape: [Int]) -> String { shape.map(String.init).joined(separator: "×") }
 
     /// Parameter errors after alignment and the prediction error on fresh windows; lines for the report.
-    private func compare(_ result: GLOREEResult, with truth: IORNN, process: AR1Process, length: Int,
-                         windows: Int, into tree: inout HDF5Tree) -> (lines: [String], wrote: Bool) {
+    private func compare(_ result: GLOREEResult, with truth: IORNN, fresh freshWindows: Result<FreshWindows, any Error>,
+                         into tree: inout HDF5Tree) -> (lines: [String], wrote: Bool) {
         var lines: [String] = []
         var wrote = false
         var aligned: IORNN? = nil
@@ -399,8 +407,7 @@ struct Fit: ParsableCommand {
         do {
             let estimate = try result.model()
             // One set of fresh windows and the truth's outputs on them, for both errors below.
-            let fresh = try FreshWindows(truth: { try truth.outputs(forWindows: $0) }, process: process, length: length,
-                                         windows: windows, seed: seed)
+            let fresh = try freshWindows.get()
             var prediction = comparePredictions({ try estimate.outputs(forWindows: $0) }, on: fresh, into: &tree)
             // How much of it is Û: the same windows with the true U in Û's place (Â1, Â2 aligned to the truth).
             if prediction.wrote, let aligned, let trueU = try? IORNN(a1: aligned.a1, u: truth.u, a2: aligned.a2),
@@ -517,7 +524,34 @@ struct Fit: ParsableCommand {
 /// Fresh windows of the input process (at most about 10⁵ steps, windows as long as the data's)
 /// and the noiseless outputs of the truth on them, drawn and run once for every prediction error
 /// of one report.
-struct FreshWindows {
+/// `FreshWindows` for an IO-RNN truth, computed on a thread of its own from the start; `value`
+/// waits for it (the same windows and outputs as computing them in place).
+final class PendingFreshWindows: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    // Written once by the thread before `done` is signalled, read only after waiting on it.
+    private var result: Result<FreshWindows, any Error>?
+
+    init(truth: IORNN, process: AR1Process, length: Int, windows: Int, seed: UInt64) {
+        let thread = Thread { [self] in
+            result = Result {
+                try FreshWindows(truth: { try truth.outputs(forWindows: $0) }, process: process, length: length,
+                                 windows: windows, seed: seed)
+            }
+            done.signal()
+        }
+        thread.name = "spectral-rnn fit fresh windows"
+        thread.start()
+    }
+
+    /// The fresh windows, or why they could not be made (the truth diverged, say).
+    var value: Result<FreshWindows, any Error> {
+        done.wait()
+        done.signal()
+        return result!
+    }
+}
+
+struct FreshWindows: Sendable {
     let windows: Int
     let length: Int
     /// The inputs `simulate` would draw for the truth with this seed (they do not depend on the model).

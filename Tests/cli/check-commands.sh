@@ -699,6 +699,7 @@ fi
 # SIGKILL cannot be caught: it shows the check failing, and the next write cleans up.
 big=(--dx 4 --hidden 1 --dy 4 --windows 100000 --length 8)
 for signal in INT TERM HUP; do
+    rm -f "$hostile/signal.h5"  # each run's verdict on its own output, not a file an earlier run left
     python3 Tests/cli/interrupt_write.py "$signal" "$hostile/signal.h5" "$bin/spectral-rnn" simulate "${big[@]}" --output "$hostile/signal.h5" >"$work/sig.txt" 2>&1
     case $? in
         0) ok "$(cat "$work/sig.txt")";;
