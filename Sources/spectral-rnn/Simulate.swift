@@ -269,7 +269,7 @@ extension Simulate {
 /// the time, the version, the seed and which program wrote it.
 func setCommandAttributes(_ tree: inout HDF5Tree, seed: UInt64, command: String) {
     tree.setAttribute("command", .string(CommandLine.arguments.joined(separator: " ")))
-    tree.setAttribute("created", .string(ISO8601DateFormatter().string(from: Date())))
+    tree.setAttribute("created", .string(utcTimestamp()))
     tree.setAttribute("version", .string("SpectralRNN \(spectralRNNVersion)"))
     tree.setAttribute("seed", .unsigned(seed))
     tree.setAttribute("walkthrough", .string(command))

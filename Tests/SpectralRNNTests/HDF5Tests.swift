@@ -572,6 +572,17 @@ struct HDF5Tests {
         #expect(folder.contents.contains(alive))
     }
 
+    @Test func createdTimestampIsISO8601InUTC() throws {
+        let before = Date()
+        let stamp = utcTimestamp()
+        let after = Date()
+        // The format of ISO8601DateFormatter with its defaults, and the time it was made (to the second).
+        #expect(stamp.count == 20 && stamp.hasSuffix("Z"))
+        let parsed = try #require(ISO8601DateFormatter().date(from: stamp))
+        #expect(parsed.timeIntervalSince(before) >= -1 && parsed.timeIntervalSince(after) <= 0)
+        #expect(ISO8601DateFormatter().string(from: parsed) == stamp)
+    }
+
     @Test func errorDescriptionIsOneLine() {
         #expect(HDF5Error(file: "f.h5", object: "/a", message: "bad").description == "f.h5: /a: bad")
         #expect(HDF5Error(file: "f.h5", object: nil, message: "bad").description == "f.h5: bad")

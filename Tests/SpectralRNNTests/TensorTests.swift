@@ -81,6 +81,14 @@ struct TensorTests {
         #expect(a.relativeError(to: a) == 0)
         #expect(Tensor.zeros([2]).relativeError(to: .zeros([2])) == 0)
         #expect(Tensor(vector: [1, 0]).relativeError(to: .zeros([2])) == .infinity)
+        // The plain sums (a length that leaves a tail after the four-wide loop) agree with the
+        // scaled norms; sums outside the normal range take the scaled path and stay exact.
+        let long = g.tensor([1001]), other = g.tensor([1001])
+        let scaled = (long - other).frobeniusNorm / other.frobeniusNorm
+        #expect(abs(long.relativeError(to: other) - scaled) <= 1e-15 * scaled)
+        #expect(abs(Tensor(vector: [3e200, 4e200]).relativeError(to: Tensor(vector: [0, 4e200])) - 0.75) <= 1e-15)
+        #expect(abs(Tensor(vector: [3e-200, 4e-200]).relativeError(to: Tensor(vector: [0, 4e-200])) - 0.75) <= 1e-15)
+        #expect(Tensor(vector: [.nan, 1]).relativeError(to: Tensor(vector: [1, 1])).isNaN)
     }
 
     @Test func matrixHelpersMatchIndexLoops() {

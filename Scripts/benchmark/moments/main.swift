@@ -9,6 +9,12 @@
 //       reads /x and /y of FILE batch by batch as `fit` does (the same HDF5WindowSource: slab
 //       reads into one stacked segment per batch and the finiteness check), P times (default
 //       1), computing nothing: fit's floor.
+//   benchmark-moments passes FILE [--hidden DH] [--repetitions R] [--only K]
+//       the moment passes of `fit` on FILE one at a time, beside one read (the floor of a pass):
+//       pass 1 (the dense second-order moment), pass 1 with the dense mixed moment as well, and
+//       pass 2 (the projected mixed moment with random directions): the best wall time and the
+//       median CPU time (every thread) of R runs (default 5); with --only K, the K-th of these
+//       four alone (for a profiler). /process must be in FILE.
 //   benchmark-moments probe [--phi φ] [--rows r] [--u ‖U‖] [--max-condition c] [--windows N]
 //                           [--length n] [--data-seed s] [--model-seeds 1,2,…]
 //       the per-window standard error of the cubic's projected order-5 U moment for draws of the
@@ -29,6 +35,12 @@ func option(_ name: String, _ fallback: Int) -> Int {
     return v
 }
 let clock = ContinuousClock()
+/// User + system CPU time of the whole process (every thread) so far.
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+}
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 
 switch mode {
@@ -50,6 +62,43 @@ case "read":
         }
         print(String(format: "read %@ %d time(s): %d (window, t) pairs in %.3f s (checksum %.3g)", arguments[1], passes, pairs,
                      seconds(elapsed), checksum))
+    } catch {
+        fail("\(error)")
+    }
+case "passes":
+    guard arguments.count >= 2 else { fail("usage: benchmark-moments passes FILE [--hidden DH] [--repetitions R]") }
+    let repetitions = option("--repetitions", 5)
+    do {
+        let source = try HDF5WindowSource(path: arguments[1])
+        guard let process = try readProcess(from: source.reader, dimension: source.inputDimension) else {
+            fail("\(arguments[1]) has no /process")
+        }
+        let dx = source.inputDimension, dy = source.outputDimension, dh = option("--hidden", min(3, dx, dy))
+        var random = RandomStream(seed: 1, purpose: "benchmark directions")
+        let alpha = random.gaussianTensor([dx, dh]), beta = random.gaussianTensor([dy, dh])
+        let cases: [(String, () throws -> Void)] = [
+            ("read /x and /y once (floor of a pass)", {
+                var checksum = 0.0
+                try source.forEachBatch { for s in $0 { checksum += s.x.first ?? 0 } }
+                if checksum.isNaN { print("") }
+            }),
+            ("pass 1: dense second-order moment", { _ = try estimateSecondOrderMoment(source, process: process) }),
+            ("pass 1 with the dense mixed moment", { _ = try estimateSecondOrderAndMixedMoments(source, process: process) }),
+            ("pass 2: projected mixed moment (dh = \(dh))", { _ = try estimateProjectedMixedMoment(source, process: process, alpha: alpha, beta: beta) }),
+        ]
+        let only = arguments.firstIndex(of: "--only").map { _ in option("--only", 1) }
+        print("\(arguments[1]): N = \(source.windows) × n = \(source.length), dx = \(dx), dy = \(dy); 2 threads; best of \(repetitions) runs")
+        print("case | best wall time | median CPU time (all threads)")
+        for (index, (name, body)) in cases.enumerated() where only == nil || only == index + 1 {
+            var best = Double.infinity
+            var cpu: [Double] = []
+            for _ in 0..<repetitions {
+                let before = processCPUSeconds()
+                best = min(best, seconds(try clock.measure { try body() }))
+                cpu.append(processCPUSeconds() - before)
+            }
+            print(String(format: "%@ | %.3f s | %.3f s", name, best, cpu.sorted()[cpu.count / 2]))
+        }
     } catch {
         fail("\(error)")
     }

@@ -303,3 +303,16 @@ enum SignalCleanup {
         }
     }
 }
+
+/// The current time as an ISO 8601 UTC timestamp, `2026-12-04T21:50:00Z` (the `created`
+/// attribute of every output file): the format of Foundation's `ISO8601DateFormatter` with its
+/// defaults, from the C library (the formatter loads time-zone data, a few milliseconds).
+public func utcTimestamp() -> String {
+    var now = time(nil)
+    var parts = tm()
+    guard gmtime_r(&now, &parts) != nil else { return "unknown" }
+    var text = [CChar](repeating: 0, count: 32)
+    let length = strftime(&text, text.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
+    guard length > 0 else { return "unknown" }
+    return String(decoding: text[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}

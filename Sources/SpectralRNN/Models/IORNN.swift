@@ -271,27 +271,28 @@ public struct IORNN: Sendable {
         let dx = inputDimension, dy = outputDimension
         let chunks = Swift.min(windows, 8)
         guard chunks > 0 else { return [] }
-        let slots = ChunkSlots<[Double]>(count: chunks)
-        DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let lo = c * windows / chunks, hi = (c + 1) * windows / chunks
-            var ys = [Double](repeating: 0, count: (hi - lo) * n * dy)
-            do {
-                try x.storage.withUnsafeBufferPointer { px in
-                    try ys.withUnsafeMutableBufferPointer { py in
+        // Each chunk writes its own windows' rows of one output array (every entry is written
+        // unless a chunk throws, and then the array is dropped).
+        let slots = ChunkSlots<Void>(count: chunks)
+        let out = [Double](unsafeUninitializedCapacity: windows * n * dy) { all, initialized in
+            initialized = all.count
+            nonisolated(unsafe) let py = all
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let lo = c * windows / chunks, hi = (c + 1) * windows / chunks
+                do {
+                    try x.storage.withUnsafeBufferPointer { px in
                         for w in lo..<hi {
-                            try run(px, xOffset: w * n * dx, length: n, into: py, yOffset: (w - lo) * n * dy,
+                            try run(px, xOffset: w * n * dx, length: n, into: py, yOffset: w * n * dy,
                                     states: nil, window: firstWindow + w)
                         }
                     }
+                    slots.store(.success(()), at: c)
+                } catch {
+                    slots.store(.failure(error), at: c)
                 }
-                slots.store(.success(ys), at: c)
-            } catch {
-                slots.store(.failure(error), at: c)
             }
         }
-        var out: [Double] = []
-        out.reserveCapacity(windows * n * dy)
-        for result in slots.all() { out += try result.get() }
+        for result in slots.all() { try result.get() }
         return out
     }
 

@@ -120,32 +120,29 @@ enum WindowMomentKernels {
                 for i in 0..<outputs { y[i * rowStride + column] = 0 }
             }
             if outputs > 0 {
-                // Four rows r at a time share the y loads and give eight independent sums (each
-                // in the order of one row alone), rather than one chain of additions.
+                // Two rows r at a time share the y loads and give four independent sums (each in
+                // the order of one row alone), rather than one chain of additions; four SIMD4
+                // accumulators and their operands fit the sixteen SSE registers of baseline
+                // x86-64 (four rows at a time spilled them to the stack).
                 for i in 0..<outputs {
                     let yRow = y + i * rowStride
                     var r = 0
-                    while r + 4 <= rows {
-                        let w0 = w + r * rowStride, w1 = w0 + rowStride, w2 = w1 + rowStride, w3 = w2 + rowStride
-                        var s0 = SIMD4<Double>(), s1 = SIMD4<Double>(), s2 = SIMD4<Double>(), s3 = SIMD4<Double>()
-                        var q0 = SIMD4<Double>(), q1 = SIMD4<Double>(), q2 = SIMD4<Double>(), q3 = SIMD4<Double>()
+                    while r + 2 <= rows {
+                        let w0 = w + r * rowStride, w1 = w0 + rowStride
+                        var s0 = SIMD4<Double>(), s1 = SIMD4<Double>()
+                        var q0 = SIMD4<Double>(), q1 = SIMD4<Double>()
                         var column = 0
                         while column < width {
                             let yv = load4(yRow + column)
                             let v0 = yv * load4(w0 + column), v1 = yv * load4(w1 + column)
-                            let v2 = yv * load4(w2 + column), v3 = yv * load4(w3 + column)
                             s0 += v0; q0 += v0 * v0
                             s1 += v1; q1 += v1 * v1
-                            s2 += v2; q2 += v2 * v2
-                            s3 += v3; q3 += v3 * v3
                             column += 4
                         }
                         let e = i * rows + r
                         sum[e] += s0.sum(); sumOfSquares[e] += q0.sum()
                         sum[e + 1] += s1.sum(); sumOfSquares[e + 1] += q1.sum()
-                        sum[e + 2] += s2.sum(); sumOfSquares[e + 2] += q2.sum()
-                        sum[e + 3] += s3.sum(); sumOfSquares[e + 3] += q3.sum()
-                        r += 4
+                        r += 2
                     }
                     while r < rows {
                         let wRow = w + r * rowStride

@@ -292,40 +292,35 @@ extension WindowMomentKernels {
         }
 
         /// Rows `out[a][j] = Σ_b L[a,b] x[b][j] + M[a,b] x[b][j+1] + U[a,b] x[b][j+2]` for j < count
-        /// (rounded up to a multiple of 4), from the time-major x rows. Four rows a at a time share
-        /// the x loads and give four independent sums (each sum in the order of one row alone).
+        /// (rounded up to a multiple of 4), from the time-major x rows. Two rows a at a time share
+        /// the x loads and give two independent sums (each sum in the order of one row alone);
+        /// their accumulators and operands fit the sixteen SSE registers of baseline x86-64.
         @inline(__always)
         private func tridiagonalRows(_ xRows: UnsafeMutablePointer<Double>, count: Int, rows: Int,
                                      lower: UnsafeMutablePointer<Double>, middle: UnsafeMutablePointer<Double>,
                                      upper: UnsafeMutablePointer<Double>, into out: UnsafeMutablePointer<Double>) {
             let d = dx
             var a = 0
-            while a + 4 <= rows {
+            while a + 2 <= rows {
                 let l0 = lower + a * d, m0 = middle + a * d, u0 = upper + a * d
                 let l1 = l0 + d, m1 = m0 + d, u1 = u0 + d
-                let l2 = l1 + d, m2 = m1 + d, u2 = u1 + d
-                let l3 = l2 + d, m3 = m2 + d, u3 = u2 + d
                 var j = 0
                 while j < count {
-                    var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>(), acc2 = SIMD4<Double>(), acc3 = SIMD4<Double>()
+                    var acc0 = SIMD4<Double>(), acc1 = SIMD4<Double>()
                     for b in 0..<d {
                         let row = xRows + b * rowStride + j
                         let x0 = load4(row), x1 = load4(row + 1), x2 = load4(row + 2)
                         acc0 += l0[b] * x0 + m0[b] * x1 + u0[b] * x2
                         acc1 += l1[b] * x0 + m1[b] * x1 + u1[b] * x2
-                        acc2 += l2[b] * x0 + m2[b] * x1 + u2[b] * x2
-                        acc3 += l3[b] * x0 + m3[b] * x1 + u3[b] * x2
                     }
                     let target = out + a * rowStride + j
                     store4(acc0, target)
                     store4(acc1, target + rowStride)
-                    store4(acc2, target + 2 * rowStride)
-                    store4(acc3, target + 3 * rowStride)
                     j += 4
                 }
-                a += 4
+                a += 2
             }
-            while a < rows {
+            if a < rows {
                 let target = out + a * rowStride
                 var j = 0
                 while j < count {
@@ -337,7 +332,6 @@ extension WindowMomentKernels {
                     store4(acc, target + j)
                     j += 4
                 }
-                a += 1
             }
         }
 
@@ -367,6 +361,12 @@ extension WindowMomentKernels {
                 var j = 0
                 while j < first { target[j] = 0; j &+= 1 }
                 var from = source + r
+                // Four times at a time: four strided loads, one four-wide store.
+                while j &+ 4 <= end {
+                    store4(SIMD4(from[0], from[rows], from[2 &* rows], from[3 &* rows]), target + j)
+                    from += 4 &* rows
+                    j &+= 4
+                }
                 while j < end {
                     target[j] = from.pointee
                     from += rows

@@ -471,7 +471,7 @@ public final class Notebook {
         tree.setAttribute("walkthrough", .string(walkthrough))
         tree.setAttribute("seed", .unsigned(options.seed))
         tree.setAttribute("command", .string(CommandLine.arguments.joined(separator: " ")))
-        tree.setAttribute("created", .string(ISO8601DateFormatter().string(from: Date())))
+        tree.setAttribute("created", .string(utcTimestamp()))
         tree.setAttribute("version", .string("SpectralRNN \(spectralRNNVersion)"))
         tree.setAttribute("quick", .integer(options.quick ? 1 : 0))
     }
