@@ -212,6 +212,50 @@ private func testProcess(dimension: Int, seed: UInt64) throws -> AR1Process {
         #expect(meanGap(rebatched.secondOrder, first[0]) < 1e-14)
     }
 
+    /// (5b) The BLAS flush (two products per block, used from `Block.gemmEntries` entries per
+    /// sample on) gives the vector loops' numbers to rounding: the dense second-order moment at
+    /// dx = 16, dy = 8 (1 088 entries, where `.automatic` takes it) and the mixed moment forced
+    /// through it at dx = 4 against the direct loop; the same bits for any thread count.
+    @Test func gemmFlushMatchesTheVectorLoops() throws {
+        func dense(_ source: WindowSource, _ process: AR1Process, flush: WindowMomentKernels.Flush, threads: Int = 2,
+                   mixed: Bool = false) throws -> (second: StreamingMean, mixed: StreamingMean?) {
+            let engine = try WindowMomentKernels.Engine(source: source, process: process, secondOrder: true, mixed: mixed,
+                                                        projection: nil, threads: threads, flush: flush)
+            try engine.run(source, progress: nil)
+            return (engine.secondOrderResult(), mixed ? engine.mixedResult() : nil)
+        }
+        #expect(WindowMomentKernels.Block(rows: 136, outputs: 8).flushesByGEMM)
+        #expect(!WindowMomentKernels.Block(rows: 10, outputs: 5).flushesByGEMM)   // fit's benchmark, dx = 4, dy = 5
+        #expect(!WindowMomentKernels.Block(rows: 9, outputs: 0, flush: .gemm).flushesByGEMM)   // no outputs: plain sums
+
+        let process = try testProcess(dimension: 16, seed: 21)
+        let data = randomData(process: process, windows: 40, length: 9, outputs: 8, seed: 22)
+        let source = TensorWindowSource(x: data.x, y: data.y, windowsPerBatch: 16)
+        let loops = try dense(source, process, flush: .vectorLoops).second
+        let byGEMM = try dense(source, process, flush: .gemm).second
+        let automatic = try estimateSecondOrderMoment(source, process: process)
+        #expect(byGEMM.count == loops.count && byGEMM.batchCount == loops.batchCount)
+        #expect(meanGap(loops, byGEMM) < 1e-13)
+        #expect(errorGap(loops, byGEMM) < 1e-12)
+        let loopsBatch = try #require(loops.batchStandardError), gemmBatch = try #require(byGEMM.batchStandardError)
+        #expect((loopsBatch - gemmBatch).maxAbs / loopsBatch.maxAbs < 1e-12)
+        #expect(bits(automatic.mean) == bits(byGEMM.mean))
+        // The two flushes sum in different orders: not the same bits (the gaps above are not vacuous).
+        #expect(bits(loops.mean) != bits(byGEMM.mean))
+        for threads in [1, 3] {
+            let other = try dense(source, process, flush: .gemm, threads: threads).second
+            #expect(bits(other.mean) == bits(byGEMM.mean) && bits(other.standardError) == bits(byGEMM.standardError))
+        }
+
+        let small = try testProcess(dimension: 4, seed: 23)
+        let smallData = randomData(process: small, windows: 6, length: 7, outputs: 3, seed: 24)
+        let direct = directMoments(x: smallData.x, y: smallData.y, process: small)
+        let forced = try dense(TensorWindowSource(x: smallData.x, y: smallData.y), small, flush: .gemm, mixed: true)
+        let forcedMixed = try #require(forced.mixed)
+        #expect(meanGap(direct.second, forced.second) < 1e-13 && errorGap(direct.second, forced.second) < 1e-12)
+        #expect(meanGap(direct.mixed, forcedMixed) < 1e-13 && errorGap(direct.mixed, forcedMixed) < 1e-12)
+    }
+
     /// (6) For `y_t = A2ᵀ (A1 x_t)^{∘2} + η_t` (U = 0) on AR(1) windows, `E[y_t ⊗ S₂(x[n], t)]`
     /// is `2 Σ_j b_j ⊗ a_j ⊗ a_j` (MATH.md §4(a)) and the mixed moment is 0 (y_t does not
     /// depend on x_{t−1}); both within 4σ. The wrong claim `3 Σ_j b_j ⊗ a_j ⊗ a_j` fails.

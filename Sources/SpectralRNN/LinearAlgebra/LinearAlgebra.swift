@@ -109,14 +109,15 @@ func lapackArgumentError(_ routine: String, _ lapackName: String, _ info: Int32)
 
 // MARK: - BLAS products
 
-/// `C = op(A) · op(B)` on raw row-major buffers (`op` = transpose or not); C is overwritten.
+/// `C = op(A) · op(B)` on raw row-major buffers (`op` = transpose or not); C is overwritten,
+/// or with `accumulate` the product is added to it.
 ///
 /// `m × k` times `k × n`; `lda`, `ldb`, `ldc` are the row lengths of the stored arrays.
 @inline(__always)
 func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
           _ a: UnsafePointer<Double>, lda: Int,
           _ b: UnsafePointer<Double>, ldb: Int,
-          _ c: UnsafeMutablePointer<Double>, ldc: Int) {
+          _ c: UnsafeMutablePointer<Double>, ldc: Int, accumulate: Bool = false) {
     ensureBLASConfigured()
     cblas_dgemm(CblasRowMajor,
                 transposeA ? CblasTrans : CblasNoTrans,
@@ -124,7 +125,7 @@ func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                 Int32(m), Int32(n), Int32(k),
                 1.0, a, Int32(Swift.max(1, lda)),
                 b, Int32(Swift.max(1, ldb)),
-                0.0, c, Int32(Swift.max(1, ldc)))
+                accumulate ? 1.0 : 0.0, c, Int32(Swift.max(1, ldc)))
 }
 
 /// The matrix product `op(a) · op(b)`, `op` transposing when asked (BLAS dgemm).

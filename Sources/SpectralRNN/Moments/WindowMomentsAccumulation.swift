@@ -65,6 +65,16 @@ enum WindowMomentKernels {
         deinit { base.deallocate() }
     }
 
+    /// How a block adds its columns to the sums.
+    enum Flush: Sendable {
+        /// `vectorLoops` for small blocks, `gemm` from `Block.gemmEntries` entries per sample on.
+        case automatic
+        /// Four-wide loops, two rows at a time (each entry summed in four lanes).
+        case vectorLoops
+        /// Two BLAS products per flush, `Y Wᵀ` and `(Y∘Y)(W∘W)ᵀ` (entries with outputs only).
+        case gemm
+    }
+
     /// One moment's column block and its records over a part (one of a batch's fixed parts).
     ///
     /// With `outputs > 0` the samples are `y_i · w_r` for i < outputs and r < rows (entry
@@ -92,17 +102,33 @@ enum WindowMomentKernels {
         @exclusivity(unchecked) var recordLength = blockColumns
         /// The closed records of the part, in order.
         @exclusivity(unchecked) private var records: [Record] = []
+        /// Whether `flush` multiplies by BLAS; then `wSquared`, `ySquared` hold the squares of w and y.
+        let flushesByGEMM: Bool
+        private let wSquared, ySquared: UnsafeMutablePointer<Double>
         private let storage: Scratch
 
-        init(rows: Int, outputs: Int) {
+        /// The entries per sample from which `.automatic` flushes by BLAS: below, the call's
+        /// fixed cost outweighs the faster product (measured with `benchmark-moments passes`
+        /// on the dx = 4, 8, 16 scaling files; dx = 8, dy = 8 has 288 entries, dx = 16 has 2 176).
+        static let gemmEntries = 256
+
+        init(rows: Int, outputs: Int, flush: Flush = .automatic) {
             self.rows = rows
             self.outputs = outputs
             entries = outputs > 0 ? outputs * rows : rows
-            storage = Scratch((rows + outputs) * rowStride + 2 * entries)
+            switch flush {
+            case .automatic: flushesByGEMM = outputs > 0 && entries >= Self.gemmEntries
+            case .vectorLoops: flushesByGEMM = false
+            case .gemm: flushesByGEMM = outputs > 0
+            }
+            let squares = flushesByGEMM ? (rows + outputs) * rowStride : 0
+            storage = Scratch((rows + outputs) * rowStride + 2 * entries + squares)
             w = storage.base
             y = w + rows * rowStride
             sum = y + outputs * rowStride
             sumOfSquares = sum + entries
+            wSquared = sumOfSquares + entries
+            ySquared = wSquared + rows * rowStride
         }
 
         /// Flushes the block first if `columns` more would not fit.
@@ -119,7 +145,24 @@ enum WindowMomentKernels {
                 for r in 0..<rows { w[r * rowStride + column] = 0 }
                 for i in 0..<outputs { y[i * rowStride + column] = 0 }
             }
-            if outputs > 0 {
+            if flushesByGEMM {
+                // Σ_col Y[i,col] W[r,col] and Σ_col Y[i,col]² W[r,col]², as `outputs × rows` products.
+                for (from, to, count) in [(w, wSquared, rows), (y, ySquared, outputs)] {
+                    for row in 0..<count {
+                        let source = from + row * rowStride, target = to + row * rowStride
+                        var column = 0
+                        while column < width {
+                            let v = load4(source + column)
+                            store4(v * v, target + column)
+                            column += 4
+                        }
+                    }
+                }
+                gemm(transposeA: false, transposeB: true, m: outputs, n: rows, k: width, y, lda: rowStride,
+                     w, ldb: rowStride, sum, ldc: rows, accumulate: true)
+                gemm(transposeA: false, transposeB: true, m: outputs, n: rows, k: width, ySquared, lda: rowStride,
+                     wSquared, ldb: rowStride, sumOfSquares, ldc: rows, accumulate: true)
+            } else if outputs > 0 {
                 // Two rows r at a time share the y loads and give four independent sums (each in
                 // the order of one row alone), rather than one chain of additions; four SIMD4
                 // accumulators and their operands fit the sixteen SSE registers of baseline
@@ -216,7 +259,7 @@ enum WindowMomentKernels {
         let projected: Block
         private let storage: Scratch
 
-        init(dx: Int, dy: Int, dh: Int, secondOrder: Bool, mixed: Bool, projected: Bool) {
+        init(dx: Int, dy: Int, dh: Int, secondOrder: Bool, mixed: Bool, projected: Bool, flush: Flush = .automatic) {
             let pairs = dx * (dx + 1) / 2
             let rows = 2 * dx + dy + 2 * dh + pairs
             storage = Scratch(rows * rowStride)
@@ -231,8 +274,8 @@ enum WindowMomentKernels {
             projectionRows = take(dh * rowStride)
             outputProjectionRows = take(dh * rowStride)
             pairRows = take(pairs * rowStride)
-            self.secondOrder = Block(rows: secondOrder ? pairs : 0, outputs: secondOrder ? dy : 0)
-            self.mixed = Block(rows: mixed ? dx * pairs : 0, outputs: mixed ? dy : 0)
+            self.secondOrder = Block(rows: secondOrder ? pairs : 0, outputs: secondOrder ? dy : 0, flush: flush)
+            self.mixed = Block(rows: mixed ? dx * pairs : 0, outputs: mixed ? dy : 0, flush: flush)
             self.projected = Block(rows: projected ? dh * dh : 0, outputs: 0)
         }
     }

@@ -63,7 +63,7 @@ extension WindowMomentKernels {
         private(set) var projectedTotals = Totals()
 
         init(source: WindowSource, process: AR1Process, secondOrder: Bool, mixed: Bool,
-             projection: (alpha: Tensor, beta: Tensor)?, threads: Int) throws {
+             projection: (alpha: Tensor, beta: Tensor)?, threads: Int, flush: Flush = .automatic) throws {
             let dx = source.inputDimension, dy = source.outputDimension
             guard dx >= 1, dy >= 1 else {
                 throw WindowMomentsError("window moments: input and output dimensions must be positive, got dx = \(dx), dy = \(dy)")
@@ -149,7 +149,7 @@ extension WindowMomentKernels {
             twiceD = dTwice
             let wantsProjected = projection != nil
             workspaces = (0..<min(self.threads, Self.partsPerBatch)).map { _ in
-                Workspace(dx: dx, dy: dy, dh: dh, secondOrder: secondOrder, mixed: mixed, projected: wantsProjected)
+                Workspace(dx: dx, dy: dy, dh: dh, secondOrder: secondOrder, mixed: mixed, projected: wantsProjected, flush: flush)
             }
         }
 
