@@ -64,6 +64,46 @@ func smallModel(noise: Double = 0.1) throws -> IORNN {
         #expect(noisy.storage == expected)
     }
 
+    /// Many windows run four at a time in vector lanes (`run4`); each lane is the single-window
+    /// recurrence operation for operation: the same bits for σ = z² and a cubic, vector and
+    /// scalar output, window counts that leave remainders; and a window that diverges among
+    /// four is reported as the single-window run reports it.
+    @Test func fourWindowLanesEqualTheSingleWindowRun() throws {
+        let process = try fixedProcess4()
+        let models = [try IORNN.random(inputDimension: 4, hidden: 3, outputDimension: 5, noise: 0,
+                                       spectralNormU: 0.45, rowNormA1: 0.6, seed: 3),
+                      try IORNN(a1: Tensor(rows: [[0.3, -0.2, 0.1, 0.4], [0.1, 0.2, -0.3, 0.2]]),
+                                u: Tensor(rows: [[0.2, -0.1], [0.05, 0.25]]), a2: Tensor(rows: [[0.7], [-0.4]]),
+                                coefficients: [0.1, 0.3, 0, 1])]
+        for model in models {
+            for count in [37, 8, 9] {
+                var rng = RandomStream(seed: 7, purpose: "iornn lanes test windows")
+                let windows = (0..<count).map { _ in process.sampleWindow(length: 6, using: &rng) }
+                let batch = Tensor(shape: [count, 6, 4], storage: windows.flatMap(\.storage))
+                let y = try model.outputs(forWindows: batch)
+                let per = 6 * model.outputDimension
+                for (w, x) in windows.enumerated() {
+                    #expect(Array(y.storage[(w * per)..<((w + 1) * per)]) == (try model.outputs(for: x)).storage)
+                }
+            }
+        }
+        // Window 13 of 40 (a lane of a four-window group) diverges; the others stay bounded.
+        let model = try IORNN(a1: Tensor(rows: [[1, 0, 0], [0, 1, 0]]), u: Tensor(rows: [[5, 0], [0, 5]]),
+                              a2: Tensor(rows: [[1, 0], [0, 1]]), noise: 0)
+        var batch = Tensor(shape: [40, 20, 3], repeating: 0.01)
+        for t in 0..<20 { batch[13, t, 0] = 0.3; batch[13, t, 1] = 0.3 }
+        let alone = Tensor(shape: [20, 3]) { i in i[1] < 2 ? 0.3 : 0.01 }
+        var single = ""
+        do { _ = try model.outputs(for: alone) } catch { single = "\(error)" }
+        #expect(single.hasPrefix("IO-RNN diverged in window 0 at t = "))
+        do {
+            _ = try model.outputs(forWindows: batch)
+            Issue.record("window 13 did not diverge")
+        } catch {
+            #expect("\(error)" == single.replacingOccurrences(of: "in window 0 at", with: "in window 13 at"))
+        }
+    }
+
     @Test func simulateIsDeterministicAndUsesThePerWindowStreams() throws {
         let model = try IORNN.random(inputDimension: 4, hidden: 3, outputDimension: 5, noise: 0.2,
                                               spectralNormU: 0.3, rowNormA1: 0.5, seed: 4)

@@ -235,6 +235,77 @@ public struct IORNN: Sendable {
         }
     }
 
+    /// Runs the noiseless recurrence over four consecutive n×dx windows of `xs` at once, window
+    /// w + l in lane l of four-wide vectors (starting at `xOffset`, writing their n×dy means from
+    /// `yOffset`). Each lane does the operations of `run` on its window in the same order, so the
+    /// outputs are the same bits; when any of the four diverges, `run` redoes them one by one
+    /// and throws the error of the first that diverges.
+    private func run4(_ xs: UnsafeBufferPointer<Double>, xOffset: Int, length n: Int,
+                      into ys: UnsafeMutableBufferPointer<Double>, yOffset: Int, window: Int) throws {
+        let dx = inputDimension, dh = hiddenDimension, dy = outputDimension
+        let xStride = n * dx, yStride = n * dy
+        // Below this ‖h‖², ‖h‖ = √‖h‖² is below the threshold whatever the rounding of √.
+        let safeNorm2 = IORNN.divergenceThreshold * IORNN.divergenceThreshold * (1 - 1e-9)
+        var diverged = false
+        withUnsafeTemporaryAllocation(of: SIMD4<Double>.self, capacity: 2 * dh) { buffer in
+            let h = buffer.baseAddress!, z = h + dh
+            h.initialize(repeating: SIMD4<Double>(), count: 2 * dh)
+            a1.storage.withUnsafeBufferPointer { pa1 in
+                u.storage.withUnsafeBufferPointer { pu in
+                    a2.storage.withUnsafeBufferPointer { pa2 in
+                        coefficients.withUnsafeBufferPointer { c in
+                            let a1 = pa1.baseAddress!, u = pu.baseAddress!, a2 = pa2.baseAddress!, x = xs.baseAddress!
+                            let top = c.count - 1
+                            let yBase = ys.baseAddress! + yOffset
+                            for t in 0..<n {
+                                let xt = x + (xOffset &+ t &* dx)
+                                for j in 0..<dh {
+                                    var s = SIMD4<Double>()
+                                    let row = a1 + j &* dx
+                                    for i in 0..<dx {
+                                        let xi = SIMD4(xt[i], xt[xStride &+ i], xt[2 &* xStride &+ i], xt[3 &* xStride &+ i])
+                                        s += row[i] * xi
+                                    }
+                                    let recurrent = u + j &* dh
+                                    for k in 0..<dh { s += recurrent[k] * h[k] }
+                                    z[j] = s
+                                }
+                                var norm2 = SIMD4<Double>()
+                                for j in 0..<dh {
+                                    var value = SIMD4<Double>()
+                                    var i = top
+                                    while i >= 0 { value = value * z[j] + c[i]; i &-= 1 }
+                                    h[j] = value
+                                    norm2 += value * value
+                                }
+                                // Not (‖h‖² ≤ safe) in some lane: NaN, ∞ or near the threshold; `run` decides.
+                                guard all(norm2 .<= SIMD4(repeating: safeNorm2)) else {
+                                    diverged = true
+                                    return
+                                }
+                                let yt = yBase + t &* dy
+                                for o in 0..<dy {
+                                    var s = SIMD4<Double>()
+                                    for j in 0..<dh { s += a2[j &* dy &+ o] * h[j] }
+                                    yt[o] = s[0]
+                                    yt[yStride &+ o] = s[1]
+                                    yt[2 &* yStride &+ o] = s[2]
+                                    yt[3 &* yStride &+ o] = s[3]
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if diverged {
+            for l in 0..<4 {
+                try run(xs, xOffset: xOffset + l * xStride, length: n, into: ys, yOffset: yOffset + l * yStride,
+                        states: nil, window: window + l)
+            }
+        }
+    }
+
     /// The error for a state that left the bounded region (MATH.md §4–5, CONVENTIONS §6), naming the condition that failed.
     private func divergence(window: Int, t: Int, length: Int, stateNorm: Double, largestInput: Double) -> ModelError {
         func g(_ v: Double) -> String { String(format: "%.3g", v) }
@@ -281,9 +352,15 @@ public struct IORNN: Sendable {
                 let lo = c * windows / chunks, hi = (c + 1) * windows / chunks
                 do {
                     try x.storage.withUnsafeBufferPointer { px in
-                        for w in lo..<hi {
+                        var w = lo
+                        while w + 4 <= hi {
+                            try run4(px, xOffset: w * n * dx, length: n, into: py, yOffset: w * n * dy, window: firstWindow + w)
+                            w += 4
+                        }
+                        while w < hi {
                             try run(px, xOffset: w * n * dx, length: n, into: py, yOffset: w * n * dy,
                                     states: nil, window: firstWindow + w)
+                            w += 1
                         }
                     }
                     slots.store(.success(()), at: c)
