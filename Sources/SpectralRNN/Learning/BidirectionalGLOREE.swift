@@ -315,9 +315,10 @@ public func gloreeB(_ source: WindowSource, process: AR1Process, hidden d: Int, 
                                                     projection: (f.alpha, f.beta), threads: threads)
     let futureEngine = try WindowMomentKernels.Engine(source: source, process: try process.timeReversed(), secondOrder: false,
                                                       mixed: false, projection: (f.alpha, f.beta), threads: threads)
+    var reversal = BatchReversal(dx: dx, dy: dy)
     try source.forEachBatch { batch in
         let pairs = try pastEngine.accumulate(batch)
-        try futureEngine.accumulate(batch.map { reversedInTime($0, dx: dx, dy: dy) })
+        try futureEngine.accumulate(reversal.reversed(batch))
         progress?.advance(pairs)
     }
     let past = pastEngine.projectedResult(), future = futureEngine.projectedResult()

@@ -16,28 +16,60 @@ public struct TimeReversedSource: WindowSource {
     public var inputDimension: Int { base.inputDimension }
     public var outputDimension: Int { base.outputDimension }
     public func forEachBatch(_ body: ([WindowSegment]) throws -> Void) throws {
-        let dx = inputDimension, dy = outputDimension
-        try base.forEachBatch { batch in try body(batch.map { reversedInTime($0, dx: dx, dy: dy) }) }
+        var reversal = BatchReversal(dx: inputDimension, dy: outputDimension)
+        try base.forEachBatch { batch in try body(reversal.reversed(batch)) }
+    }
+}
+
+/// Batches read backwards, one after another. The reversed copies of a batch go into the
+/// arrays of the batch before, which are unique again once its consumer has let go of it (if
+/// it kept a segment, copy-on-write leaves that intact): no fresh pages to fault in per batch.
+struct BatchReversal {
+    let dx: Int, dy: Int
+    private var spare: [(x: [Double], y: [Double])] = []
+
+    init(dx: Int, dy: Int) {
+        self.dx = dx
+        self.dy = dy
+    }
+
+    /// The batch with every segment's time reversed (see `TimeReversedSource`).
+    mutating func reversed(_ batch: [WindowSegment]) -> [WindowSegment] {
+        while spare.count < batch.count { spare.append(([], [])) }
+        var segments: [WindowSegment] = []
+        segments.reserveCapacity(batch.count)
+        for (i, segment) in batch.enumerated() {
+            segments.append(reversedInTime(segment, dx: dx, dy: dy, reusing: &spare[i]))
+        }
+        return segments
     }
 }
 
 /// Flat windows×steps×d values with each window's time order reversed (step k ↔ steps−1−k):
 /// the one loop behind `Tensor.reversedInTime` and `TimeReversedSource`.
 func reversingTime(_ values: [Double], windows: Int, steps: Int, width d: Int) -> [Double] {
-    var out = [Double](repeating: 0, count: values.count)
+    var out: [Double] = []
+    reversingTime(values, windows: windows, steps: steps, width: d, into: &out)
+    return out
+}
+
+/// The same into `out`, reusing its storage when it has the size (and is not shared).
+func reversingTime(_ values: [Double], windows: Int, steps: Int, width d: Int, into out: inout [Double]) {
+    if out.count != values.count {
+        out = [Double](unsafeUninitializedCapacity: values.count) { _, initialized in initialized = values.count }
+    }
     let perWindow = steps * d
     values.withUnsafeBufferPointer { from in
         out.withUnsafeMutableBufferPointer { to in
+            guard let source = from.baseAddress, let target = to.baseAddress else { return }
             for w in 0..<windows {
                 let base = w * perWindow
                 for k in 0..<steps {
-                    let source = base + (steps - 1 - k) * d, target = base + k * d
-                    for i in 0..<d { to[target + i] = from[source + i] }
+                    (target + base + k * d).update(from: source + base + (steps - 1 - k) * d, count: d)
                 }
             }
         }
     }
-    return out
 }
 
 extension Tensor {
@@ -48,14 +80,15 @@ extension Tensor {
     }
 }
 
-/// One segment read backwards (see `TimeReversedSource`).
-func reversedInTime(_ s: WindowSegment, dx: Int, dy: Int) -> WindowSegment {
+/// One segment read backwards (see `TimeReversedSource`), its values written into `spare`'s arrays.
+func reversedInTime(_ s: WindowSegment, dx: Int, dy: Int, reusing spare: inout (x: [Double], y: [Double])) -> WindowSegment {
     let windows = max(1, s.windowCount)
     let steps = s.x.count / (windows * dx)
     let n = s.windowLength
     guard s.x.count == windows * steps * dx, s.y.count == windows * steps * dy else { return s }  // left to the estimator's validation
+    reversingTime(s.x, windows: windows, steps: steps, width: dx, into: &spare.x)
+    reversingTime(s.y, windows: windows, steps: steps, width: dy, into: &spare.y)
     return WindowSegment(windows: windows, windowLength: n, firstTime: n - s.firstTime - steps,
-                         x: reversingTime(s.x, windows: windows, steps: steps, width: dx),
-                         y: reversingTime(s.y, windows: windows, steps: steps, width: dy),
+                         x: spare.x, y: spare.y,
                          accumulate: (n - s.accumulate.upperBound)..<(n - s.accumulate.lowerBound))
 }
