@@ -175,10 +175,13 @@ public struct IORNN: Sendable {
     // MARK: Simulation
 
     /// Runs the noiseless recurrence over one n×dx window of `xs` (flat, row-major, starting at
-    /// `xOffset`), writing the n×dy means into `ys` at `yOffset`; throws on divergence.
-    private func run(_ xs: UnsafeBufferPointer<Double>, xOffset: Int, length n: Int,
-                     into ys: UnsafeMutableBufferPointer<Double>, yOffset: Int,
-                     states: UnsafeMutableBufferPointer<Double>?, window: Int) throws {
+    /// `xOffset`), writing the n×dy means into `ys` at `yOffset`; throws on divergence (naming
+    /// `window`). With `states` (n×dh) the states h_1 … h_n are written there, with
+    /// `preactivations` (n×dh) the z_t = A1 x_t + U h_{t−1} (what backpropagation needs).
+    func run(_ xs: UnsafeBufferPointer<Double>, xOffset: Int, length n: Int,
+             into ys: UnsafeMutableBufferPointer<Double>, yOffset: Int,
+             states: UnsafeMutablePointer<Double>?, preactivations: UnsafeMutablePointer<Double>? = nil,
+             window: Int) throws {
         let dx = inputDimension, dh = hiddenDimension, dy = outputDimension
         var largestInput = 0.0
         // h and z on the stack, the weights and σ's coefficients by pointer: the same sums in the
@@ -219,7 +222,10 @@ public struct IORNN: Sendable {
                                                      largestInput: largestInput)
                                 }
                                 if let states {
-                                    for j in 0..<dh { states[(window * n + t) * dh + j] = h[j] }
+                                    for j in 0..<dh { states[t &* dh &+ j] = h[j] }
+                                }
+                                if let preactivations {
+                                    for j in 0..<dh { preactivations[t &* dh &+ j] = z[j] }
                                 }
                                 let yt = ys.baseAddress! + (yOffset &+ t &* dy)
                                 for o in 0..<dy {
@@ -422,7 +428,7 @@ public struct IORNN: Sendable {
         try x.storage.withUnsafeBufferPointer { px in
             try y.withUnsafeMutableBufferPointer { py in
                 try h.withUnsafeMutableBufferPointer { ph in
-                    try run(px, xOffset: 0, length: n, into: py, yOffset: 0, states: ph, window: 0)
+                    try run(px, xOffset: 0, length: n, into: py, yOffset: 0, states: ph.baseAddress, window: 0)
                 }
             }
         }

@@ -1,0 +1,213 @@
+// Backpropagation through time for the polynomial IO-RNN (paper eq. 15; MATH.md §1): the mean
+// squared output error of a model over the windows of a source, and its exact gradient with
+// respect to A1, U and A2 — what gradient training (issue 14, walkthrough 07) minimizes, and
+// what refines a spectral estimate.
+//
+// For one window, h_0 = 0, z_t = A1 x_t + U h_{t−1}, h_t = σ(z_t), ŷ_t = A2ᵀ h_t, and the error
+// is Σ_t ‖ŷ_t − y_t‖². Backwards from t = n, with e_t = ŷ_t − y_t and the carry c_{n+1} = 0:
+//   δh_t = 2 A2 e_t + c_{t+1},   δz_t = δh_t ∘ σ'(z_t),   c_t = Uᵀ δz_t,
+//   ∂/∂A2 += 2 h_t e_tᵀ,   ∂/∂A1 += δz_t x_tᵀ,   ∂/∂U += δz_t h_{t−1}ᵀ.
+// The loss and the gradient are these sums over windows divided by the number of (window, t)
+// pairs P.
+//
+// Streaming and parallel like the moment engine (WindowMomentsEngine.swift): each batch's
+// windows are split into `partsPerBatch` contiguous parts whatever the number of threads; a
+// part's sums are formed in window order, and the parts are added in part order, so the result
+// is the same bits for any `threads`. Memory is one batch plus n × dh per worker.
+
+import Foundation
+
+/// The mean squared output error `L = (1/P) Σ_{w,t} ‖A2ᵀ h_t − y_t‖²` of an IO-RNN over the P
+/// (window, t) pairs of a source, and (when asked for) its gradient by backpropagation through time.
+public struct OutputErrorGradient: Sendable {
+    /// L, the mean over (window, t) pairs of the squared norm of the output error.
+    public let loss: Double
+    /// ∂L/∂A1 (dh×dx), ∂L/∂U (dh×dh), ∂L/∂A2 (dh×dy); nil for `outputError` (the loss alone).
+    public let a1: Tensor?
+    public let u: Tensor?
+    public let a2: Tensor?
+    /// P, and the number of windows.
+    public let pairs: Int
+    public let windows: Int
+}
+
+/// The loss and gradient of `model` on every window of `source` (BPTT; see the top of this file).
+///
+/// The windows must come whole (a source that splits a long window into time chunks is
+/// refused: backpropagation needs the whole window). Throws the divergence of the first window,
+/// in order, whose state leaves the bounded region (`IORNN.divergenceThreshold`), numbered from
+/// 0 over the whole source.
+public func outputErrorGradient(_ model: IORNN, on source: WindowSource, threads: Int = 2) throws -> OutputErrorGradient {
+    try BackpropagationThroughTime(model: model, source: source, gradient: true, threads: threads).run(source)
+}
+
+/// The loss of `outputErrorGradient` alone (the forward recurrence, no backward pass).
+public func outputError(_ model: IORNN, on source: WindowSource, threads: Int = 2) throws -> OutputErrorGradient {
+    try BackpropagationThroughTime(model: model, source: source, gradient: false, threads: threads).run(source)
+}
+
+/// One evaluation: the model, the per-worker workspaces and the running sums.
+final class BackpropagationThroughTime: @unchecked Sendable {
+    let model: IORNN
+    let dx: Int, dh: Int, dy: Int
+    let wantsGradient: Bool
+    let workers: Int
+    /// σ' as coefficients: derivative[i] = (i + 1) c_{i+1}.
+    let derivative: [Double]
+    /// Parts per batch, fixed so that the order of every sum is fixed.
+    static let partsPerBatch = 16
+
+    /// The sums of one part (or of everything so far): Σ‖e‖² and the unnormalized gradient sums.
+    struct Sums {
+        var squaredError = 0.0
+        var a1: [Double], u: [Double], a2: [Double]
+        init(dx: Int, dh: Int, dy: Int) {
+            a1 = [Double](repeating: 0, count: dh * dx)
+            u = [Double](repeating: 0, count: dh * dh)
+            a2 = [Double](repeating: 0, count: dh * dy)
+        }
+        mutating func add(_ other: Sums) {
+            squaredError += other.squaredError
+            for k in a1.indices { a1[k] += other.a1[k] }
+            for k in u.indices { u[k] += other.u[k] }
+            for k in a2.indices { a2[k] += other.a2[k] }
+        }
+    }
+
+    private var totals: Sums
+    private var pairs = 0
+    private var windows = 0
+
+    init(model: IORNN, source: WindowSource, gradient: Bool, threads: Int) throws {
+        guard source.inputDimension == model.inputDimension, source.outputDimension == model.outputDimension else {
+            throw ModelError("backpropagation through time: the windows have dx = \(source.inputDimension), dy = \(source.outputDimension); "
+                             + "the model has dx = \(model.inputDimension), dy = \(model.outputDimension)")
+        }
+        guard threads >= 1 else { throw ModelError("backpropagation through time: threads must be at least 1, got \(threads)") }
+        self.model = model
+        dx = model.inputDimension
+        dh = model.hiddenDimension
+        dy = model.outputDimension
+        wantsGradient = gradient
+        workers = min(threads, Self.partsPerBatch)
+        let c = model.coefficients
+        derivative = c.count > 1 ? (1..<c.count).map { Double($0) * c[$0] } : [0]
+        totals = Sums(dx: dx, dh: dh, dy: dy)
+    }
+
+    func run(_ source: WindowSource) throws -> OutputErrorGradient {
+        try source.forEachBatch { batch in try accumulate(batch) }
+        guard pairs > 0 else { throw ModelError("backpropagation through time: the source holds no (window, t) pairs") }
+        let p = Double(pairs)
+        func scaled(_ v: [Double], _ shape: [Int]) -> Tensor { Tensor(shape: shape, storage: v.map { $0 / p }) }
+        return OutputErrorGradient(loss: totals.squaredError / p,
+                                   a1: wantsGradient ? scaled(totals.a1, [dh, dx]) : nil,
+                                   u: wantsGradient ? scaled(totals.u, [dh, dh]) : nil,
+                                   a2: wantsGradient ? scaled(totals.a2, [dh, dy]) : nil,
+                                   pairs: pairs, windows: windows)
+    }
+
+    /// A window of a batch: its segment and its place in the segment.
+    private struct WindowPlace { let segment: Int, index: Int }
+
+    private func accumulate(_ batch: [WindowSegment]) throws {
+        var places: [WindowPlace] = []
+        for (s, segment) in batch.enumerated() {
+            let n = segment.windowLength, count = segment.windowCount
+            guard n >= 1, segment.firstTime == 0, segment.accumulate == 0..<n, segment.x.count == count * n * dx,
+                  segment.y.count == count * n * dy else {
+                throw ModelError("backpropagation through time needs whole windows: segment \(s) of a batch holds times "
+                                 + "\(segment.firstTime)… of windows of \(n) steps (x \(segment.x.count), y \(segment.y.count) values)")
+            }
+            for w in 0..<count { places.append(WindowPlace(segment: s, index: w)) }
+        }
+        guard !places.isEmpty else { return }
+        let parts = Self.partsPerBatch, total = places.count, firstWindow = windows
+        let slots = ChunkSlots<Sums>(count: parts)
+        let nextPart = WindowMomentKernels.PartCounter()
+        let frozen = places
+        let work: @Sendable (Int) -> Void = { _ in
+            while true {
+                let part = nextPart.take()
+                guard part < parts else { break }
+                let range = (total * part / parts)..<(total * (part + 1) / parts)
+                slots.store(Result { try self.accumulatePart(batch, frozen[range], firstWindow: firstWindow + range.lowerBound) }, at: part)
+            }
+        }
+        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        for result in slots.all() { totals.add(try result.get()) }   // in part order; the first divergence first
+        windows += total
+        pairs += places.reduce(0) { $0 + batch[$1.segment].windowLength }
+    }
+
+    /// The sums over consecutive windows of a batch, in order.
+    private func accumulatePart(_ batch: [WindowSegment], _ places: ArraySlice<WindowPlace>, firstWindow: Int) throws -> Sums {
+        var sums = Sums(dx: dx, dh: dh, dy: dy)
+        guard let longest = places.map({ batch[$0.segment].windowLength }).max() else { return sums }
+        var states = [Double](repeating: 0, count: longest * dh)
+        var preactivations = [Double](repeating: 0, count: longest * dh)
+        var outputs = [Double](repeating: 0, count: longest * dy)
+        for (k, place) in places.enumerated() {
+            let segment = batch[place.segment], n = segment.windowLength
+            try segment.x.withUnsafeBufferPointer { x in
+                try segment.y.withUnsafeBufferPointer { y in
+                    try outputs.withUnsafeMutableBufferPointer { yHat in
+                        try states.withUnsafeMutableBufferPointer { h in
+                            try preactivations.withUnsafeMutableBufferPointer { z in
+                                try model.run(x, xOffset: place.index * n * dx, length: n, into: yHat, yOffset: 0,
+                                              states: h.baseAddress, preactivations: z.baseAddress, window: firstWindow + k)
+                                backward(x: x.baseAddress! + place.index * n * dx, y: y.baseAddress! + place.index * n * dy,
+                                         yHat: yHat.baseAddress!, length: n, states: h.baseAddress!, preactivations: z.baseAddress!,
+                                         into: &sums)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return sums
+    }
+
+    /// The backward pass of one window (see the top of this file), adding to `sums`.
+    private func backward(x: UnsafePointer<Double>, y: UnsafePointer<Double>, yHat: UnsafePointer<Double>, length n: Int,
+                          states h: UnsafePointer<Double>, preactivations z: UnsafePointer<Double>, into sums: inout Sums) {
+        let a2 = model.a2.storage, u = model.u.storage
+        var carry = [Double](repeating: 0, count: dh)
+        var deltaZ = [Double](repeating: 0, count: dh)
+        var error = [Double](repeating: 0, count: dy)
+        for t in stride(from: n - 1, through: 0, by: -1) {
+            for o in 0..<dy {
+                let e = yHat[t * dy + o] - y[t * dy + o]
+                error[o] = e
+                sums.squaredError += e * e
+            }
+            guard wantsGradient else { continue }
+            for j in 0..<dh {
+                let hj = h[t * dh + j]
+                var back = carry[j]
+                for o in 0..<dy {
+                    sums.a2[j * dy + o] += 2 * hj * error[o]
+                    back += 2 * a2[j * dy + o] * error[o]
+                }
+                // σ'(z) by Horner's rule.
+                let zj = z[t * dh + j]
+                var slope = 0.0
+                var i = derivative.count - 1
+                while i >= 0 { slope = slope * zj + derivative[i]; i -= 1 }
+                deltaZ[j] = back * slope
+            }
+            for j in 0..<dh {
+                let d = deltaZ[j]
+                for i in 0..<dx { sums.a1[j * dx + i] += d * x[t * dx + i] }
+                if t > 0 {
+                    for k in 0..<dh { sums.u[j * dh + k] += d * h[(t - 1) * dh + k] }
+                }
+            }
+            for k in 0..<dh {
+                var c = 0.0
+                for j in 0..<dh { c += u[j * dh + k] * deltaZ[j] }
+                carry[k] = c
+            }
+        }
+    }
+}
