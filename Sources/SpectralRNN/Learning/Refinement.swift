@@ -1,0 +1,234 @@
+// Refinement of an IO-RNN by gradient descent on the mean squared output error (issue 14):
+// from a starting model (the spectral estimate, a random one, the truth), a deterministic
+// full-batch quasi-Newton method — L-BFGS (Nocedal & Wright, Algorithm 7.4, memory m) with a
+// backtracking line search on the Armijo condition that rejects any trial step whose recurrence
+// diverges — stopped on a held-out part of the windows. The gradient is exact
+// (OutputErrorGradient.swift), so the only randomness is none: the same start and data give
+// the same iterates for any number of threads.
+
+import Foundation
+
+/// The windows `range` (in the source's order, numbered from 0) of a source of whole windows:
+/// the training and held-out parts of one data set.
+public struct WindowRangeSource: WindowSource {
+    public let base: WindowSource
+    public let range: Range<Int>
+    public init(_ base: WindowSource, windows range: Range<Int>) {
+        self.base = base
+        self.range = range
+    }
+    public var inputDimension: Int { base.inputDimension }
+    public var outputDimension: Int { base.outputDimension }
+
+    /// The base's batches with the windows outside `range` left out (a segment that straddles a
+    /// bound is cut into a copy of its part inside); segments must hold whole windows.
+    public func forEachBatch(_ body: ([WindowSegment]) throws -> Void) throws {
+        let dx = inputDimension, dy = outputDimension
+        var first = 0   // the number of the first window of the next segment
+        try base.forEachBatch { batch in
+            var kept: [WindowSegment] = []
+            for segment in batch {
+                let n = segment.windowLength, count = segment.windowCount
+                guard segment.firstTime == 0, segment.accumulate == 0..<n, segment.x.count == count * n * dx else {
+                    throw ModelError("a range of windows needs whole windows: the source splits windows of \(n) steps into time chunks")
+                }
+                let low = max(first, range.lowerBound), high = min(first + count, range.upperBound)
+                defer { first += count }
+                guard low < high else { continue }
+                if high - low == count {
+                    kept.append(segment)
+                } else {
+                    let a = low - first, b = high - first
+                    kept.append(WindowSegment(windows: b - a, windowLength: n, x: Array(segment.x[(a * n * dx)..<(b * n * dx)]),
+                                              y: Array(segment.y[(a * n * dy)..<(b * n * dy)])))
+                }
+            }
+            if !kept.isEmpty { try body(kept) }
+        }
+    }
+}
+
+/// The settings of `refine`.
+public struct GradientRefinementOptions: Sendable {
+    /// The most L-BFGS iterations (accepted steps).
+    public var iterations: Int
+    /// Curvature pairs kept (the m of L-BFGS).
+    public var memory: Int
+    /// Stop when the held-out error has not improved for this many iterations.
+    public var patience: Int
+    /// The first step's length relative to ‖θ‖ (a gradient step of that length; later steps
+    /// start at the quasi-Newton step, length 1).
+    public var firstStep: Double
+    /// The Armijo constant c₁ and the most halvings of one line search.
+    public var armijo: Double
+    public var halvings: Int
+    /// Worker threads for the gradient (the result does not depend on it).
+    public var threads: Int
+
+    public init(iterations: Int = 50, memory: Int = 7, patience: Int = 5, firstStep: Double = 0.01,
+                armijo: Double = 1e-4, halvings: Int = 30, threads: Int = 2) {
+        self.iterations = iterations
+        self.memory = memory
+        self.patience = patience
+        self.firstStep = firstStep
+        self.armijo = armijo
+        self.halvings = halvings
+        self.threads = threads
+    }
+}
+
+/// One iteration of `refine`: the errors after it and what the line search did.
+public struct GradientRefinementRecord: Sendable {
+    /// 0 for the start.
+    public let iteration: Int
+    /// The mean squared output error on the training and on the held-out windows.
+    public let trainingError: Double
+    public let heldOutError: Double
+    /// The accepted step length (a fraction of the quasi-Newton step), 0 for the start.
+    public let step: Double
+    /// Trial steps rejected because the recurrence diverged, and loss evaluations, in this line search.
+    public let divergedTrials: Int
+    public let evaluations: Int
+}
+
+/// What `refine` returns: the model with the smallest held-out error met (never worse than the
+/// start's), the history, and why it stopped.
+public struct GradientRefinementResult: Sendable {
+    public let start: IORNN
+    public let model: IORNN
+    /// The iteration `model` comes from (0: the start itself).
+    public let bestIteration: Int
+    public let history: [GradientRefinementRecord]
+    public let stopReason: String
+
+    public var startHeldOutError: Double { history[0].heldOutError }
+    public var heldOutError: Double { history[bestIteration].heldOutError }
+}
+
+/// Refines `start` by L-BFGS on the mean squared output error over `training`, keeping the
+/// iterate with the smallest error over `heldOut` (see the top of this file).
+///
+/// A trial step whose recurrence diverges on a training window counts as an infinite error and
+/// is halved like any other rejected step. Stops after `options.iterations` steps, when the
+/// held-out error has not improved for `options.patience` steps, when the line search finds no
+/// decrease, or when the training error stops changing (relative change below 1e-12).
+public func refine(_ start: IORNN, training: WindowSource, heldOut: WindowSource,
+                   options: GradientRefinementOptions = GradientRefinementOptions()) throws -> GradientRefinementResult {
+    guard options.iterations >= 0, options.memory >= 1, options.patience >= 1, options.halvings >= 1,
+          options.firstStep > 0, options.armijo > 0, options.armijo < 1 else {
+        throw ModelError("refine: iterations ≥ 0, memory ≥ 1, patience ≥ 1, halvings ≥ 1, firstStep > 0 and 0 < armijo < 1 are needed")
+    }
+    let threads = options.threads
+    let shapes = (a1: start.a1.shape, u: start.u.shape, a2: start.a2.shape)
+    func parameters(_ m: IORNN) -> [Double] { m.a1.storage + m.u.storage + m.a2.storage }
+    func model(_ theta: [Double]) throws -> IORNN {
+        let p = shapes.a1.reduce(1, *), q = shapes.u.reduce(1, *)
+        return try IORNN(a1: Tensor(shape: shapes.a1, storage: Array(theta[0..<p])),
+                         u: Tensor(shape: shapes.u, storage: Array(theta[p..<(p + q)])),
+                         a2: Tensor(shape: shapes.a2, storage: Array(theta[(p + q)...])),
+                         noise: start.noise, coefficients: start.coefficients)
+    }
+    func flat(_ g: OutputErrorGradient) -> [Double] { g.a1!.storage + g.u!.storage + g.a2!.storage }
+    func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+    /// Loss and gradient at θ, or nil when the recurrence diverges there (or θ is not a model).
+    func evaluate(_ theta: [Double]) throws -> (loss: Double, gradient: [Double], model: IORNN)? {
+        guard theta.allSatisfy(\.isFinite), let m = try? model(theta) else { return nil }
+        do {
+            let g = try outputErrorGradient(m, on: training, threads: threads)
+            guard g.loss.isFinite else { return nil }
+            return (g.loss, flat(g), m)
+        } catch let error as ModelError where error.description.hasPrefix("IO-RNN diverged") {
+            return nil
+        }
+    }
+
+    var theta = parameters(start)
+    guard var current = try evaluate(theta) else {
+        throw ModelError("refine: the starting model diverges on the training windows")
+    }
+    let startHeldOut = try outputError(start, on: heldOut, threads: threads).loss
+    var history = [GradientRefinementRecord(iteration: 0, trainingError: current.loss, heldOutError: startHeldOut, step: 0,
+                                    divergedTrials: 0, evaluations: 1)]
+    var best = (model: start, heldOut: startHeldOut, iteration: 0)
+    var pairs: [(s: [Double], y: [Double], rho: Double)] = []
+    var stopReason = "reached \(options.iterations) iterations"
+    var iteration = 0
+    while iteration < options.iterations {
+        // The L-BFGS direction (two-loop recursion); a gradient step of length firstStep·‖θ‖ without curvature pairs.
+        var q = current.gradient
+        var alphas: [Double] = []
+        for pair in pairs.reversed() {
+            let a = pair.rho * dot(pair.s, q)
+            alphas.append(a)
+            for k in q.indices { q[k] -= a * pair.y[k] }
+        }
+        let gradientNorm = dot(current.gradient, current.gradient).squareRoot()
+        let scale: Double
+        if let last = pairs.last {
+            scale = dot(last.s, last.y) / dot(last.y, last.y)
+        } else {
+            scale = options.firstStep * max(dot(theta, theta).squareRoot(), 1) / max(gradientNorm, .leastNormalMagnitude)
+        }
+        var r = q.map { $0 * scale }
+        for (pair, a) in zip(pairs, alphas.reversed()) {
+            let b = pair.rho * dot(pair.y, r)
+            for k in r.indices { r[k] += pair.s[k] * (a - b) }
+        }
+        var direction = r.map { -$0 }
+        var slope = dot(current.gradient, direction)
+        if !(slope < 0) {   // not a descent direction: forget the curvature and take a gradient step
+            pairs.removeAll()
+            let length = options.firstStep * max(dot(theta, theta).squareRoot(), 1) / max(gradientNorm, .leastNormalMagnitude)
+            direction = current.gradient.map { -$0 * length }
+            slope = dot(current.gradient, direction)
+        }
+        guard slope < 0 else {
+            stopReason = "the gradient is zero"
+            break
+        }
+        // Backtracking on the Armijo condition; a diverging trial counts as an infinite error.
+        var t = 1.0, diverged = 0, evaluations = 0
+        var accepted: (loss: Double, gradient: [Double], model: IORNN, theta: [Double])? = nil
+        for _ in 0..<options.halvings {
+            let trial = zip(theta, direction).map { $0 + t * $1 }
+            evaluations += 1
+            if let value = try evaluate(trial) {
+                if value.loss <= current.loss + options.armijo * t * slope {
+                    accepted = (value.loss, value.gradient, value.model, trial)
+                    break
+                }
+            } else {
+                diverged += 1
+            }
+            t /= 2
+        }
+        guard let next = accepted else {
+            stopReason = "the line search found no decrease in \(options.halvings) halvings"
+            break
+        }
+        iteration += 1
+        let s = zip(next.theta, theta).map { $0 - $1 }, y = zip(next.gradient, current.gradient).map { $0 - $1 }
+        let sy = dot(s, y)
+        if sy > 1e-12 * dot(s, s).squareRoot() * dot(y, y).squareRoot() {
+            pairs.append((s, y, 1 / sy))
+            if pairs.count > options.memory { pairs.removeFirst() }
+        }
+        let previousLoss = current.loss
+        theta = next.theta
+        current = (next.loss, next.gradient, next.model)
+        let heldOutError = try outputError(next.model, on: heldOut, threads: threads).loss
+        history.append(GradientRefinementRecord(iteration: iteration, trainingError: next.loss, heldOutError: heldOutError, step: t,
+                                        divergedTrials: diverged, evaluations: evaluations))
+        if heldOutError < best.heldOut { best = (next.model, heldOutError, iteration) }
+        if iteration - best.iteration >= options.patience {
+            stopReason = "the held-out error has not improved for \(options.patience) iterations"
+            break
+        }
+        if abs(previousLoss - next.loss) <= 1e-12 * abs(previousLoss) {
+            stopReason = "the training error stopped changing"
+            break
+        }
+    }
+    return GradientRefinementResult(start: start, model: best.model, bestIteration: best.iteration, history: history,
+                            stopReason: stopReason)
+}
