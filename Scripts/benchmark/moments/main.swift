@@ -15,6 +15,10 @@
 //       pass 2 (the projected mixed moment with random directions): the best wall time and the
 //       median CPU time (every thread) of R runs (default 5); with --only K, the K-th of these
 //       four alone (for a profiler). /process must be in FILE.
+//   benchmark-moments gradient FILE [--repetitions R]
+//       the mean squared output error of FILE's /model on its windows, alone and with its
+//       gradient by backpropagation through time (outputErrorGradient): best wall time and median
+//       CPU time of R runs (default 3).
 //   benchmark-moments probe [--phi φ] [--rows r] [--u ‖U‖] [--max-condition c] [--windows N]
 //                           [--length n] [--data-seed s] [--model-seeds 1,2,…]
 //       the per-window standard error of the cubic's projected order-5 U moment for draws of the
@@ -28,7 +32,7 @@ func fail(_ message: String) -> Never {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard let mode = arguments.first else { fail("usage: benchmark-moments kernel [--windows N] [--repetitions R] | read FILE | probe [options]") }
+guard let mode = arguments.first else { fail("usage: benchmark-moments kernel [--windows N] [--repetitions R] | read FILE | passes FILE | gradient FILE | probe [options]") }
 func option(_ name: String, _ fallback: Int) -> Int {
     guard let i = arguments.firstIndex(of: name) else { return fallback }
     guard i + 1 < arguments.count, let v = Int(arguments[i + 1]), v >= 1 else { fail("\(name) needs a positive integer") }
@@ -98,6 +102,29 @@ case "passes":
                 cpu.append(processCPUSeconds() - before)
             }
             print(String(format: "%@ | %.3f s | %.3f s", name, best, cpu.sorted()[cpu.count / 2]))
+        }
+    } catch {
+        fail("\(error)")
+    }
+case "gradient":
+    // The loss and gradient of /model on FILE by backpropagation through time, beside the loss alone.
+    guard arguments.count >= 2 else { fail("usage: benchmark-moments gradient FILE [--repetitions R]") }
+    let repetitions = option("--repetitions", 3)
+    do {
+        let source = try HDF5WindowSource(path: arguments[1])
+        let a1 = try source.reader.readTensor("/model/A1", rank: 2), u = try source.reader.readTensor("/model/U", rank: 2)
+        let a2 = try source.reader.readTensor("/model/A2", rank: 2)
+        let model = try IORNN(a1: a1, u: u, a2: a2)
+        for (name, gradient) in [("loss alone (forward)", false), ("loss and gradient (BPTT)", true)] {
+            var best = Double.infinity, cpu: [Double] = [], loss = 0.0
+            for _ in 0..<repetitions {
+                let before = processCPUSeconds()
+                best = min(best, seconds(try clock.measure {
+                    loss = gradient ? try outputErrorGradient(model, on: source).loss : try outputError(model, on: source).loss
+                }))
+                cpu.append(processCPUSeconds() - before)
+            }
+            print(String(format: "%@ | %.3f s | %.3f s CPU | loss %.6g", name, best, cpu.sorted()[cpu.count / 2], loss))
         }
     } catch {
         fail("\(error)")
@@ -190,5 +217,5 @@ case "probe":
         fail("\(error)")
     }
 default:
-    fail("unknown mode '\(mode)' (kernel, read or probe)")
+    fail("unknown mode '\(mode)' (kernel, read, passes, gradient or probe)")
 }
