@@ -87,4 +87,37 @@ private func perturbed(_ m: IORNN, size: Double, seed: UInt64) throws -> IORNN {
             "\(error)" == "refine: the starting model diverges on the training windows"
         }
     }
+
+    /// Minibatch Adam from the same perturbed start lowers the held-out error most of the way to
+    /// the floor, never returns a model worse than its start, and gives the same bits for any
+    /// thread count; with a step size of 1, plain BPTT (no clipping, no skipping) stops as
+    /// diverged, and the safeguarded one skips the divergent minibatches and still returns a
+    /// finite model no worse than its start.
+    @Test func adamRefinesAndItsSafeguardsHold() throws {
+        let (truth, _, x, y) = try problem(windows: 3000)
+        let source = TensorWindowSource(x: x, y: y, windowsPerBatch: 256, stacksWindows: true)
+        let training = WindowRangeSource(source, windows: 0..<2700), heldOut = WindowRangeSource(source, windows: 2700..<3000)
+        let start = try perturbed(truth, size: 0.3, seed: 1)
+        let floor = try outputError(truth, on: heldOut).loss
+        var options = AdamOptions(epochs: 30, learningRate: 0.01, windowsPerStep: 32, patience: 3)
+        let result = try refineByAdam(start, training: training, heldOut: heldOut, options: options)
+        #expect(result.heldOutError <= result.startHeldOutError)
+        #expect(result.heldOutError - floor <= 0.1 * (result.startHeldOutError - floor))
+        options.epochs = 2
+        options.threads = 1
+        let one = try refineByAdam(start, training: training, heldOut: heldOut, options: options)
+        options.threads = 3
+        let three = try refineByAdam(start, training: training, heldOut: heldOut, options: options)
+        #expect(one.history.map(\.heldOutError) == three.history.map(\.heldOutError) && one.model.u == three.model.u)
+
+        let plain = try refineByAdam(start, training: training, heldOut: heldOut,
+                                     options: AdamOptions(epochs: 5, learningRate: 1, windowsPerStep: 32, clipNorm: nil, skipsDivergentSteps: false))
+        #expect(plain.stopReason.hasPrefix("diverged in epoch"))
+        #expect(plain.heldOutError <= plain.startHeldOutError)
+        let safeguarded = try refineByAdam(start, training: training, heldOut: heldOut,
+                                           options: AdamOptions(epochs: 2, learningRate: 1, windowsPerStep: 32))
+        #expect(!safeguarded.stopReason.hasPrefix("diverged"))
+        #expect(safeguarded.history.dropFirst().contains { $0.divergedTrials > 0 })
+        #expect(safeguarded.heldOutError.isFinite && safeguarded.heldOutError <= safeguarded.startHeldOutError)
+    }
 }

@@ -108,9 +108,10 @@ final class BackpropagationThroughTime: @unchecked Sendable {
     }
 
     /// A window of a batch: its segment and its place in the segment.
-    private struct WindowPlace { let segment: Int, index: Int }
+    struct WindowPlace: Sendable { let segment: Int, index: Int }
 
-    private func accumulate(_ batch: [WindowSegment]) throws {
+    /// The windows of a batch, in order; throws unless every segment holds whole windows.
+    func places(_ batch: [WindowSegment]) throws -> [WindowPlace] {
         var places: [WindowPlace] = []
         for (s, segment) in batch.enumerated() {
             let n = segment.windowLength, count = segment.windowCount
@@ -121,23 +122,36 @@ final class BackpropagationThroughTime: @unchecked Sendable {
             }
             for w in 0..<count { places.append(WindowPlace(segment: s, index: w)) }
         }
-        guard !places.isEmpty else { return }
-        let parts = Self.partsPerBatch, total = places.count, firstWindow = windows
+        return places
+    }
+
+    private func accumulate(_ batch: [WindowSegment]) throws {
+        let all = try places(batch)
+        totals.add(try sums(batch, all[...], firstWindow: windows))
+        windows += all.count
+        pairs += all.reduce(0) { $0 + batch[$1.segment].windowLength }
+    }
+
+    /// The sums over some windows of a batch (numbered from `firstWindow` in messages), in
+    /// `partsPerBatch` parts added in order: the same bits for any number of workers.
+    func sums(_ batch: [WindowSegment], _ places: ArraySlice<WindowPlace>, firstWindow: Int) throws -> Sums {
+        var total = Sums(dx: dx, dh: dh, dy: dy)
+        guard !places.isEmpty else { return total }
+        let parts = Self.partsPerBatch, count = places.count, start = places.startIndex
         let slots = ChunkSlots<Sums>(count: parts)
         let nextPart = WindowMomentKernels.PartCounter()
-        let frozen = places
         let work: @Sendable (Int) -> Void = { _ in
             while true {
                 let part = nextPart.take()
                 guard part < parts else { break }
-                let range = (total * part / parts)..<(total * (part + 1) / parts)
-                slots.store(Result { try self.accumulatePart(batch, frozen[range], firstWindow: firstWindow + range.lowerBound) }, at: part)
+                let range = (start + count * part / parts)..<(start + count * (part + 1) / parts)
+                slots.store(Result { try self.accumulatePart(batch, places[range], firstWindow: firstWindow + range.lowerBound - start) },
+                            at: part)
             }
         }
-        if workers == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
-        for result in slots.all() { totals.add(try result.get()) }   // in part order; the first divergence first
-        windows += total
-        pairs += places.reduce(0) { $0 + batch[$1.segment].windowLength }
+        if workers == 1 || count < 2 * parts { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        for result in slots.all() { total.add(try result.get()) }   // in part order; the first divergence first
+        return total
     }
 
     /// The sums over consecutive windows of a batch, in order.

@@ -232,3 +232,150 @@ public func refine(_ start: IORNN, training: WindowSource, heldOut: WindowSource
     return GradientRefinementResult(start: start, model: best.model, bestIteration: best.iteration, history: history,
                             stopReason: stopReason)
 }
+
+// MARK: Minibatch Adam, the baseline a reader knows
+
+/// The settings of `refineByAdam`.
+public struct AdamOptions: Sendable {
+    /// Passes over the training windows.
+    public var epochs: Int
+    /// Adam's step size α, its decay rates β₁, β₂ and ε (Kingma & Ba, Algorithm 1).
+    public var learningRate: Double
+    public var beta1: Double
+    public var beta2: Double
+    public var epsilon: Double
+    /// Windows per minibatch (consecutive windows of one batch of the source).
+    public var windowsPerStep: Int
+    /// A minibatch gradient longer than this is scaled down to it; nil: no clipping.
+    public var clipNorm: Double?
+    /// Skip a minibatch whose recurrence diverges or whose gradient is not finite (safeguarded
+    /// BPTT); without it the first such minibatch stops the refinement ("plain" BPTT).
+    public var skipsDivergentSteps: Bool
+    /// Stop when the held-out error (measured after each epoch) has not improved for this many epochs.
+    public var patience: Int
+    /// Worker threads for each minibatch gradient (the result does not depend on it).
+    public var threads: Int
+
+    public init(epochs: Int = 2, learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
+                windowsPerStep: Int = 256, clipNorm: Double? = 1, skipsDivergentSteps: Bool = true, patience: Int = 2,
+                threads: Int = 2) {
+        self.epochs = epochs
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.windowsPerStep = windowsPerStep
+        self.clipNorm = clipNorm
+        self.skipsDivergentSteps = skipsDivergentSteps
+        self.patience = patience
+        self.threads = threads
+    }
+}
+
+/// Refines `start` by minibatch Adam on the mean squared output error over `training`, with
+/// optional gradient clipping and skipping of divergent minibatches, keeping the epoch whose
+/// model has the smallest error over `heldOut` (never worse than the start).
+///
+/// One record per epoch: `trainingError` is the mean minibatch error met during the epoch (each
+/// at the parameters before its step), `heldOutError` the error of the model at the epoch's end,
+/// `step` the learning rate, `divergedTrials` the minibatches skipped (or the one that stopped
+/// plain BPTT), `evaluations` the Adam steps taken. Deterministic: minibatches in the source's
+/// order, each gradient the same bits for any `threads`.
+public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: WindowSource,
+                         options: AdamOptions = AdamOptions()) throws -> GradientRefinementResult {
+    guard options.epochs >= 0, options.learningRate > 0, (0..<1).contains(options.beta1), (0..<1).contains(options.beta2),
+          options.epsilon > 0, options.windowsPerStep >= 1, options.patience >= 1, options.clipNorm.map({ $0 > 0 }) ?? true else {
+        throw ModelError("refineByAdam: epochs ≥ 0, learningRate > 0, 0 ≤ β₁, β₂ < 1, ε > 0, windowsPerStep ≥ 1, patience ≥ 1 and clipNorm > 0 are needed")
+    }
+    let shapes = (a1: start.a1.shape, u: start.u.shape, a2: start.a2.shape)
+    let p = shapes.a1.reduce(1, *), q = shapes.u.reduce(1, *)
+    func model(_ theta: [Double]) throws -> IORNN {
+        try IORNN(a1: Tensor(shape: shapes.a1, storage: Array(theta[0..<p])), u: Tensor(shape: shapes.u, storage: Array(theta[p..<(p + q)])),
+                  a2: Tensor(shape: shapes.a2, storage: Array(theta[(p + q)...])), noise: start.noise, coefficients: start.coefficients)
+    }
+    func heldOutError(_ m: IORNN) throws -> Double {
+        do { return try outputError(m, on: heldOut, threads: options.threads).loss } catch let error as ModelError where error.description.hasPrefix("IO-RNN diverged") {
+            return .infinity
+        }
+    }
+    /// Stops the pass over the training windows (plain BPTT after a divergent minibatch).
+    struct Stop: Error {}
+
+    var theta = start.a1.storage + start.u.storage + start.a2.storage
+    var m = [Double](repeating: 0, count: theta.count), v = m
+    var steps = 0
+    let startTraining = try outputError(start, on: training, threads: options.threads).loss
+    let startHeldOut = try heldOutError(start)
+    var history = [GradientRefinementRecord(iteration: 0, trainingError: startTraining, heldOutError: startHeldOut, step: 0,
+                                            divergedTrials: 0, evaluations: 0)]
+    var best = (model: start, heldOut: startHeldOut, iteration: 0)
+    var stopReason = "reached \(options.epochs) epochs"
+    var current = start
+    epochs: for epoch in 0..<options.epochs {
+        var squaredError = 0.0, pairs = 0, skipped = 0, taken = 0
+        var diverged = false
+        do {
+            try training.forEachBatch { batch in
+                let checker = try BackpropagationThroughTime(model: current, source: training, gradient: true, threads: options.threads)
+                let places = try checker.places(batch)
+                var k = 0
+                while k < places.count {
+                    let slice = places[k..<min(k + options.windowsPerStep, places.count)]
+                    k += options.windowsPerStep
+                    let engine = try BackpropagationThroughTime(model: current, source: training, gradient: true, threads: options.threads)
+                    let sums: BackpropagationThroughTime.Sums
+                    do {
+                        sums = try engine.sums(batch, slice, firstWindow: 0)
+                    } catch let error as ModelError where error.description.hasPrefix("IO-RNN diverged") {
+                        skipped += 1
+                        if options.skipsDivergentSteps { continue }
+                        diverged = true
+                        throw Stop()
+                    }
+                    let count = Double(slice.reduce(0) { $0 + batch[$1.segment].windowLength })
+                    var g = (sums.a1 + sums.u + sums.a2).map { $0 / count }
+                    guard g.allSatisfy(\.isFinite), sums.squaredError.isFinite else {
+                        skipped += 1
+                        if options.skipsDivergentSteps { continue }
+                        diverged = true
+                        throw Stop()
+                    }
+                    squaredError += sums.squaredError
+                    pairs += Int(count)
+                    if let clip = options.clipNorm {
+                        let norm = g.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                        if norm > clip { g = g.map { $0 * (clip / norm) } }
+                    }
+                    steps += 1
+                    taken += 1
+                    let c1 = 1 - pow(options.beta1, Double(steps)), c2 = 1 - pow(options.beta2, Double(steps))
+                    for i in theta.indices {
+                        m[i] = options.beta1 * m[i] + (1 - options.beta1) * g[i]
+                        v[i] = options.beta2 * v[i] + (1 - options.beta2) * g[i] * g[i]
+                        theta[i] -= options.learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + options.epsilon)
+                    }
+                    guard theta.allSatisfy(\.isFinite), let next = try? model(theta) else {
+                        diverged = true
+                        throw Stop()
+                    }
+                    current = next
+                }
+            }
+        } catch is Stop {}
+        let held = diverged ? .infinity : try heldOutError(current)
+        history.append(GradientRefinementRecord(iteration: epoch + 1, trainingError: pairs > 0 ? squaredError / Double(pairs) : .nan,
+                                                heldOutError: held, step: options.learningRate, divergedTrials: skipped,
+                                                evaluations: taken))
+        if diverged {
+            stopReason = "diverged in epoch \(epoch + 1) (a minibatch's recurrence or parameters left the finite range)"
+            break epochs
+        }
+        if held < best.heldOut { best = (current, held, epoch + 1) }
+        if epoch + 1 - best.iteration >= options.patience {
+            stopReason = "the held-out error has not improved for \(options.patience) epochs"
+            break epochs
+        }
+    }
+    return GradientRefinementResult(start: start, model: best.model, bestIteration: best.iteration, history: history,
+                                    stopReason: stopReason)
+}
