@@ -52,6 +52,12 @@ struct Fit: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Fit a bidirectional RNN (GLOREE-B, walkthrough 05) with DZ backward units and --hidden forward ones; 'auto': --hidden is dh + dz and the data decide which units run backward.", valueName: "DZ|auto"))
     var backward: String?
 
+    @Flag(help: "Refine the spectral estimate by minibatch Adam on the mean squared output error (exact gradients by backpropagation through time), stopped on the last tenth of the windows held out; writes /estimate/refined.")
+    var refine = false
+
+    @Option(parsing: .unconditional, help: "With --refine: the most passes (epochs) of minibatch Adam over the training windows, the step size 10⁻³ in the first and a tenth of the one before in each next; it stops earlier once the held-out error has not improved for 2.")
+    var refineIterations: Int = 3
+
     /// The parsed --backward: nil without it.
     var backwardUnits: BackwardUnits? {
         guard let backward else { return nil }
@@ -82,6 +88,15 @@ struct Fit: ParsableCommand {
             guard hidden >= 1 else { throw ValidationError("--hidden must be at least 1, got \(hidden)") }
         }
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
+        guard (1...10_000).contains(refineIterations) else {
+            throw ValidationError("--refine-iterations must be between 1 and 10000, got \(refineIterations)")
+        }
+        if refine {
+            guard backward == nil else { throw ValidationError("--refine refines the forward IO-RNN of 03; it is not available with --backward") }
+            guard (try? IORNN.parseActivation(activation)) == IORNN.quadratic else {
+                throw ValidationError("--refine refines the quadratic fit (σ(z) = z²) for now; drop --activation \(activation)")
+            }
+        }
         do { _ = try IORNN.parseActivation(activation) } catch { throw ValidationError("--activation: \(error)") }
         try validateOutput(output)
         if Fit.canonicalPath(output) == Fit.canonicalPath(file) {
@@ -141,6 +156,8 @@ struct Fit: ParsableCommand {
         let result = try gloree(source, process: process, hidden: hidden, seed: seed, threads: threads)
         let diagnostics = result.diagnostics
         let elapsed = clock.now - started
+        let refinement = refine ? try refineSpectralEstimate(result, source: source) : nil
+        let refinedElapsed = clock.now - started
 
         var comparison: [String] = []
         var wroteComparison = false
@@ -148,12 +165,14 @@ struct Fit: ParsableCommand {
         switch truthModel {
         case .none: break
         case .some(.success(let truth)):
-            (comparison, wroteComparison) = compare(result, with: truth, fresh: pendingFresh!.value, into: &tree)
+            (comparison, wroteComparison) = compare(result, with: truth, fresh: pendingFresh!.value, refined: refinement?.result.model,
+                                                    into: &tree)
         case .some(.failure(let why)):
             comparison = ["against /model of the input: no comparison (\(why))"]
         }
 
         fill(&tree, result: result, process: process, estimatedPairs: estimatedPairs, source: source)
+        if let refinement { fillRefinement(&tree, refinement) }
         try tree.write(to: output)
 
         var lines: [String] = []
@@ -175,10 +194,13 @@ struct Fit: ParsableCommand {
             lines.append("  warnings:")
             lines += diagnostics.warnings.map { "    - \($0)" }
         }
+        if let refinement { lines.append("  \(refinement.line)") }
         lines += comparison.map { "  \($0)" }
-        lines.append("  wrote \(output): /estimate/{A1, U, A2, U_least_squares}, /process (source \"\(estimatedPairs == nil ? "file" : "estimated")\"), "
+        lines.append("  wrote \(output): /estimate/{A1, U, A2, U_least_squares\(refinement == nil ? "" : ", refined/{A1, U, A2}")}, "
+                     + "/process (source \"\(estimatedPairs == nil ? "file" : "estimated")\"), "
                      + "/diagnostics\(wroteComparison ? ", /comparison" : "")")
         lines.append("  fit time \(String(format: "%.2f", elapsed / .seconds(1))) s "
+                     + (refinement == nil ? "" : "(\(String(format: "%.2f", refinedElapsed / .seconds(1))) s with the refinement) ")
                      + "(\(threads) thread\(threads == 1 ? "" : "s"))")
         print(lines.joined(separator: "\n"))
     }
@@ -377,7 +399,7 @@ struct Fit: ParsableCommand {
 
     /// Parameter errors after alignment and the prediction error on fresh windows; lines for the report.
     private func compare(_ result: GLOREEResult, with truth: IORNN, fresh freshWindows: Result<FreshWindows, any Error>,
-                         into tree: inout HDF5Tree) -> (lines: [String], wrote: Bool) {
+                         refined: IORNN? = nil, into tree: inout HDF5Tree) -> (lines: [String], wrote: Bool) {
         var lines: [String] = []
         var wrote = false
         var aligned: IORNN? = nil
@@ -421,6 +443,17 @@ struct Fit: ParsableCommand {
             }
             lines.append(prediction.line)
             wrote = wrote || prediction.wrote
+            if let refined {
+                do {
+                    let error = try fresh.predictionError({ try refined.outputs(forWindows: $0) })
+                    lines.append("prediction error of the refined model on the same windows: \(formatNumber(error))")
+                    tree.addDataset("/comparison/prediction_error_refined", Tensor(scalar: error),
+                                    description: "The prediction error of /comparison/prediction_error for /estimate/refined.",
+                                    formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1; issue 14")
+                } catch {
+                    lines.append("prediction error of the refined model: not computed (\(error))")
+                }
+            }
         } catch {
             lines.append("prediction error: not computed (\(error))")
         }
@@ -454,6 +487,59 @@ struct Fit: ParsableCommand {
         } catch {
             return ("prediction error: not computed (\(error))", false)
         }
+    }
+
+    /// The spectral estimate refined by minibatch Adam (`--refine`), with the report's line.
+    struct Refinement {
+        let result: GradientRefinementResult
+        let options: AdamOptions
+        let trainingWindows: Int, heldOutWindows: Int
+        var line: String {
+            let h = result.history
+            let steps = h.dropFirst().reduce(0) { $0 + $1.evaluations }, skipped = h.dropFirst().reduce(0) { $0 + $1.divergedTrials }
+            return "refinement (minibatch Adam, learning rate \(formatNumber(options.learningRate)) × \(formatNumber(options.learningRateDecay))^epoch, \(options.windowsPerStep) windows a step, "
+                + "gradients clipped at norm \(formatNumber(options.clipNorm ?? .infinity)); \(trainingWindows) training windows, the last "
+                + "\(heldOutWindows) held out): held-out mean squared error \(formatNumber(result.startHeldOutError)) → "
+                + "\(formatNumber(result.heldOutError)), kept epoch \(result.bestIteration) of \(h.count - 1) (\(steps) steps, "
+                + "\(skipped) skipped); \(result.stopReason)"
+        }
+    }
+
+    /// `--refine`: the last tenth of the windows (at least one) held out, the rest refined on.
+    private func refineSpectralEstimate(_ result: GLOREEResult, source: HDF5WindowSource) throws -> Refinement {
+        let windows = source.windows
+        guard windows >= 2 else {
+            throw HDF5Error(file: file, message: "--refine holds out the last tenth of the windows and needs at least 2; the file has \(windows)")
+        }
+        let held = max(1, windows / 10)
+        let training = WindowRangeSource(source, windows: 0..<(windows - held))
+        let heldOut = WindowRangeSource(source, windows: (windows - held)..<windows)
+        let options = AdamOptions(epochs: refineIterations, learningRate: 1e-3, learningRateDecay: 0.1, patience: 2, threads: threads)
+        let refined = try refineByAdam(try result.model(), training: training, heldOut: heldOut, options: options)
+        return Refinement(result: refined, options: options, trainingWindows: windows - held, heldOutWindows: held)
+    }
+
+    /// /estimate/refined and /diagnostics/refinement.
+    private func fillRefinement(_ tree: inout HDF5Tree, _ r: Refinement) {
+        let m = r.result.model
+        tree.addDataset("/estimate/refined/A1", m.a1, description: "A1 (dh×dx) of the spectral estimate refined by minibatch Adam (--refine).",
+                        formula: "min over (A1, U, A2) of the mean of ‖A2ᵀ h_t − y_t‖² on the training windows", paper: "issue 14")
+        tree.addDataset("/estimate/refined/U", m.u, description: "U (dh×dh) of the refined model.",
+                        formula: "h_t = σ(A1 x_t + U h_{t−1})", paper: "eq. 15; issue 14")
+        tree.addDataset("/estimate/refined/A2", m.a2, description: "A2 (dh×dy) of the refined model.",
+                        formula: "ŷ_t = A2ᵀ h_t", paper: "eq. 15; issue 14")
+        let h = r.result.history
+        tree.addDataset("/diagnostics/refinement", Tensor(shape: [h.count, 4]) { i in
+            let record = h[i[0]]
+            return [record.trainingError, record.heldOutError, Double(record.divergedTrials), Double(record.evaluations)][i[1]]
+        }, description: "One row per epoch of --refine (row 0: the spectral estimate): mean squared error on the training windows "
+            + "(met during the epoch), on the held-out windows (after it), minibatches skipped, Adam steps taken.",
+           formula: "(1/P) Σ ‖A2ᵀ h_t − y_t‖²", paper: "issue 14")
+        tree.setAttribute("method", .string("minibatch Adam, learning rate \(r.options.learningRate) × \(r.options.learningRateDecay)^epoch, \(r.options.windowsPerStep) windows a step, clip norm \(r.options.clipNorm ?? .infinity)"),
+                          at: "/diagnostics/refinement")
+        tree.setAttribute("held_out_windows", .integer(r.heldOutWindows), at: "/diagnostics/refinement")
+        tree.setAttribute("kept_epoch", .integer(r.result.bestIteration), at: "/diagnostics/refinement")
+        tree.setAttribute("stop_reason", .string(r.result.stopReason), at: "/diagnostics/refinement")
     }
 
     /// The output file's datasets and attributes.

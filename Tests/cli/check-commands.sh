@@ -388,6 +388,39 @@ else
     bad "spectral-rnn fit is not reproducible" "$(tail -5 "$work/fitcmp.txt")"
 fi
 expect_threads_identical "fit (quadratic, /process in the file)" "$fit" "$sim" --hidden 3
+# fit --refine (issue 14): the spectral estimate refined by minibatch Adam, held out on the last
+# tenth of the windows; both models written, the refined one predicts better, same bits for any threads.
+if "$bin/spectral-rnn" fit "$sim" --hidden 3 --refine --output "$work/fit-refined.h5" >"$work/fitr.txt" 2>&1 \
+    && grep -q "refinement (minibatch Adam" "$work/fitr.txt" \
+    && python3 - "$fit" "$work/fit-refined.h5" >"$work/fitrattrs.txt" 2>&1 <<'PY'
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as plain, h5py.File(sys.argv[2], "r") as f:
+    for name in ("A1", "U", "A2"):
+        assert np.array_equal(plain["/estimate/" + name][()], f["/estimate/" + name][()]), name   # the spectral estimate, unchanged
+        assert f["/estimate/refined/" + name].shape == plain["/estimate/" + name].shape, name
+    history = f["/diagnostics/refinement"][()]
+    attrs = f["/diagnostics/refinement"].attrs
+    assert history.shape[1] == 4 and 2 <= history.shape[0] <= 4, history.shape
+    assert int(attrs["held_out_windows"]) == 300, attrs["held_out_windows"]
+    kept = int(attrs["kept_epoch"])
+    assert history[kept, 1] <= history[0, 1], (history[kept, 1], history[0, 1])   # never worse on the held-out windows
+    before, after = float(f["/comparison/prediction_error"][()]), float(f["/comparison/prediction_error_refined"][()])
+    assert after < before, (after, before)
+print(f"held-out error {history[0, 1]:.5f} -> {history[kept, 1]:.5f} (epoch {kept}); prediction error {before:.4f} -> {after:.4f}")
+PY
+then
+    ok "fit --refine: $(tail -1 "$work/fitrattrs.txt")"
+else
+    bad "fit --refine" "$(head -14 "$work/fitr.txt")" "$(tail -3 "$work/fitrattrs.txt" 2>/dev/null)"
+fi
+expect_threads_identical "fit --refine" "$work/fit-refined.h5" "$sim" --hidden 3 --refine
+expect_error "fit --refine with --backward is refused" "not available with --backward" "$bin/spectral-rnn" fit "$sim" --hidden 2 --backward 1 --refine --output "$work/out.h5"
+"$bin/spectral-rnn" simulate --dx 4 --hidden 3 --dy 5 --windows 1 --length 3000 --seed 3 --output "$work/one-window.h5" >/dev/null 2>&1
+expect_error "fit --refine on one window is refused" "needs at least 2; the file has 1" "$bin/spectral-rnn" fit "$work/one-window.h5" --hidden 3 --refine --output "$work/out.h5"
+"$bin/spectral-rnn" simulate --dx 4 --hidden 3 --dy 5 --windows 2 --length 200000 --seed 3 --output "$work/long-windows.h5" >/dev/null 2>&1
+expect_error "fit --refine on windows longer than a batch is refused" "cut the sequence into shorter windows" "$bin/spectral-rnn" fit "$work/long-windows.h5" --hidden 3 --refine --output "$work/out.h5"
+rm -f "$work/one-window.h5" "$work/long-windows.h5"
+expect_error "fit --refine-iterations 0 is refused" "--refine-iterations must be between 1 and 10000, got 0" "$bin/spectral-rnn" fit "$sim" --hidden 3 --refine --refine-iterations 0 --output "$work/out.h5"
 # The comparison can fail: one entry of /estimate/A1 moved by one ulp is a difference.
 python3 - "$fit" "$work/fit-ulp.h5" <<'PY'
 import shutil, sys, h5py, numpy as np

@@ -19,6 +19,10 @@
 //       the mean squared output error of FILE's /model on its windows, alone and with its
 //       gradient by backpropagation through time (outputErrorGradient): best wall time and median
 //       CPU time of R runs (default 3).
+//   benchmark-moments refine FILE [--epochs E]
+//       minibatch Adam (refineByAdam) from the spectral estimate and from FILE's /model, for two
+//       learning rates and minibatch sizes, E epochs (default 3): time, held-out error and the
+//       prediction error on fresh windows (issue 14's acceptance figures).
 //   benchmark-moments probe [--phi φ] [--rows r] [--u ‖U‖] [--max-condition c] [--windows N]
 //                           [--length n] [--data-seed s] [--model-seeds 1,2,…]
 //       the per-window standard error of the cubic's projected order-5 U moment for draws of the
@@ -125,6 +129,46 @@ case "gradient":
                 cpu.append(processCPUSeconds() - before)
             }
             print(String(format: "%@ | %.3f s | %.3f s CPU | loss %.6g", name, best, cpu.sorted()[cpu.count / 2], loss))
+        }
+    } catch {
+        fail("\(error)")
+    }
+case "refine":
+    // Issue 14's acceptance figures: minibatch Adam from the spectral estimate against Adam from
+    // /model (the floor), by epochs and learning rates, with the prediction error on fresh windows.
+    guard arguments.count >= 2 else { fail("usage: benchmark-moments refine FILE [--epochs E]") }
+    let epochs = option("--epochs", 3)
+    do {
+        let source = try HDF5WindowSource(path: arguments[1])
+        guard let process = try readProcess(from: source.reader, dimension: source.inputDimension) else { fail("\(arguments[1]) has no /process") }
+        let truth = try IORNN(a1: try source.reader.readTensor("/model/A1", rank: 2), u: try source.reader.readTensor("/model/U", rank: 2),
+                              a2: try source.reader.readTensor("/model/A2", rank: 2))
+        let fresh = try process.simulatedInputs(windowRange: 0..<3125, length: source.length, seed: 7, purpose: "benchmark fresh")
+        let target = try truth.outputs(forWindows: fresh)
+        func prediction(_ m: IORNN) throws -> Double { try m.outputs(forWindows: fresh).relativeError(to: target) }
+        var spectralTime = 0.0
+        var spectral: IORNN? = nil
+        spectralTime = seconds(try clock.measure {
+            spectral = try gloree(source, process: process, hidden: truth.hiddenDimension, seed: 20160303).model()
+        })
+        let held = max(1, source.windows / 10)
+        let training = WindowRangeSource(source, windows: 0..<(source.windows - held))
+        let heldOut = WindowRangeSource(source, windows: (source.windows - held)..<source.windows)
+        print(String(format: "spectral estimate: %.3f s, prediction error %.5f", spectralTime, try prediction(spectral!)))
+        print("start | learning rate | windows a step | epochs | time (s) | kept epoch | held-out error | prediction error (kept) | prediction error (last iterate)")
+        for (name, start) in [("spectral", spectral!), ("truth", truth)] {
+            for (rate, decay) in [(1e-3, 1.0), (1e-3, 0.1), (3e-3, 0.1), (1e-3, 0.3)] {
+                for perStep in [256] {
+                    var r: GradientRefinementResult? = nil
+                    let t = seconds(try clock.measure {
+                        r = try refineByAdam(start, training: training, heldOut: heldOut,
+                                             options: AdamOptions(epochs: epochs, learningRate: rate, learningRateDecay: decay,
+                                                                  windowsPerStep: perStep, patience: epochs))
+                    })
+                    print(String(format: "%@ | %g × %g^e | %d | %d | %.3f | %d | %.6f | %.5f | %.5f", name, rate, decay, perStep, epochs, t,
+                                 r!.bestIteration, r!.heldOutError, try prediction(r!.model), try prediction(r!.finalModel)))
+                }
+            }
         }
     } catch {
         fail("\(error)")

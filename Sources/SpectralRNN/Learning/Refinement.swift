@@ -30,7 +30,8 @@ public struct WindowRangeSource: WindowSource {
             for segment in batch {
                 let n = segment.windowLength, count = segment.windowCount
                 guard segment.firstTime == 0, segment.accumulate == 0..<n, segment.x.count == count * n * dx else {
-                    throw ModelError("a range of windows needs whole windows: the source splits windows of \(n) steps into time chunks")
+                    throw ModelError("a range of windows needs whole windows: the source splits windows of \(n) steps into time chunks "
+                                     + "(too long for one batch); cut the sequence into shorter windows")
                 }
                 let low = max(first, range.lowerBound), high = min(first + count, range.upperBound)
                 defer { first += count }
@@ -98,6 +99,8 @@ public struct GradientRefinementResult: Sendable {
     public let model: IORNN
     /// The iteration `model` comes from (0: the start itself).
     public let bestIteration: Int
+    /// The last iterate, whatever its held-out error (where the training objective led).
+    public let finalModel: IORNN
     public let history: [GradientRefinementRecord]
     public let stopReason: String
 
@@ -229,8 +232,8 @@ public func refine(_ start: IORNN, training: WindowSource, heldOut: WindowSource
             break
         }
     }
-    return GradientRefinementResult(start: start, model: best.model, bestIteration: best.iteration, history: history,
-                            stopReason: stopReason)
+    return GradientRefinementResult(start: start, model: best.model, bestIteration: best.iteration, finalModel: current.model,
+                                    history: history, stopReason: stopReason)
 }
 
 // MARK: Minibatch Adam, the baseline a reader knows
@@ -244,6 +247,8 @@ public struct AdamOptions: Sendable {
     public var beta1: Double
     public var beta2: Double
     public var epsilon: Double
+    /// The step size of epoch e (from 0) is learningRate · learningRateDecay^e.
+    public var learningRateDecay: Double
     /// Windows per minibatch (consecutive windows of one batch of the source).
     public var windowsPerStep: Int
     /// A minibatch gradient longer than this is scaled down to it; nil: no clipping.
@@ -256,11 +261,12 @@ public struct AdamOptions: Sendable {
     /// Worker threads for each minibatch gradient (the result does not depend on it).
     public var threads: Int
 
-    public init(epochs: Int = 2, learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
-                windowsPerStep: Int = 256, clipNorm: Double? = 1, skipsDivergentSteps: Bool = true, patience: Int = 2,
-                threads: Int = 2) {
+    public init(epochs: Int = 2, learningRate: Double = 1e-3, learningRateDecay: Double = 1, beta1: Double = 0.9, beta2: Double = 0.999,
+                epsilon: Double = 1e-8, windowsPerStep: Int = 256, clipNorm: Double? = 1, skipsDivergentSteps: Bool = true,
+                patience: Int = 2, threads: Int = 2) {
         self.epochs = epochs
         self.learningRate = learningRate
+        self.learningRateDecay = learningRateDecay
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
@@ -278,13 +284,13 @@ public struct AdamOptions: Sendable {
 ///
 /// One record per epoch: `trainingError` is the mean minibatch error met during the epoch (each
 /// at the parameters before its step), `heldOutError` the error of the model at the epoch's end,
-/// `step` the learning rate, `divergedTrials` the minibatches skipped (or the one that stopped
+/// `step` the epoch's learning rate, `divergedTrials` the minibatches skipped (or the one that stopped
 /// plain BPTT), `evaluations` the Adam steps taken. Deterministic: minibatches in the source's
 /// order, each gradient the same bits for any `threads`.
 public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: WindowSource,
                          options: AdamOptions = AdamOptions()) throws -> GradientRefinementResult {
     guard options.epochs >= 0, options.learningRate > 0, (0..<1).contains(options.beta1), (0..<1).contains(options.beta2),
-          options.epsilon > 0, options.windowsPerStep >= 1, options.patience >= 1, options.clipNorm.map({ $0 > 0 }) ?? true else {
+          options.epsilon > 0, options.learningRateDecay > 0, options.windowsPerStep >= 1, options.patience >= 1, options.clipNorm.map({ $0 > 0 }) ?? true else {
         throw ModelError("refineByAdam: epochs ≥ 0, learningRate > 0, 0 ≤ β₁, β₂ < 1, ε > 0, windowsPerStep ≥ 1, patience ≥ 1 and clipNorm > 0 are needed")
     }
     let shapes = (a1: start.a1.shape, u: start.u.shape, a2: start.a2.shape)
@@ -312,6 +318,7 @@ public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: Window
     var stopReason = "reached \(options.epochs) epochs"
     var current = start
     epochs: for epoch in 0..<options.epochs {
+        let rate = options.learningRate * pow(options.learningRateDecay, Double(epoch))
         var squaredError = 0.0, pairs = 0, skipped = 0, taken = 0
         var diverged = false
         do {
@@ -352,7 +359,7 @@ public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: Window
                     for i in theta.indices {
                         m[i] = options.beta1 * m[i] + (1 - options.beta1) * g[i]
                         v[i] = options.beta2 * v[i] + (1 - options.beta2) * g[i] * g[i]
-                        theta[i] -= options.learningRate * (m[i] / c1) / ((v[i] / c2).squareRoot() + options.epsilon)
+                        theta[i] -= rate * (m[i] / c1) / ((v[i] / c2).squareRoot() + options.epsilon)
                     }
                     guard theta.allSatisfy(\.isFinite), let next = try? model(theta) else {
                         diverged = true
@@ -364,7 +371,7 @@ public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: Window
         } catch is Stop {}
         let held = diverged ? .infinity : try heldOutError(current)
         history.append(GradientRefinementRecord(iteration: epoch + 1, trainingError: pairs > 0 ? squaredError / Double(pairs) : .nan,
-                                                heldOutError: held, step: options.learningRate, divergedTrials: skipped,
+                                                heldOutError: held, step: rate, divergedTrials: skipped,
                                                 evaluations: taken))
         if diverged {
             stopReason = "diverged in epoch \(epoch + 1) (a minibatch's recurrence or parameters left the finite range)"
@@ -376,6 +383,6 @@ public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: Window
             break epochs
         }
     }
-    return GradientRefinementResult(start: start, model: best.model, bestIteration: best.iteration, history: history,
-                                    stopReason: stopReason)
+    return GradientRefinementResult(start: start, model: best.model, bestIteration: best.iteration, finalModel: current,
+                                    history: history, stopReason: stopReason)
 }
