@@ -514,7 +514,8 @@ struct Fit: ParsableCommand {
         let held = max(1, windows / 10)
         let training = WindowRangeSource(source, windows: 0..<(windows - held))
         let heldOut = WindowRangeSource(source, windows: (windows - held)..<windows)
-        let options = AdamOptions(epochs: refineIterations, learningRate: 1e-3, learningRateDecay: 0.1, patience: 2, threads: threads)
+        let options = AdamOptions(epochs: refineIterations, learningRate: 1e-3, learningRateDecay: 0.1, patience: 2,
+                                  measuresStartTrainingError: false, threads: threads)
         let refined = try refineByAdam(try result.model(), training: training, heldOut: heldOut, options: options)
         return Refinement(result: refined, options: options, trainingWindows: windows - held, heldOutWindows: held)
     }
@@ -533,7 +534,8 @@ struct Fit: ParsableCommand {
             let record = h[i[0]]
             return [record.trainingError, record.heldOutError, Double(record.divergedTrials), Double(record.evaluations)][i[1]]
         }, description: "One row per epoch of --refine (row 0: the spectral estimate): mean squared error on the training windows "
-            + "(met during the epoch), on the held-out windows (after it), minibatches skipped, Adam steps taken.",
+            + "(met during the epoch; NaN in row 0, not measured, to save a pass), on the held-out windows (after it), minibatches "
+            + "skipped, Adam steps taken.",
            formula: "(1/P) Σ ‖A2ᵀ h_t − y_t‖²", paper: "issue 14")
         tree.setAttribute("method", .string("minibatch Adam, learning rate \(r.options.learningRate) × \(r.options.learningRateDecay)^epoch, \(r.options.windowsPerStep) windows a step, clip norm \(r.options.clipNorm ?? .infinity)"),
                           at: "/diagnostics/refinement")

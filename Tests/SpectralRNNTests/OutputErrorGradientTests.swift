@@ -96,13 +96,16 @@ private let cubicScalarModel = { () -> IORNN in
     func gradientEqualsForwardModeDerivative(modelIndex: Int, length: Int) throws {
         let model = modelIndex == 0 ? quadraticModel : cubicScalarModel
         let (x, y) = try data(model, windows: 13, length: length, seed: UInt64(3 + length))
-        let g = try outputErrorGradient(model, on: TensorWindowSource(x: x, y: y, windowsPerBatch: 5))
+        // Stacked segments of 5 windows: four go through the vector lanes (run4, backward4), one alone.
+        let g = try outputErrorGradient(model, on: TensorWindowSource(x: x, y: y, windowsPerBatch: 5, stacksWindows: true))
+        let single = try outputErrorGradient(model, on: TensorWindowSource(x: x, y: y, windowsPerBatch: 5))
         #expect(g.pairs == 13 * length && g.windows == 13)
         for seed: UInt64 in [1, 2, 3] {
             let direction = Direction(model, seed: seed)
             let exact = directionalDerivative(model, direction, x: x, y: y)
             #expect(abs(g.loss - exact.loss) <= 1e-14 * exact.loss)
             #expect(abs(direction.dot(g) - exact.slope) <= 1e-12 * abs(exact.slope))
+            #expect(abs(direction.dot(single) - exact.slope) <= 1e-12 * abs(exact.slope))
             if length > 1 {
                 let truncated = try truncatedGradientDot(model, direction, x: x, y: y)
                 #expect(abs(truncated - exact.slope) > 1e-6 * abs(exact.slope))
@@ -116,7 +119,7 @@ private let cubicScalarModel = { () -> IORNN in
     @Test func gradientEqualsFiniteDifferences() throws {
         for model in [quadraticModel, cubicScalarModel] {
             let (x, y) = try data(model, windows: 9, length: 5, seed: 11)
-            let source = TensorWindowSource(x: x, y: y)
+            let source = TensorWindowSource(x: x, y: y, stacksWindows: true)
             let g = try outputErrorGradient(model, on: source)
             let analytic = g.a1!.storage + g.u!.storage + g.a2!.storage
             let scale = analytic.map(abs).max()!
@@ -149,13 +152,15 @@ private let cubicScalarModel = { () -> IORNN in
     }
 
     /// The loss is the mean over (window, t) pairs of ‖ŷ_t − y_t‖² with ŷ from `outputs(forWindows:)`;
-    /// the same bits for any thread count and for stacked segments; memory does not depend on N.
+    /// the same bits for any thread count, with one segment per window and with stacked segments
+    /// (whose windows go four at a time through vector lanes: the same sums in another order).
     @Test func lossMatchesTheModelAndIsThreadIndependent() throws {
         let model = quadraticModel
-        let (x, y) = try data(model, windows: 50, length: 7, seed: 21)
+        // 300 windows in batches of 256 and 44: four parts of 64 windows, then one.
+        let (x, y) = try data(model, windows: 300, length: 7, seed: 21)
         let yHat = try model.outputs(forWindows: x)
-        let direct = zip(yHat.storage, y.storage).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / Double(50 * 7)
-        let source = TensorWindowSource(x: x, y: y, windowsPerBatch: 16)
+        let direct = zip(yHat.storage, y.storage).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } / Double(300 * 7)
+        let source = TensorWindowSource(x: x, y: y, windowsPerBatch: 256)
         let reference = try outputErrorGradient(model, on: source, threads: 2)
         #expect(abs(reference.loss - direct) <= 1e-13 * direct)
         #expect(try outputError(model, on: source).loss == reference.loss)
@@ -163,8 +168,16 @@ private let cubicScalarModel = { () -> IORNN in
             let other = try outputErrorGradient(model, on: source, threads: threads)
             #expect(other.loss == reference.loss && other.a1 == reference.a1 && other.u == reference.u && other.a2 == reference.a2)
         }
-        let stacked = try outputErrorGradient(model, on: TensorWindowSource(x: x, y: y, windowsPerBatch: 16, stacksWindows: true))
-        #expect(stacked.loss == reference.loss && stacked.a1 == reference.a1 && stacked.u == reference.u)
+        let stackedSource = TensorWindowSource(x: x, y: y, windowsPerBatch: 256, stacksWindows: true)
+        let stacked = try outputErrorGradient(model, on: stackedSource)
+        #expect(abs(stacked.loss - reference.loss) <= 1e-14 * reference.loss)
+        #expect((stacked.a1! - reference.a1!).maxAbs <= 1e-13 * reference.a1!.maxAbs)
+        #expect((stacked.u! - reference.u!).maxAbs <= 1e-13 * reference.u!.maxAbs)
+        #expect((stacked.a2! - reference.a2!).maxAbs <= 1e-13 * reference.a2!.maxAbs)
+        for threads in [1, 3] {
+            let other = try outputErrorGradient(model, on: stackedSource, threads: threads)
+            #expect(other.loss == stacked.loss && other.a1 == stacked.a1 && other.u == stacked.u && other.a2 == stacked.a2)
+        }
     }
 
     /// Refusals, one line each: time-chunked windows, mismatched dimensions, a diverging window (numbered).
@@ -183,8 +196,11 @@ private let cubicScalarModel = { () -> IORNN in
                                   a2: Tensor(rows: [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0]]))
         var big = Tensor(shape: [20, 20, 4], repeating: 0.01)
         for t in 0..<20 { big[11, t, 0] = 0.3; big[11, t, 1] = 0.3 }
-        #expect { try outputErrorGradient(exploding, on: TensorWindowSource(x: big, y: Tensor(shape: [20, 20, 5], repeating: 0), windowsPerBatch: 8)) }
-            throws: { error in "\(error)".hasPrefix("IO-RNN diverged in window 11 at t = ") }
+        for stacked in [false, true] {   // one window per segment, and four at a time in vector lanes
+            #expect { try outputErrorGradient(exploding, on: TensorWindowSource(x: big, y: Tensor(shape: [20, 20, 5], repeating: 0),
+                                                                                windowsPerBatch: 8, stacksWindows: stacked)) }
+                throws: { error in "\(error)".hasPrefix("IO-RNN diverged in window 11 at t = ") }
+        }
     }
 }
 

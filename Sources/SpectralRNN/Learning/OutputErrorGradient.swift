@@ -10,10 +10,12 @@
 // The loss and the gradient are these sums over windows divided by the number of (window, t)
 // pairs P.
 //
-// Streaming and parallel like the moment engine (WindowMomentsEngine.swift): each batch's
-// windows are split into `partsPerBatch` contiguous parts whatever the number of threads; a
-// part's sums are formed in window order, and the parts are added in part order, so the result
-// is the same bits for any `threads`. Memory is one batch plus n × dh per worker.
+// Streaming and parallel like the moment engine (WindowMomentsEngine.swift): each batch's (or
+// minibatch's) windows are split into contiguous parts — at most `partsPerBatch`, of at least 64
+// windows — whatever the number of threads; a part's sums are formed in window order (four
+// consecutive windows of a stacked segment at a time in vector lanes), and the parts are added
+// in part order, so the result is the same bits for any `threads`. Memory is one batch plus
+// n × dh per worker.
 
 import Foundation
 
@@ -54,7 +56,7 @@ final class BackpropagationThroughTime: @unchecked Sendable {
     let workers: Int
     /// σ' as coefficients: derivative[i] = (i + 1) c_{i+1}.
     let derivative: [Double]
-    /// Parts per batch, fixed so that the order of every sum is fixed.
+    /// The most parts of a batch (see the top of this file).
     static let partsPerBatch = 16
 
     /// The sums of one part (or of everything so far): Σ‖e‖² and the unnormalized gradient sums.
@@ -137,7 +139,10 @@ final class BackpropagationThroughTime: @unchecked Sendable {
     func sums(_ batch: [WindowSegment], _ places: ArraySlice<WindowPlace>, firstWindow: Int) throws -> Sums {
         var total = Sums(dx: dx, dh: dh, dy: dy)
         guard !places.isEmpty else { return total }
-        let parts = Self.partsPerBatch, count = places.count, start = places.startIndex
+        // At most partsPerBatch parts, of at least 64 windows (a minibatch of 256 gets 4): the
+        // partition depends on the windows alone, so the sums do not depend on the thread count.
+        let count = places.count, start = places.startIndex
+        let parts = max(1, min(Self.partsPerBatch, count / 64))
         let slots = ChunkSlots<Sums>(count: parts)
         let nextPart = WindowMomentKernels.PartCounter()
         let work: @Sendable (Int) -> Void = { _ in
@@ -149,7 +154,7 @@ final class BackpropagationThroughTime: @unchecked Sendable {
                             at: part)
             }
         }
-        if workers == 1 || count < 2 * parts { work(0) } else { DispatchQueue.concurrentPerform(iterations: workers, execute: work) }
+        if workers == 1 || parts == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: min(workers, parts), execute: work) }
         for result in slots.all() { total.add(try result.get()) }   // in part order; the first divergence first
         return total
     }
@@ -158,70 +163,201 @@ final class BackpropagationThroughTime: @unchecked Sendable {
     private func accumulatePart(_ batch: [WindowSegment], _ places: ArraySlice<WindowPlace>, firstWindow: Int) throws -> Sums {
         var sums = Sums(dx: dx, dh: dh, dy: dy)
         guard let longest = places.map({ batch[$0.segment].windowLength }).max() else { return sums }
-        var states = [Double](repeating: 0, count: longest * dh)
-        var preactivations = [Double](repeating: 0, count: longest * dh)
-        var outputs = [Double](repeating: 0, count: longest * dy)
-        for (k, place) in places.enumerated() {
-            let segment = batch[place.segment], n = segment.windowLength
-            try segment.x.withUnsafeBufferPointer { x in
-                try segment.y.withUnsafeBufferPointer { y in
-                    try outputs.withUnsafeMutableBufferPointer { yHat in
-                        try states.withUnsafeMutableBufferPointer { h in
-                            try preactivations.withUnsafeMutableBufferPointer { z in
-                                try model.run(x, xOffset: place.index * n * dx, length: n, into: yHat, yOffset: 0,
-                                              states: h.baseAddress, preactivations: z.baseAddress, window: firstWindow + k)
-                                backward(x: x.baseAddress! + place.index * n * dx, y: y.baseAddress! + place.index * n * dy,
-                                         yHat: yHat.baseAddress!, length: n, states: h.baseAddress!, preactivations: z.baseAddress!,
-                                         into: &sums)
+        // One scratch allocation per part: states, preactivations, outputs, and the backward pass's vectors.
+        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: longest * (2 * dh + dy) + 2 * dh + dy)
+        defer { scratch.deallocate() }
+        let states = scratch, preactivations = states + longest * dh, outputs = preactivations + longest * dh
+        let vectors = outputs + longest * dy
+        var squaredError = 0.0
+        try sums.a1.withUnsafeMutableBufferPointer { ga1 in
+            try sums.u.withUnsafeMutableBufferPointer { gu in
+                try sums.a2.withUnsafeMutableBufferPointer { ga2 in
+                    try model.u.storage.withUnsafeBufferPointer { u in
+                        try model.a2.storage.withUnsafeBufferPointer { a2 in
+                            try derivative.withUnsafeBufferPointer { slope in
+                                let gradient = Gradient(a1: ga1.baseAddress!, u: gu.baseAddress!, a2: ga2.baseAddress!,
+                                                        modelU: u.baseAddress!, modelA2: a2.baseAddress!, slope: slope,
+                                                        carry: vectors, deltaZ: vectors + dh, error: vectors + 2 * dh)
+                                let lanes = Lanes(dx: dx, dh: dh, dy: dy, length: longest)
+                                defer { lanes.deallocate() }
+                                let list = Array(places)
+                                var k = 0
+                                while k < list.count {
+                                    let place = list[k], segment = batch[place.segment], n = segment.windowLength
+                                    // Four consecutive windows of one stacked segment go through the recurrence in vector lanes.
+                                    let fourInLanes = k + 4 <= list.count && list[k + 3].segment == place.segment
+                                        && list[k + 3].index == place.index + 3
+                                    let done = try segment.x.withUnsafeBufferPointer { x in
+                                        try segment.y.withUnsafeBufferPointer { y in
+                                            let xw = x.baseAddress! + place.index * n * dx, yw = y.baseAddress! + place.index * n * dy
+                                            if fourInLanes,
+                                               try model.run4(x, xOffset: place.index * n * dx, length: n,
+                                                              into: UnsafeMutableBufferPointer(start: lanes.outputs, count: 4 * longest * dy),
+                                                              yOffset: 0, window: firstWindow + k, states: lanes.states,
+                                                              preactivations: lanes.preactivations) {
+                                                backward4(x: xw, y: yw, length: n, lanes: lanes, gradient: gradient)
+                                                return 4
+                                            }
+                                            try model.run(x, xOffset: place.index * n * dx, length: n,
+                                                          into: UnsafeMutableBufferPointer(start: outputs, count: longest * dy), yOffset: 0,
+                                                          states: states, preactivations: preactivations, window: firstWindow + k)
+                                            squaredError += backward(x: xw, y: yw, yHat: outputs, length: n, states: states,
+                                                                     preactivations: preactivations, gradient: gradient)
+                                            return 1
+                                        }
+                                    }
+                                    k += done
+                                }
+                                squaredError += lanes.addSums(to: gradient)
                             }
                         }
                     }
                 }
             }
         }
+        sums.squaredError = squaredError
         return sums
     }
 
-    /// The backward pass of one window (see the top of this file), adding to `sums`.
-    private func backward(x: UnsafePointer<Double>, y: UnsafePointer<Double>, yHat: UnsafePointer<Double>, length n: Int,
-                          states h: UnsafePointer<Double>, preactivations z: UnsafePointer<Double>, into sums: inout Sums) {
-        let a2 = model.a2.storage, u = model.u.storage
-        var carry = [Double](repeating: 0, count: dh)
-        var deltaZ = [Double](repeating: 0, count: dh)
-        var error = [Double](repeating: 0, count: dy)
+    /// Where the backward pass adds its sums, the parameters it reads, and its scratch vectors.
+    fileprivate struct Gradient {
+        let a1: UnsafeMutablePointer<Double>, u: UnsafeMutablePointer<Double>, a2: UnsafeMutablePointer<Double>
+        let modelU: UnsafePointer<Double>, modelA2: UnsafePointer<Double>
+        let slope: UnsafeBufferPointer<Double>
+        let carry: UnsafeMutablePointer<Double>, deltaZ: UnsafeMutablePointer<Double>, error: UnsafeMutablePointer<Double>
+    }
+
+    /// Scratch of the four-window path: the lanes' states, preactivations and outputs, their
+    /// backward vectors, and per-lane gradient sums (added to the part's sums at its end).
+    private final class Lanes {
+        let states, preactivations, carry, deltaZ, error, a1, u, a2: UnsafeMutablePointer<SIMD4<Double>>
+        let outputs: UnsafeMutablePointer<Double>
+        var squaredError = SIMD4<Double>()
+        let dx: Int, dh: Int, dy: Int
+        private let vectors: UnsafeMutablePointer<SIMD4<Double>>
+        private let count: Int
+
+        init(dx: Int, dh: Int, dy: Int, length: Int) {
+            (self.dx, self.dh, self.dy) = (dx, dh, dy)
+            count = 2 * length * dh + 2 * dh + dy + dh * dx + dh * dh + dh * dy
+            vectors = .allocate(capacity: count)
+            vectors.initialize(repeating: SIMD4<Double>(), count: count)
+            states = vectors
+            preactivations = states + length * dh
+            carry = preactivations + length * dh
+            deltaZ = carry + dh
+            error = deltaZ + dh
+            a1 = error + dy
+            u = a1 + dh * dx
+            a2 = u + dh * dh
+            outputs = .allocate(capacity: 4 * length * dy)
+        }
+
+        func deallocate() {
+            vectors.deallocate()
+            outputs.deallocate()
+        }
+
+        /// Adds the lanes' gradient sums (lane 0 to 3) to `g`; returns their Σ‖e‖².
+        func addSums(to g: Gradient) -> Double {
+            for e in 0..<(dh * dx) { g.a1[e] += a1[e].sum() }
+            for e in 0..<(dh * dh) { g.u[e] += u[e].sum() }
+            for e in 0..<(dh * dy) { g.a2[e] += a2[e].sum() }
+            return squaredError.sum()
+        }
+    }
+
+    /// The backward pass of `backward` for four consecutive windows in vector lanes (window l in
+    /// lane l), from the states and preactivations `run4` recorded in `lanes`.
+    private func backward4(x: UnsafePointer<Double>, y: UnsafePointer<Double>, length n: Int, lanes: Lanes, gradient g: Gradient) {
+        let a2 = g.modelA2, u = g.modelU
+        let h = lanes.states, z = lanes.preactivations, carry = lanes.carry, deltaZ = lanes.deltaZ, error = lanes.error
+        let xStride = n * dx, yStride = n * dy
+        let top = g.slope.count - 1
+        for j in 0..<dh { carry[j] = SIMD4<Double>() }
         for t in stride(from: n - 1, through: 0, by: -1) {
             for o in 0..<dy {
-                let e = yHat[t * dy + o] - y[t * dy + o]
+                let at = t &* dy &+ o
+                let yHat = SIMD4(lanes.outputs[at], lanes.outputs[yStride &+ at], lanes.outputs[2 &* yStride &+ at],
+                                 lanes.outputs[3 &* yStride &+ at])
+                let e = yHat - SIMD4(y[at], y[yStride &+ at], y[2 &* yStride &+ at], y[3 &* yStride &+ at])
                 error[o] = e
-                sums.squaredError += e * e
+                lanes.squaredError += e * e
             }
             guard wantsGradient else { continue }
             for j in 0..<dh {
-                let hj = h[t * dh + j]
+                let hj = h[t &* dh &+ j]
                 var back = carry[j]
                 for o in 0..<dy {
-                    sums.a2[j * dy + o] += 2 * hj * error[o]
-                    back += 2 * a2[j * dy + o] * error[o]
+                    lanes.a2[j &* dy &+ o] += 2 * hj * error[o]
+                    back += 2 * a2[j &* dy &+ o] * error[o]
                 }
-                // σ'(z) by Horner's rule.
-                let zj = z[t * dh + j]
-                var slope = 0.0
-                var i = derivative.count - 1
-                while i >= 0 { slope = slope * zj + derivative[i]; i -= 1 }
+                let zj = z[t &* dh &+ j]
+                var slope = SIMD4<Double>()
+                var i = top
+                while i >= 0 { slope = slope * zj + g.slope[i]; i &-= 1 }
                 deltaZ[j] = back * slope
             }
             for j in 0..<dh {
                 let d = deltaZ[j]
-                for i in 0..<dx { sums.a1[j * dx + i] += d * x[t * dx + i] }
+                for i in 0..<dx {
+                    let at = t &* dx &+ i
+                    lanes.a1[j &* dx &+ i] += d * SIMD4(x[at], x[xStride &+ at], x[2 &* xStride &+ at], x[3 &* xStride &+ at])
+                }
                 if t > 0 {
-                    for k in 0..<dh { sums.u[j * dh + k] += d * h[(t - 1) * dh + k] }
+                    for k in 0..<dh { lanes.u[j &* dh &+ k] += d * h[(t &- 1) &* dh &+ k] }
+                }
+            }
+            for k in 0..<dh {
+                var c = SIMD4<Double>()
+                for j in 0..<dh { c += u[j &* dh &+ k] * deltaZ[j] }
+                carry[k] = c
+            }
+        }
+    }
+
+    /// The backward pass of one window (see the top of this file): adds the gradient sums and
+    /// returns the window's Σ_t ‖e_t‖².
+    private func backward(x: UnsafePointer<Double>, y: UnsafePointer<Double>, yHat: UnsafePointer<Double>, length n: Int,
+                          states h: UnsafePointer<Double>, preactivations z: UnsafePointer<Double>, gradient g: Gradient) -> Double {
+        let a2 = g.modelA2, u = g.modelU, carry = g.carry, deltaZ = g.deltaZ, error = g.error
+        let top = g.slope.count - 1
+        var squaredError = 0.0
+        carry.update(repeating: 0, count: dh)
+        for t in stride(from: n - 1, through: 0, by: -1) {
+            for o in 0..<dy {
+                let e = yHat[t &* dy &+ o] - y[t &* dy &+ o]
+                error[o] = e
+                squaredError += e * e
+            }
+            guard wantsGradient else { continue }
+            for j in 0..<dh {
+                let hj = h[t &* dh &+ j]
+                var back = carry[j]
+                for o in 0..<dy {
+                    g.a2[j &* dy &+ o] += 2 * hj * error[o]
+                    back += 2 * a2[j &* dy &+ o] * error[o]
+                }
+                // σ'(z) by Horner's rule.
+                let zj = z[t &* dh &+ j]
+                var slope = 0.0
+                var i = top
+                while i >= 0 { slope = slope * zj + g.slope[i]; i &-= 1 }
+                deltaZ[j] = back * slope
+            }
+            for j in 0..<dh {
+                let d = deltaZ[j]
+                for i in 0..<dx { g.a1[j &* dx &+ i] += d * x[t &* dx &+ i] }
+                if t > 0 {
+                    for k in 0..<dh { g.u[j &* dh &+ k] += d * h[(t &- 1) &* dh &+ k] }
                 }
             }
             for k in 0..<dh {
                 var c = 0.0
-                for j in 0..<dh { c += u[j * dh + k] * deltaZ[j] }
+                for j in 0..<dh { c += u[j &* dh &+ k] * deltaZ[j] }
                 carry[k] = c
             }
         }
+        return squaredError
     }
 }

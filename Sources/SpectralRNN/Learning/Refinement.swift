@@ -258,13 +258,17 @@ public struct AdamOptions: Sendable {
     public var skipsDivergentSteps: Bool
     /// Stop when the held-out error (measured after each epoch) has not improved for this many epochs.
     public var patience: Int
+    /// Whether the history's row 0 gets the start's training error (one more pass over the
+    /// training windows); NaN there otherwise.
+    public var measuresStartTrainingError: Bool
     /// Worker threads for each minibatch gradient (the result does not depend on it).
     public var threads: Int
 
     public init(epochs: Int = 2, learningRate: Double = 1e-3, learningRateDecay: Double = 1, beta1: Double = 0.9, beta2: Double = 0.999,
                 epsilon: Double = 1e-8, windowsPerStep: Int = 256, clipNorm: Double? = 1, skipsDivergentSteps: Bool = true,
-                patience: Int = 2, threads: Int = 2) {
+                patience: Int = 2, measuresStartTrainingError: Bool = true, threads: Int = 2) {
         self.epochs = epochs
+        self.measuresStartTrainingError = measuresStartTrainingError
         self.learningRate = learningRate
         self.learningRateDecay = learningRateDecay
         self.beta1 = beta1
@@ -310,7 +314,7 @@ public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: Window
     var theta = start.a1.storage + start.u.storage + start.a2.storage
     var m = [Double](repeating: 0, count: theta.count), v = m
     var steps = 0
-    let startTraining = try outputError(start, on: training, threads: options.threads).loss
+    let startTraining = options.measuresStartTrainingError ? try outputError(start, on: training, threads: options.threads).loss : .nan
     let startHeldOut = try heldOutError(start)
     var history = [GradientRefinementRecord(iteration: 0, trainingError: startTraining, heldOutError: startHeldOut, step: 0,
                                             divergedTrials: 0, evaluations: 0)]

@@ -243,11 +243,17 @@ public struct IORNN: Sendable {
 
     /// Runs the noiseless recurrence over four consecutive n×dx windows of `xs` at once, window
     /// w + l in lane l of four-wide vectors (starting at `xOffset`, writing their n×dy means from
-    /// `yOffset`). Each lane does the operations of `run` on its window in the same order, so the
-    /// outputs are the same bits; when any of the four diverges, `run` redoes them one by one
-    /// and throws the error of the first that diverges.
-    private func run4(_ xs: UnsafeBufferPointer<Double>, xOffset: Int, length n: Int,
-                      into ys: UnsafeMutableBufferPointer<Double>, yOffset: Int, window: Int) throws {
+    /// `yOffset`, window after window). Each lane does the operations of `run` on its window in
+    /// the same order, so the outputs are the same bits; when any of the four leaves the safe
+    /// range, `run` redoes them one by one and throws the error of the first that diverges.
+    /// With `states` and `preactivations` (n×dh four-wide vectors each, lane l for window w + l),
+    /// h_t and z_t are recorded too. Returns false when the windows were redone one by one (then
+    /// without the recording) and none diverged.
+    @discardableResult
+    func run4(_ xs: UnsafeBufferPointer<Double>, xOffset: Int, length n: Int,
+              into ys: UnsafeMutableBufferPointer<Double>, yOffset: Int, window: Int,
+              states: UnsafeMutablePointer<SIMD4<Double>>? = nil,
+              preactivations: UnsafeMutablePointer<SIMD4<Double>>? = nil) throws -> Bool {
         let dx = inputDimension, dh = hiddenDimension, dy = outputDimension
         let xStride = n * dx, yStride = n * dy
         // Below this ‖h‖², ‖h‖ = √‖h‖² is below the threshold whatever the rounding of √.
@@ -289,6 +295,8 @@ public struct IORNN: Sendable {
                                     diverged = true
                                     return
                                 }
+                                if let states { for j in 0..<dh { states[t &* dh &+ j] = h[j] } }
+                                if let preactivations { for j in 0..<dh { preactivations[t &* dh &+ j] = z[j] } }
                                 let yt = yBase + t &* dy
                                 for o in 0..<dy {
                                     var s = SIMD4<Double>()
@@ -309,7 +317,9 @@ public struct IORNN: Sendable {
                 try run(xs, xOffset: xOffset + l * xStride, length: n, into: ys, yOffset: yOffset + l * yStride,
                         states: nil, window: window + l)
             }
+            return false
         }
+        return true
     }
 
     /// The error for a state that left the bounded region (MATH.md §4–5, CONVENTIONS §6), naming the condition that failed.
