@@ -92,10 +92,7 @@ struct Fit: ParsableCommand {
             throw ValidationError("--refine-iterations must be between 1 and 10000, got \(refineIterations)")
         }
         if refine {
-            guard backward == nil else { throw ValidationError("--refine refines the forward IO-RNN of 03; it is not available with --backward") }
-            guard (try? IORNN.parseActivation(activation)) == IORNN.quadratic else {
-                throw ValidationError("--refine refines the quadratic fit (σ(z) = z²) for now; drop --activation \(activation)")
-            }
+            guard backward == nil else { throw ValidationError("--refine refines the forward IO-RNN of 03 and 04; it is not available with --backward") }
         }
         do { _ = try IORNN.parseActivation(activation) } catch { throw ValidationError("--activation: \(error)") }
         try validateOutput(output)
@@ -156,7 +153,7 @@ struct Fit: ParsableCommand {
         let result = try gloree(source, process: process, hidden: hidden, seed: seed, threads: threads)
         let diagnostics = result.diagnostics
         let elapsed = clock.now - started
-        let refinement = refine ? try refineSpectralEstimate(result, source: source) : nil
+        let refinement = refine ? try refineSpectralEstimate(try result.model(), source: source) : nil
         let refinedElapsed = clock.now - started
 
         var comparison: [String] = []
@@ -244,6 +241,8 @@ struct Fit: ParsableCommand {
         let result = try gloree(source, process: process, hidden: hidden, coefficients: c, seed: seed, threads: threads)
         let fit = result.fit
         let elapsed = clock.now - started
+        let refinement = refine ? try refineSpectralEstimate(try result.model(), source: source) : nil
+        let refinedElapsed = clock.now - started
 
         var tree = HDF5Tree()
         var comparison: [String] = []
@@ -259,12 +258,19 @@ struct Fit: ParsableCommand {
                 tree.addDataset("/comparison/parameter_errors", Tensor(vector: [errors.a1, errors.u, errors.a2]),
                                 description: "Relative Frobenius errors of Â1, Û, Â2 against /model of the input file, after aligning hidden units modulo \(equivalenceText(truth.equivalence)).",
                                 formula: "‖X̂ − X‖_F / ‖X‖_F for X = A1, U, A2", paper: "§3.3; MATH.md §1")
-                comparison.append(comparePredictions({ try estimate.outputs(forWindows: $0) }, { try truth.outputs(forWindows: $0) },
-                                                     process: process, length: source.length, windows: source.windows, into: &tree).line)
+                do {
+                    let fresh = try FreshWindows(truth: { try truth.outputs(forWindows: $0) }, process: process, length: source.length,
+                                                 windows: source.windows, seed: seed)
+                    comparison.append(comparePredictions({ try estimate.outputs(forWindows: $0) }, on: fresh, into: &tree).line)
+                    if let refined = refinement?.result.model { comparison.append(compareRefined(refined, on: fresh, into: &tree)) }
+                } catch {
+                    comparison.append("prediction error: not computed (\(error))")
+                }
             } catch {
                 comparison.append("against /model of the input: no comparison (\(error))")
             }
         }
+        if let refinement { fillRefinement(&tree, refinement) }
 
         fileAttributes(&tree)
         tree.addDataset("/estimate/A1", fit.a1, description: "Estimated A1 (dh×dx): rows s_j â_j, the directions â_j from the S_\(l) moment and the scales s_j from the first-step moments.",
@@ -317,9 +323,13 @@ struct Fit: ParsableCommand {
             lines.append("  UNRELIABLE: the moments are too noisy or do not fit this model; the estimate is written but should not be trusted:")
             lines += result.warnings.map { "    - \($0)" }
         }
+        if let refinement { lines.append("  \(refinement.line)") }
         lines += comparison.map { "  \($0)" }
-        lines.append("  wrote \(output): /estimate/{A1, U, A2, activation, scales}, /process, /diagnostics\(comparison.isEmpty ? "" : ", /comparison")")
-        lines.append("  fit time \(String(format: "%.2f", elapsed / .seconds(1))) s (\(threads) thread\(threads == 1 ? "" : "s"))")
+        lines.append("  wrote \(output): /estimate/{A1, U, A2, activation, scales\(refinement == nil ? "" : ", refined/{A1, U, A2}")}, /process, "
+                     + "/diagnostics\(comparison.isEmpty ? "" : ", /comparison")")
+        lines.append("  fit time \(String(format: "%.2f", elapsed / .seconds(1))) s "
+                     + (refinement == nil ? "" : "(\(String(format: "%.2f", refinedElapsed / .seconds(1))) s with the refinement) ")
+                     + "(\(threads) thread\(threads == 1 ? "" : "s"))")
         print(lines.joined(separator: "\n"))
     }
 
@@ -443,17 +453,7 @@ struct Fit: ParsableCommand {
             }
             lines.append(prediction.line)
             wrote = wrote || prediction.wrote
-            if let refined {
-                do {
-                    let error = try fresh.predictionError({ try refined.outputs(forWindows: $0) })
-                    lines.append("prediction error of the refined model on the same windows: \(formatNumber(error))")
-                    tree.addDataset("/comparison/prediction_error_refined", Tensor(scalar: error),
-                                    description: "The prediction error of /comparison/prediction_error for /estimate/refined.",
-                                    formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1; issue 14")
-                } catch {
-                    lines.append("prediction error of the refined model: not computed (\(error))")
-                }
-            }
+            if let refined { lines.append(compareRefined(refined, on: fresh, into: &tree)) }
         } catch {
             lines.append("prediction error: not computed (\(error))")
         }
@@ -478,14 +478,17 @@ struct Fit: ParsableCommand {
         }
     }
 
-    /// `comparePredictions` on new fresh windows; a line saying why when the truth diverges on one.
-    func comparePredictions(_ predict: (Tensor) throws -> Tensor, _ truth: (Tensor) throws -> Tensor, process: AR1Process,
-                            length: Int, windows: Int, into tree: inout HDF5Tree) -> (line: String, wrote: Bool) {
+    /// The prediction error of the refined model (`--refine`) on the comparison's fresh windows,
+    /// as a line for the report; stored as /comparison/prediction_error_refined.
+    func compareRefined(_ refined: IORNN, on fresh: FreshWindows, into tree: inout HDF5Tree) -> String {
         do {
-            let fresh = try FreshWindows(truth: truth, process: process, length: length, windows: windows, seed: seed)
-            return comparePredictions(predict, on: fresh, into: &tree)
+            let error = try fresh.predictionError({ try refined.outputs(forWindows: $0) })
+            tree.addDataset("/comparison/prediction_error_refined", Tensor(scalar: error),
+                            description: "The prediction error of /comparison/prediction_error for /estimate/refined.",
+                            formula: "‖ŷ − y*‖_F / ‖y*‖_F", paper: "MATH.md §1; issue 14")
+            return "prediction error of the refined model on the same windows: \(formatNumber(error))"
         } catch {
-            return ("prediction error: not computed (\(error))", false)
+            return "prediction error of the refined model: not computed (\(error))"
         }
     }
 
@@ -506,7 +509,7 @@ struct Fit: ParsableCommand {
     }
 
     /// `--refine`: the last tenth of the windows (at least one) held out, the rest refined on.
-    private func refineSpectralEstimate(_ result: GLOREEResult, source: HDF5WindowSource) throws -> Refinement {
+    private func refineSpectralEstimate(_ start: IORNN, source: HDF5WindowSource) throws -> Refinement {
         let windows = source.windows
         guard windows >= 2 else {
             throw HDF5Error(file: file, message: "--refine holds out the last tenth of the windows and needs at least 2; the file has \(windows)")
@@ -516,7 +519,7 @@ struct Fit: ParsableCommand {
         let heldOut = WindowRangeSource(source, windows: (windows - held)..<windows)
         let options = AdamOptions(epochs: refineIterations, learningRate: 1e-3, learningRateDecay: 0.1, patience: 2,
                                   measuresStartTrainingError: false, threads: threads)
-        let refined = try refineByAdam(try result.model(), training: training, heldOut: heldOut, options: options)
+        let refined = try refineByAdam(start, training: training, heldOut: heldOut, options: options)
         return Refinement(result: refined, options: options, trainingWindows: windows - held, heldOutWindows: held)
     }
 

@@ -36,8 +36,13 @@ extension Fit {
         if let stored = storedBidirectionalModel(source.reader) {
             do {
                 let truth = try stored.get()
-                comparison.append(comparePredictions({ try model.outputs(forWindows: $0) }, { try truth.outputs(forWindows: $0) },
-                                                     process: process, length: source.length, windows: source.windows, into: &tree).line)
+                do {
+                    let fresh = try FreshWindows(truth: { try truth.outputs(forWindows: $0) }, process: process, length: source.length,
+                                                 windows: source.windows, seed: seed)
+                    comparison.append(comparePredictions({ try model.outputs(forWindows: $0) }, on: fresh, into: &tree).line)
+                } catch {
+                    comparison.append("prediction error: not computed (\(error))")
+                }
                 if truth.forwardDimension == model.forwardDimension, truth.backwardDimension == model.backwardDimension {
                     let errors = try BidirectionalParameterErrors(model, truth: truth)
                     comparison.append("against /model of the input (dh = \(truth.forwardDimension), dz = \(truth.backwardDimension); each side aligned modulo permutation and scaling), \(errors)")
