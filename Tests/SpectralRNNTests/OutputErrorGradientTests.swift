@@ -70,6 +70,34 @@ private func directionalDerivative(_ model: IORNN, _ direction: Direction, x: Te
     return (total.value / pairs, total.slope / pairs)
 }
 
+/// One side's outputs ŷ_t (n × dy, in the window's time order) as dual numbers along `direction`,
+/// run forward in time, or backward from the window's end.
+private func dualOutputs(_ model: IORNN, _ direction: Direction, x: Tensor, window w: Int, reversed: Bool) -> [[Dual]] {
+    let n = x.shape[1], dx = x.shape[2], dh = model.hiddenDimension, dy = model.outputDimension
+    func dual(_ t: Tensor, _ d: Tensor) -> [Dual] { zip(t.storage, d.storage).map { Dual($0, $1) } }
+    let a1 = dual(model.a1, direction.a1), u = dual(model.u, direction.u), a2 = dual(model.a2, direction.a2)
+    let c = model.coefficients.map { Dual($0) }
+    var h = [Dual](repeating: Dual(0), count: dh)
+    var out = [[Dual]](repeating: [Dual](repeating: Dual(0), count: dy), count: n)
+    for step in 0..<n {
+        let t = reversed ? n - 1 - step : step
+        var z = [Dual](repeating: Dual(0), count: dh)
+        for j in 0..<dh {
+            var s = Dual(0)
+            for i in 0..<dx { s = s + a1[j * dx + i] * Dual(x[w, t, i]) }
+            for k in 0..<dh { s = s + u[j * dh + k] * h[k] }
+            z[j] = s
+        }
+        h = z.map { zj in c.reversed().reduce(Dual(0)) { $0 * zj + $1 } }
+        for o in 0..<dy {
+            var s = Dual(0)
+            for j in 0..<dh { s = s + a2[j * dy + o] * h[j] }
+            out[t][o] = s
+        }
+    }
+    return out
+}
+
 /// Random windows of an AR(1) input and noisy outputs of a slightly different model (so the error is not zero).
 private func data(_ model: IORNN, windows: Int, length: Int, seed: UInt64) throws -> (x: Tensor, y: Tensor) {
     let dx = model.inputDimension
@@ -89,6 +117,54 @@ private let cubicScalarModel = { () -> IORNN in
 }()
 
 @Suite struct OutputErrorGradientTests {
+    /// The bidirectional RNN's gradient (each side backpropagated against y minus the other
+    /// side's output) against forward-mode differentiation of the whole model, to rounding, with
+    /// both sides and with the backward side alone; with no backward units it is the IO-RNN's.
+    @Test func bidirectionalGradientEqualsForwardModeDerivative() throws {
+        let forwardSide = quadraticModel
+        var rng = RandomStream(seed: 41, purpose: "gradient test backward side")
+        let b1 = rng.gaussianTensor([2, 4], scale: 0.25), v = rng.gaussianTensor([2, 2], scale: 0.1)
+        let a2 = Tensor(shape: [5, 5], storage: forwardSide.a2.storage + rng.gaussianTensor([2, 5], scale: 0.5).storage)
+        let both = try BidirectionalIORNN(a1: forwardSide.a1, u: forwardSide.u, b1: b1, v: v, a2: a2)
+        let backwardOnly = try BidirectionalIORNN(a1: nil, u: nil, b1: b1, v: v, a2: Tensor(shape: [2, 5], storage: Array(a2.storage[15...])))
+        let (x, _) = try data(forwardSide, windows: 11, length: 6, seed: 43)
+        var noise = RandomStream(seed: 44, purpose: "gradient test targets")
+        let y = try both.outputs(forWindows: x) + noise.gaussianTensor([11, 6, 5], scale: 0.2)
+        for model in [both, backwardOnly] {
+            let g = try outputErrorGradient(model, on: TensorWindowSource(x: x, y: y, windowsPerBatch: 4, stacksWindows: true))
+            #expect(g.pairs == 66 && g.windows == 11)
+            for seed: UInt64 in [1, 2] {
+                let forwardDirection = model.forward.map { Direction($0, seed: seed) }
+                let backwardDirection = model.backward.map { Direction($0, seed: seed + 10) }
+                var total = Dual(0)
+                for w in 0..<11 {
+                    let ahead = model.forward.map { dualOutputs($0, forwardDirection!, x: x, window: w, reversed: false) }
+                    let behind = model.backward.map { dualOutputs($0, backwardDirection!, x: x, window: w, reversed: true) }
+                    for t in 0..<6 {
+                        for o in 0..<5 {
+                            let e = (ahead?[t][o] ?? Dual(0)) + (behind?[t][o] ?? Dual(0)) - Dual(y[w, t, o])
+                            total = total + e * e
+                        }
+                    }
+                }
+                let slope = total.slope / 66
+                let dot = (forwardDirection.map { $0.dot(g.forward!) } ?? 0) + (backwardDirection.map { $0.dot(g.backward!) } ?? 0)
+                #expect(abs(g.loss - total.value / 66) <= 1e-14 * g.loss)
+                #expect(abs(dot - slope) <= 1e-12 * abs(slope))
+            }
+            for threads in [1, 3] {
+                let other = try outputErrorGradient(model, on: TensorWindowSource(x: x, y: y, windowsPerBatch: 4, stacksWindows: true),
+                                                    threads: threads)
+                #expect(other.loss == g.loss && other.forward?.a1 == g.forward?.a1 && other.backward?.a1 == g.backward?.a1)
+            }
+        }
+        // No backward units: the IO-RNN's gradient.
+        let forwardOnly = try BidirectionalIORNN(a1: forwardSide.a1, u: forwardSide.u, b1: nil, v: nil, a2: forwardSide.a2)
+        let source = TensorWindowSource(x: x, y: y, windowsPerBatch: 4, stacksWindows: true)
+        let g = try outputErrorGradient(forwardOnly, on: source), plain = try outputErrorGradient(forwardSide, on: source)
+        #expect(g.loss == plain.loss && g.forward?.a1 == plain.a1 && g.forward?.u == plain.u && g.forward?.a2 == plain.a2)
+    }
+
     /// The backward pass against forward-mode differentiation, to rounding: σ = z² with vector
     /// output and a cubic with a constant term and scalar output, windows of 1 to 9 steps, three
     /// random directions each. Truncated BPTT (no carry through U) is rejected by the same check.

@@ -361,3 +361,83 @@ final class BackpropagationThroughTime: @unchecked Sendable {
         return squaredError
     }
 }
+
+// MARK: The bidirectional RNN (paper eq. 18, walkthrough 05)
+
+/// The loss and gradient of a bidirectional IO-RNN: `forward` holds ∂L/∂A1, ∂L/∂U and ∂L/∂ of
+/// A2's forward rows, `backward` ∂L/∂B1, ∂L/∂V and ∂L/∂ of A2's backward rows (nil for a side
+/// without units); `loss` is the mean over (window, t) pairs of ‖A2ᵀ [h_t; z_t] − y_t‖².
+public struct BidirectionalOutputErrorGradient: Sendable {
+    public let loss: Double
+    public let forward: OutputErrorGradient?
+    public let backward: OutputErrorGradient?
+    public let pairs: Int
+    public let windows: Int
+}
+
+/// The loss and gradient of a bidirectional IO-RNN on every window of `source`, by
+/// backpropagation through time on each side.
+///
+/// The output is the sum of the two sides' outputs, so the error of one side's chain at t is
+/// e_t = ŷ_t − y_t whatever the other side contributes: each side is backpropagated as an
+/// IO-RNN (the backward side on the time-reversed window) whose target is y minus the other
+/// side's output. So this runs `outputErrorGradient`'s engine on each side with that target,
+/// after a forward pass of both sides for the targets; the same bits for any `threads`.
+public func outputErrorGradient(_ model: BidirectionalIORNN, on source: WindowSource, threads: Int = 2) throws
+    -> BidirectionalOutputErrorGradient {
+    guard source.inputDimension == model.inputDimension, source.outputDimension == model.outputDimension else {
+        throw ModelError("backpropagation through time: the windows have dx = \(source.inputDimension), dy = \(source.outputDimension); "
+                         + "the model has dx = \(model.inputDimension), dy = \(model.outputDimension)")
+    }
+    let dx = model.inputDimension, dy = model.outputDimension
+    let sides = [model.forward, model.backward]
+    let engines = try sides.map { side in try side.map { try BackpropagationThroughTime(model: $0, source: source, gradient: true, threads: threads) } }
+    var totals = sides.map { side in side.map { BackpropagationThroughTime.Sums(dx: dx, dh: $0.hiddenDimension, dy: dy) } }
+    var pairs = 0, windows = 0
+    try source.forEachBatch { batch in
+        let places = try (engines[0] ?? engines[1]!).places(batch)
+        guard !places.isEmpty else { return }
+        var forwardBatch: [WindowSegment] = [], backwardBatch: [WindowSegment] = []
+        for segment in batch {
+            let count = segment.windowCount, n = segment.windowLength
+            let x = Tensor(shape: [count, n, dx], storage: segment.x)
+            let reversedX = reversingTime(segment.x, windows: count, steps: n, width: dx)
+            // Each side's noiseless output, in the window's own time order.
+            let zeros = [Double](repeating: 0, count: count * n * dy)
+            let ahead = try model.forward.map { try $0.noiselessOutputs(x, windows: count, length: n, firstWindow: windows) } ?? zeros
+            let behind: [Double]
+            do {
+                behind = try model.backward.map {
+                    reversingTime(try $0.noiselessOutputs(Tensor(shape: [count, n, dx], storage: reversedX), windows: count, length: n,
+                                                          firstWindow: windows), windows: count, steps: n, width: dy)
+                } ?? zeros
+            } catch let error as ModelError {
+                throw ModelError("backward units (run from each window's end, so t counts from the end): " + error.message)
+            }
+            // Forward side: target y − (backward side's output); backward side, reversed: y − (forward side's output).
+            forwardBatch.append(WindowSegment(windows: count, windowLength: n, x: segment.x,
+                                              y: zip(segment.y, behind).map { $0 - $1 }))
+            backwardBatch.append(WindowSegment(windows: count, windowLength: n, x: reversedX,
+                                               y: reversingTime(zip(segment.y, ahead).map { $0 - $1 }, windows: count, steps: n, width: dy)))
+        }
+        for (side, engine) in engines.enumerated() {
+            guard let engine else { continue }
+            totals[side]!.add(try engine.sums(side == 0 ? forwardBatch : backwardBatch, places[...], firstWindow: windows))
+        }
+        windows += places.count
+        pairs += places.reduce(0) { $0 + batch[$1.segment].windowLength }
+    }
+    guard pairs > 0 else { throw ModelError("backpropagation through time: the source holds no (window, t) pairs") }
+    let p = Double(pairs)
+    func gradient(_ side: Int) -> OutputErrorGradient? {
+        guard let sums = totals[side], let m = sides[side] else { return nil }
+        let dh = m.hiddenDimension
+        return OutputErrorGradient(loss: sums.squaredError / p,
+                                   a1: Tensor(shape: [dh, dx], storage: sums.a1.map { $0 / p }),
+                                   u: Tensor(shape: [dh, dh], storage: sums.u.map { $0 / p }),
+                                   a2: Tensor(shape: [dh, dy], storage: sums.a2.map { $0 / p }), pairs: pairs, windows: windows)
+    }
+    let forward = gradient(0), backward = gradient(1)
+    return BidirectionalOutputErrorGradient(loss: (forward ?? backward)!.loss, forward: forward, backward: backward,
+                                            pairs: pairs, windows: windows)
+}
