@@ -352,15 +352,19 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
         }
         let firstBad: Int? = { (values: UnsafeMutableBufferPointer<Double>) -> Int? in
             // NaN or ±∞ times 0 is NaN, a finite value times 0 is 0: one cheap pass, then a search if needed.
-            // Four independent sums so the loop is not bound by the latency of one chain of adds.
-            var p0 = 0.0, p1 = 0.0, p2 = 0.0, p3 = 0.0
+            // Two four-wide sums so the loop is bound neither by one chain of adds nor by scalar loads.
+            guard let base = values.baseAddress else { return nil }
+            let raw = UnsafeRawPointer(base)
+            var p0 = SIMD4<Double>(), p1 = SIMD4<Double>()
             var k = 0
-            while k + 4 <= total {
-                p0 += values[k] * 0; p1 += values[k + 1] * 0; p2 += values[k + 2] * 0; p3 += values[k + 3] * 0
-                k += 4
+            while k + 8 <= total {
+                p0 += raw.loadUnaligned(fromByteOffset: k &* 8, as: SIMD4<Double>.self) * 0
+                p1 += raw.loadUnaligned(fromByteOffset: (k &+ 4) &* 8, as: SIMD4<Double>.self) * 0
+                k &+= 8
             }
-            while k < total { p0 += values[k] * 0; k += 1 }
-            guard (p0 + p1 + p2 + p3).isNaN else { return nil }
+            var tail = 0.0
+            while k < total { tail += base[k] * 0; k += 1 }
+            guard (p0.sum() + p1.sum() + tail).isNaN else { return nil }
             return values[0..<total].firstIndex { !$0.isFinite }
         }(buffer)
         guard let firstBad else { return }
