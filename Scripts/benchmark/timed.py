@@ -11,6 +11,7 @@ child's peak resident set size in kB (ru_maxrss). Exits with the command's statu
 for signal N); nothing is printed then.
 """
 import os
+import signal
 import sys
 import time
 
@@ -25,9 +26,12 @@ def main() -> int:
         pid = os.fork()
         if pid == 0:
             try:
+                signal.signal(signal.SIGPIPE, signal.SIG_DFL)   # as a shell would start it
                 os.dup2(out.fileno(), 1)
                 os.dup2(err.fileno(), 2)
                 os.execvp(command[0], command)
+            except OSError as error:
+                os.write(2, f"timed.py: cannot run {command[0]}: {error.strerror}\n".encode())
             finally:
                 os._exit(127)
         _, status, usage = os.wait4(pid, 0)

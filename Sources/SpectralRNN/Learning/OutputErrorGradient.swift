@@ -12,10 +12,11 @@
 //
 // Streaming and parallel like the moment engine (WindowMomentsEngine.swift): each batch's (or
 // minibatch's) windows are split into contiguous parts — at most `partsPerBatch`, of at least 64
-// windows — whatever the number of threads; a part's sums are formed in window order (four
-// consecutive windows of a stacked segment at a time in vector lanes), and the parts are added
-// in part order, so the result is the same bits for any `threads`. Memory is one batch plus
-// n × dh per worker.
+// windows — whatever the number of threads. A part goes through its windows in order, four
+// consecutive windows of a stacked segment at a time in vector lanes (their per-lane sums added
+// at the part's end, the others' directly); the parts are added in part order. So the result is
+// the same bits for any `threads`. Memory is one batch plus, per part, the states and
+// preactivations of one window and of four in lanes.
 
 import Foundation
 

@@ -29,9 +29,13 @@ public struct WindowRangeSource: WindowSource {
             var kept: [WindowSegment] = []
             for segment in batch {
                 let n = segment.windowLength, count = segment.windowCount
-                guard segment.firstTime == 0, segment.accumulate == 0..<n, segment.x.count == count * n * dx else {
+                guard segment.firstTime == 0, segment.accumulate == 0..<n else {
                     throw ModelError("a range of windows needs whole windows: the source splits windows of \(n) steps into time chunks "
                                      + "(too long for one batch); cut the sequence into shorter windows")
+                }
+                guard segment.x.count == count * n * dx, segment.y.count == count * n * dy else {
+                    throw ModelError("a range of windows: a segment of \(count) window(s) of \(n) steps holds \(segment.x.count) x and "
+                                     + "\(segment.y.count) y values, not \(count * n * dx) and \(count * n * dy)")
                 }
                 let low = max(first, range.lowerBound), high = min(first + count, range.upperBound)
                 defer { first += count }
@@ -138,10 +142,17 @@ public func refine(_ start: IORNN, training: WindowSource, heldOut: WindowSource
         guard theta.allSatisfy(\.isFinite), let m = try? model(theta) else { return nil }
         do {
             let g = try outputErrorGradient(m, on: training, threads: threads)
-            guard g.loss.isFinite else { return nil }
-            return (g.loss, flat(g), m)
+            let gradient = flat(g)
+            guard g.loss.isFinite, gradient.allSatisfy(\.isFinite) else { return nil }
+            return (g.loss, gradient, m)
         } catch let error as ModelError where error.description.hasPrefix("IO-RNN diverged") {
             return nil
+        }
+    }
+    /// The held-out error, +∞ when the recurrence diverges on a held-out window.
+    func heldOutError(_ m: IORNN) throws -> Double {
+        do { return try outputError(m, on: heldOut, threads: threads).loss } catch let error as ModelError where error.description.hasPrefix("IO-RNN diverged") {
+            return .infinity
         }
     }
 
@@ -149,7 +160,7 @@ public func refine(_ start: IORNN, training: WindowSource, heldOut: WindowSource
     guard var current = try evaluate(theta) else {
         throw ModelError("refine: the starting model diverges on the training windows")
     }
-    let startHeldOut = try outputError(start, on: heldOut, threads: threads).loss
+    let startHeldOut = try heldOutError(start)
     var history = [GradientRefinementRecord(iteration: 0, trainingError: current.loss, heldOutError: startHeldOut, step: 0,
                                     divergedTrials: 0, evaluations: 1)]
     var best = (model: start, heldOut: startHeldOut, iteration: 0)
@@ -219,10 +230,10 @@ public func refine(_ start: IORNN, training: WindowSource, heldOut: WindowSource
         let previousLoss = current.loss
         theta = next.theta
         current = (next.loss, next.gradient, next.model)
-        let heldOutError = try outputError(next.model, on: heldOut, threads: threads).loss
-        history.append(GradientRefinementRecord(iteration: iteration, trainingError: next.loss, heldOutError: heldOutError, step: t,
+        let held = try heldOutError(next.model)
+        history.append(GradientRefinementRecord(iteration: iteration, trainingError: next.loss, heldOutError: held, step: t,
                                         divergedTrials: diverged, evaluations: evaluations))
-        if heldOutError < best.heldOut { best = (next.model, heldOutError, iteration) }
+        if held < best.heldOut { best = (next.model, held, iteration) }
         if iteration - best.iteration >= options.patience {
             stopReason = "the held-out error has not improved for \(options.patience) iterations"
             break
@@ -357,18 +368,23 @@ public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: Window
                         let norm = g.reduce(0) { $0 + $1 * $1 }.squareRoot()
                         if norm > clip { g = g.map { $0 * (clip / norm) } }
                     }
-                    steps += 1
-                    taken += 1
-                    let c1 = 1 - pow(options.beta1, Double(steps)), c2 = 1 - pow(options.beta2, Double(steps))
+                    let before = (theta, m, v)
+                    let c1 = 1 - pow(options.beta1, Double(steps + 1)), c2 = 1 - pow(options.beta2, Double(steps + 1))
                     for i in theta.indices {
                         m[i] = options.beta1 * m[i] + (1 - options.beta1) * g[i]
                         v[i] = options.beta2 * v[i] + (1 - options.beta2) * g[i] * g[i]
                         theta[i] -= rate * (m[i] / c1) / ((v[i] / c2).squareRoot() + options.epsilon)
                     }
                     guard theta.allSatisfy(\.isFinite), let next = try? model(theta) else {
+                        // The step left the finite range: undone (and skipped), or the end of plain BPTT.
+                        (theta, m, v) = before
+                        skipped += 1
+                        if options.skipsDivergentSteps { continue }
                         diverged = true
                         throw Stop()
                     }
+                    steps += 1
+                    taken += 1
                     current = next
                 }
             }

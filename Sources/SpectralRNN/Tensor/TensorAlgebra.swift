@@ -152,8 +152,9 @@ extension Tensor {
 
     /// The relative error `‖self − reference‖_F / ‖reference‖_F` (0 when both are zero, +∞ when only the reference is).
     ///
-    /// The same numbers as `(self − reference).frobeniusNorm / reference.frobeniusNorm`, without
-    /// storing the difference.
+    /// `(self − reference).frobeniusNorm / reference.frobeniusNorm` to rounding (plain sums of
+    /// squares when they stay in the normal range, the scaled norms otherwise), without storing
+    /// the difference.
     public func relativeError(to reference: Tensor) -> Double {
         precondition(shape == reference.shape, "Tensor -: shapes \(shape) and \(reference.shape) differ")
         // Plain sums of squares (four running sums) when they neither overflow nor leave the
