@@ -170,6 +170,39 @@ struct FitCommandTests {
         #expect(zip(full, inputsOnly).allSatisfy { $0.x == $1.x && $0.accumulate == $1.accumulate })
     }
 
+    /// A range of a file's windows reads only those windows and gives what the same range of the
+    /// windows in memory gives (the loss of a model on each part, to rounding); a file cut into
+    /// time chunks is refused with the reason.
+    @Test func windowRangesOfAFileEqualThoseInMemory() throws {
+        let folder = try Scratch()
+        defer { folder.remove() }
+        let process = try fixedProcess()
+        let data = windows(process, count: 300, length: 6, outputs: 3, seed: 14)
+        let path = folder.file("input.h5")
+        try writeInput(path, x: data.x, y: data.y)
+        let file = try HDF5WindowSource(path: path, batchBytes: 20_000)   // 46 windows a batch: ranges start inside batches
+        let memory = TensorWindowSource(x: data.x, y: data.y, windowsPerBatch: 64, stacksWindows: true)
+        let model = try IORNN.random(inputDimension: process.dimension, hidden: 2, outputDimension: 3, noise: 0, seed: 3)
+        for range in [0..<270, 270..<300, 31..<32, 100..<100] {
+            var fromFile: [Double] = []
+            try WindowRangeSource(file, windows: range).forEachBatch { batch in for s in batch { fromFile += s.x } }
+            var fromMemory: [Double] = []
+            try WindowRangeSource(memory, windows: range).forEachBatch { batch in for s in batch { fromMemory += s.x } }
+            #expect(fromFile == fromMemory && fromFile.count == range.count * 6 * process.dimension)
+            guard !range.isEmpty else { continue }
+            let a = try outputError(model, on: WindowRangeSource(file, windows: range))
+            let b = try outputError(model, on: WindowRangeSource(memory, windows: range))
+            #expect(a.windows == range.count && b.windows == range.count && abs(a.loss - b.loss) <= 1e-13 * b.loss)
+        }
+        let long = folder.file("long.h5")
+        let one = windows(process, count: 1, length: 900, outputs: 3, seed: 15)
+        try writeInput(long, x: one.x, y: one.y)
+        let chunked = try HDF5WindowSource(path: long, batchBytes: 3_000)
+        #expect { try outputError(model, on: WindowRangeSource(chunked, windows: 0..<1)) } throws: { error in
+            "\(error)".hasPrefix("a range of windows needs whole windows")
+        }
+    }
+
     /// The moments of the fit computed over the file equal those over the same tensors in memory.
     @Test(arguments: [(40, 12, 3_000), (1, 900, 3_000)])
     func momentsOverTheFileEqualMomentsInMemory(count: Int, length n: Int, batchBytes: Int) throws {

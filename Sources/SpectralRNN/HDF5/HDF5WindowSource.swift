@@ -152,9 +152,30 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
         try batches(inputsOnly: true, body)
     }
 
-    private func batches(inputsOnly: Bool, _ body: ([WindowSegment]) throws -> Void) throws {
+    /// The batches of the windows `range` alone: only those windows are read (whole windows;
+    /// a file cut into time chunks goes through the default, which refuses them).
+    public func forEachBatch(windows range: Range<Int>, _ body: ([WindowSegment]) throws -> Void) throws {
+        guard case .windows = layout else {
+            return try forEachBatchFilteringWindows(range, body)
+        }
+        let clamped = max(0, min(range.lowerBound, windows))..<max(0, min(range.upperBound, windows))
+        try batches(inputsOnly: false, windows: clamped, body)
+    }
+
+    /// The protocol's default `forEachBatch(windows:_:)`, reachable from the override.
+    private func forEachBatchFilteringWindows(_ range: Range<Int>, _ body: ([WindowSegment]) throws -> Void) throws {
+        struct Everything: WindowSource {
+            let base: HDF5WindowSource
+            var inputDimension: Int { base.inputDimension }
+            var outputDimension: Int { base.outputDimension }
+            func forEachBatch(_ body: ([WindowSegment]) throws -> Void) throws { try base.forEachBatch(body) }
+        }
+        try Everything(base: self).forEachBatch(windows: range, body)
+    }
+
+    private func batches(inputsOnly: Bool, windows range: Range<Int>? = nil, _ body: ([WindowSegment]) throws -> Void) throws {
         guard prefetch else {
-            try produce(inputsOnly: inputsOnly) { segments in
+            try produce(inputsOnly: inputsOnly, windows: range) { segments in
                 try body(segments)
                 return true
             }
@@ -168,7 +189,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
                 finished.signal()
             }
             do {
-                try produce(inputsOnly: inputsOnly) { segments in channel.put(.success(segments)) }
+                try produce(inputsOnly: inputsOnly, windows: range) { segments in channel.put(.success(segments)) }
             } catch {
                 _ = channel.put(.failure(error))
             }
@@ -189,7 +210,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
 
     /// Reads the batches in file order and hands each to `emit`, which returns false to stop.
     /// With `inputsOnly`, /y is not read and the segments' y are empty.
-    private func produce(inputsOnly: Bool = false, _ emit: ([WindowSegment]) throws -> Bool) throws {
+    private func produce(inputsOnly: Bool = false, windows range: Range<Int>? = nil, _ emit: ([WindowSegment]) throws -> Bool) throws {
         let data = try OpenData(path: path)
         defer { data.close() }
         let dx = inputDimension, dy = outputDimension, n = length
@@ -198,9 +219,10 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
             // One stacked segment per batch: two arrays per batch, read into directly (no
             // per-window copies). The estimators see the same pairs in the same order as with
             // one segment per window, so the results are the same bits.
-            var first = 0
-            while first < windows {
-                let count = min(perBatch, windows - first)
+            var first = range?.lowerBound ?? 0
+            let end = range?.upperBound ?? windows
+            while first < end {
+                let count = min(perBatch, end - first)
                 let xs = try Array<Double>(unsafeUninitializedCapacity: count * n * dx) { buffer, initialized in
                     try read(data.x, "/x", start: [first, 0, 0], count: [count, n, dx], into: buffer)
                     initialized = count * n * dx

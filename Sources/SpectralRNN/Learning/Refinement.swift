@@ -20,36 +20,10 @@ public struct WindowRangeSource: WindowSource {
     public var inputDimension: Int { base.inputDimension }
     public var outputDimension: Int { base.outputDimension }
 
-    /// The base's batches with the windows outside `range` left out (a segment that straddles a
-    /// bound is cut into a copy of its part inside); segments must hold whole windows.
+    /// The base's batches of the windows in `range` (`WindowSource.forEachBatch(windows:_:)`):
+    /// an HDF5 file reads only those windows; segments must hold whole windows.
     public func forEachBatch(_ body: ([WindowSegment]) throws -> Void) throws {
-        let dx = inputDimension, dy = outputDimension
-        var first = 0   // the number of the first window of the next segment
-        try base.forEachBatch { batch in
-            var kept: [WindowSegment] = []
-            for segment in batch {
-                let n = segment.windowLength, count = segment.windowCount
-                guard segment.firstTime == 0, segment.accumulate == 0..<n else {
-                    throw ModelError("a range of windows needs whole windows: the source splits windows of \(n) steps into time chunks "
-                                     + "(too long for one batch); cut the sequence into shorter windows")
-                }
-                guard segment.x.count == count * n * dx, segment.y.count == count * n * dy else {
-                    throw ModelError("a range of windows: a segment of \(count) window(s) of \(n) steps holds \(segment.x.count) x and "
-                                     + "\(segment.y.count) y values, not \(count * n * dx) and \(count * n * dy)")
-                }
-                let low = max(first, range.lowerBound), high = min(first + count, range.upperBound)
-                defer { first += count }
-                guard low < high else { continue }
-                if high - low == count {
-                    kept.append(segment)
-                } else {
-                    let a = low - first, b = high - first
-                    kept.append(WindowSegment(windows: b - a, windowLength: n, x: Array(segment.x[(a * n * dx)..<(b * n * dx)]),
-                                              y: Array(segment.y[(a * n * dy)..<(b * n * dy)])))
-                }
-            }
-            if !kept.isEmpty { try body(kept) }
-        }
+        try base.forEachBatch(windows: range, body)
     }
 }
 

@@ -79,12 +79,48 @@ public protocol WindowSource {
     /// `forEachBatch` for consumers that read x alone (the AR(1) fit): a source may leave y
     /// empty in these segments, and skip reading it.
     func forEachInputBatch(_ body: ([WindowSegment]) throws -> Void) throws
+    /// `forEachBatch` for the windows `range` alone (numbered from 0 in the source's order), as
+    /// whole windows; `WindowRangeSource` uses it. The default goes through every batch and
+    /// leaves the other windows out; a source that can seek reads only the range.
+    func forEachBatch(windows range: Range<Int>, _ body: ([WindowSegment]) throws -> Void) throws
 }
 
 extension WindowSource {
     /// By default the segments of `forEachBatch`, y included.
     public func forEachInputBatch(_ body: ([WindowSegment]) throws -> Void) throws {
         try forEachBatch(body)
+    }
+
+    /// By default every batch, with the windows outside `range` left out (a segment that
+    /// straddles a bound is cut into a copy of its part inside); segments must hold whole windows.
+    public func forEachBatch(windows range: Range<Int>, _ body: ([WindowSegment]) throws -> Void) throws {
+        let dx = inputDimension, dy = outputDimension
+        var first = 0   // the number of the first window of the next segment
+        try forEachBatch { batch in
+            var kept: [WindowSegment] = []
+            for segment in batch {
+                let n = segment.windowLength, count = segment.windowCount
+                guard segment.firstTime == 0, segment.accumulate == 0..<n else {
+                    throw ModelError("a range of windows needs whole windows: the source splits windows of \(n) steps into time chunks "
+                                     + "(too long for one batch); cut the sequence into shorter windows")
+                }
+                guard segment.x.count == count * n * dx, segment.y.count == count * n * dy else {
+                    throw ModelError("a range of windows: a segment of \(count) window(s) of \(n) steps holds \(segment.x.count) x and "
+                                     + "\(segment.y.count) y values, not \(count * n * dx) and \(count * n * dy)")
+                }
+                let low = max(first, range.lowerBound), high = min(first + count, range.upperBound)
+                defer { first += count }
+                guard low < high else { continue }
+                if high - low == count {
+                    kept.append(segment)
+                } else {
+                    let a = low - first, b = high - first
+                    kept.append(WindowSegment(windows: b - a, windowLength: n, x: Array(segment.x[(a * n * dx)..<(b * n * dx)]),
+                                              y: Array(segment.y[(a * n * dy)..<(b * n * dy)])))
+                }
+            }
+            if !kept.isEmpty { try body(kept) }
+        }
     }
 }
 
