@@ -41,27 +41,13 @@ private struct Direction {
 
 /// d/ds of the mean squared output error at s = 0 along `direction`, by dual numbers (forward mode).
 private func directionalDerivative(_ model: IORNN, _ direction: Direction, x: Tensor, y: Tensor) -> (loss: Double, slope: Double) {
-    let (windows, n, dx) = (x.shape[0], x.shape[1], x.shape[2])
-    let dh = model.hiddenDimension, dy = model.outputDimension
-    func dual(_ t: Tensor, _ d: Tensor) -> [Dual] { zip(t.storage, d.storage).map { Dual($0, $1) } }
-    let a1 = dual(model.a1, direction.a1), u = dual(model.u, direction.u), a2 = dual(model.a2, direction.a2)
-    let c = model.coefficients.map { Dual($0) }
+    let (windows, n) = (x.shape[0], x.shape[1]), dy = model.outputDimension
     var total = Dual(0)
     for w in 0..<windows {
-        var h = [Dual](repeating: Dual(0), count: dh)
+        let outputs = dualOutputs(model, direction, x: x, window: w, reversed: false)
         for t in 0..<n {
-            var z = [Dual](repeating: Dual(0), count: dh)
-            for j in 0..<dh {
-                var s = Dual(0)
-                for i in 0..<dx { s = s + a1[j * dx + i] * Dual(x[w, t, i]) }
-                for k in 0..<dh { s = s + u[j * dh + k] * h[k] }
-                z[j] = s
-            }
-            h = z.map { zj in c.reversed().reduce(Dual(0)) { $0 * zj + $1 } }
             for o in 0..<dy {
-                var s = Dual(0)
-                for j in 0..<dh { s = s + a2[j * dy + o] * h[j] }
-                let e = s - Dual(y[w, t, o])
+                let e = outputs[t][o] - Dual(y[w, t, o])
                 total = total + e * e
             }
         }

@@ -162,17 +162,6 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
         try batches(inputsOnly: false, windows: clamped, body)
     }
 
-    /// The protocol's default `forEachBatch(windows:_:)`, reachable from the override.
-    private func forEachBatchFilteringWindows(_ range: Range<Int>, _ body: ([WindowSegment]) throws -> Void) throws {
-        struct Everything: WindowSource {
-            let base: HDF5WindowSource
-            var inputDimension: Int { base.inputDimension }
-            var outputDimension: Int { base.outputDimension }
-            func forEachBatch(_ body: ([WindowSegment]) throws -> Void) throws { try base.forEachBatch(body) }
-        }
-        try Everything(base: self).forEachBatch(windows: range, body)
-    }
-
     private func batches(inputsOnly: Bool, windows range: Range<Int>? = nil, _ body: ([WindowSegment]) throws -> Void) throws {
         guard prefetch else {
             try produce(inputsOnly: inputsOnly, windows: range) { segments in

@@ -114,7 +114,7 @@ final class BackpropagationThroughTime: @unchecked Sendable {
     struct WindowPlace: Sendable { let segment: Int, index: Int }
 
     /// The windows of a batch, in order; throws unless every segment holds whole windows.
-    func places(_ batch: [WindowSegment]) throws -> [WindowPlace] {
+    static func places(_ batch: [WindowSegment], dx: Int, dy: Int) throws -> [WindowPlace] {
         var places: [WindowPlace] = []
         for (s, segment) in batch.enumerated() {
             let n = segment.windowLength, count = segment.windowCount
@@ -129,7 +129,7 @@ final class BackpropagationThroughTime: @unchecked Sendable {
     }
 
     private func accumulate(_ batch: [WindowSegment]) throws {
-        let all = try places(batch)
+        let all = try Self.places(batch, dx: dx, dy: dy)
         totals.add(try sums(batch, all[...], firstWindow: windows))
         windows += all.count
         pairs += all.reduce(0) { $0 + batch[$1.segment].windowLength }
@@ -396,7 +396,7 @@ public func outputErrorGradient(_ model: BidirectionalIORNN, on source: WindowSo
     var totals = sides.map { side in side.map { BackpropagationThroughTime.Sums(dx: dx, dh: $0.hiddenDimension, dy: dy) } }
     var pairs = 0, windows = 0
     try source.forEachBatch { batch in
-        let places = try (engines[0] ?? engines[1]!).places(batch)
+        let places = try BackpropagationThroughTime.places(batch, dx: dx, dy: dy)
         guard !places.isEmpty else { return }
         var forwardBatch: [WindowSegment] = [], backwardBatch: [WindowSegment] = []
         for segment in batch {

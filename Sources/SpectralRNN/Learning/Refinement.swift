@@ -27,6 +27,32 @@ public struct WindowRangeSource: WindowSource {
     }
 }
 
+/// A model's parameters as one vector θ = (A1, U, A2), row-major, and back (its σ and noise kept).
+private struct ParameterVector {
+    let start: IORNN
+    var sizes: (a1: Int, u: Int) { (start.a1.count, start.u.count) }
+
+    static func of(_ m: IORNN) -> [Double] { m.a1.storage + m.u.storage + m.a2.storage }
+
+    func model(_ theta: [Double]) throws -> IORNN {
+        let (p, q) = sizes
+        return try IORNN(a1: Tensor(shape: start.a1.shape, storage: Array(theta[0..<p])),
+                         u: Tensor(shape: start.u.shape, storage: Array(theta[p..<(p + q)])),
+                         a2: Tensor(shape: start.a2.shape, storage: Array(theta[(p + q)...])),
+                         noise: start.noise, coefficients: start.coefficients)
+    }
+}
+
+/// Whether an error is a recurrence leaving the bounded region (`IORNN.divergenceThreshold`).
+private func isDivergence(_ error: any Error) -> Bool {
+    (error as? ModelError)?.description.hasPrefix("IO-RNN diverged") ?? false
+}
+
+/// The mean squared output error on `windows`, +∞ when the recurrence diverges on one of them.
+private func errorOrInfinity(_ m: IORNN, on windows: WindowSource, threads: Int) throws -> Double {
+    do { return try outputError(m, on: windows, threads: threads).loss } catch where isDivergence(error) { return .infinity }
+}
+
 /// The settings of `refine`.
 public struct GradientRefinementOptions: Sendable {
     /// The most L-BFGS iterations (accepted steps).
@@ -100,37 +126,24 @@ public func refine(_ start: IORNN, training: WindowSource, heldOut: WindowSource
         throw ModelError("refine: iterations ≥ 0, memory ≥ 1, patience ≥ 1, halvings ≥ 1, firstStep > 0 and 0 < armijo < 1 are needed")
     }
     let threads = options.threads
-    let shapes = (a1: start.a1.shape, u: start.u.shape, a2: start.a2.shape)
-    func parameters(_ m: IORNN) -> [Double] { m.a1.storage + m.u.storage + m.a2.storage }
-    func model(_ theta: [Double]) throws -> IORNN {
-        let p = shapes.a1.reduce(1, *), q = shapes.u.reduce(1, *)
-        return try IORNN(a1: Tensor(shape: shapes.a1, storage: Array(theta[0..<p])),
-                         u: Tensor(shape: shapes.u, storage: Array(theta[p..<(p + q)])),
-                         a2: Tensor(shape: shapes.a2, storage: Array(theta[(p + q)...])),
-                         noise: start.noise, coefficients: start.coefficients)
-    }
+    let vector = ParameterVector(start: start)
     func flat(_ g: OutputErrorGradient) -> [Double] { g.a1!.storage + g.u!.storage + g.a2!.storage }
     func dot(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
     /// Loss and gradient at θ, or nil when the recurrence diverges there (or θ is not a model).
     func evaluate(_ theta: [Double]) throws -> (loss: Double, gradient: [Double], model: IORNN)? {
-        guard theta.allSatisfy(\.isFinite), let m = try? model(theta) else { return nil }
+        guard theta.allSatisfy(\.isFinite), let m = try? vector.model(theta) else { return nil }
         do {
             let g = try outputErrorGradient(m, on: training, threads: threads)
             let gradient = flat(g)
             guard g.loss.isFinite, gradient.allSatisfy(\.isFinite) else { return nil }
             return (g.loss, gradient, m)
-        } catch let error as ModelError where error.description.hasPrefix("IO-RNN diverged") {
+        } catch where isDivergence(error) {
             return nil
         }
     }
-    /// The held-out error, +∞ when the recurrence diverges on a held-out window.
-    func heldOutError(_ m: IORNN) throws -> Double {
-        do { return try outputError(m, on: heldOut, threads: threads).loss } catch let error as ModelError where error.description.hasPrefix("IO-RNN diverged") {
-            return .infinity
-        }
-    }
+    func heldOutError(_ m: IORNN) throws -> Double { try errorOrInfinity(m, on: heldOut, threads: threads) }
 
-    var theta = parameters(start)
+    var theta = ParameterVector.of(start)
     guard var current = try evaluate(theta) else {
         throw ModelError("refine: the starting model diverges on the training windows")
     }
@@ -282,21 +295,12 @@ public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: Window
           options.epsilon > 0, options.learningRateDecay > 0, options.windowsPerStep >= 1, options.patience >= 1, options.clipNorm.map({ $0 > 0 }) ?? true else {
         throw ModelError("refineByAdam: epochs ≥ 0, learningRate > 0, 0 ≤ β₁, β₂ < 1, ε > 0, windowsPerStep ≥ 1, patience ≥ 1 and clipNorm > 0 are needed")
     }
-    let shapes = (a1: start.a1.shape, u: start.u.shape, a2: start.a2.shape)
-    let p = shapes.a1.reduce(1, *), q = shapes.u.reduce(1, *)
-    func model(_ theta: [Double]) throws -> IORNN {
-        try IORNN(a1: Tensor(shape: shapes.a1, storage: Array(theta[0..<p])), u: Tensor(shape: shapes.u, storage: Array(theta[p..<(p + q)])),
-                  a2: Tensor(shape: shapes.a2, storage: Array(theta[(p + q)...])), noise: start.noise, coefficients: start.coefficients)
-    }
-    func heldOutError(_ m: IORNN) throws -> Double {
-        do { return try outputError(m, on: heldOut, threads: options.threads).loss } catch let error as ModelError where error.description.hasPrefix("IO-RNN diverged") {
-            return .infinity
-        }
-    }
+    let vector = ParameterVector(start: start)
+    func heldOutError(_ m: IORNN) throws -> Double { try errorOrInfinity(m, on: heldOut, threads: options.threads) }
     /// Stops the pass over the training windows (plain BPTT after a divergent minibatch).
     struct Stop: Error {}
 
-    var theta = start.a1.storage + start.u.storage + start.a2.storage
+    var theta = ParameterVector.of(start)
     var m = [Double](repeating: 0, count: theta.count), v = m
     var steps = 0
     let startTraining = options.measuresStartTrainingError ? try outputError(start, on: training, threads: options.threads).loss : .nan
@@ -312,8 +316,7 @@ public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: Window
         var diverged = false
         do {
             try training.forEachBatch { batch in
-                let checker = try BackpropagationThroughTime(model: current, source: training, gradient: true, threads: options.threads)
-                let places = try checker.places(batch)
+                let places = try BackpropagationThroughTime.places(batch, dx: start.inputDimension, dy: start.outputDimension)
                 var k = 0
                 while k < places.count {
                     let slice = places[k..<min(k + options.windowsPerStep, places.count)]
@@ -322,7 +325,7 @@ public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: Window
                     let sums: BackpropagationThroughTime.Sums
                     do {
                         sums = try engine.sums(batch, slice, firstWindow: 0)
-                    } catch let error as ModelError where error.description.hasPrefix("IO-RNN diverged") {
+                    } catch where isDivergence(error) {
                         skipped += 1
                         if options.skipsDivergentSteps { continue }
                         diverged = true
@@ -349,7 +352,7 @@ public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: Window
                         v[i] = options.beta2 * v[i] + (1 - options.beta2) * g[i] * g[i]
                         theta[i] -= rate * (m[i] / c1) / ((v[i] / c2).squareRoot() + options.epsilon)
                     }
-                    guard theta.allSatisfy(\.isFinite), let next = try? model(theta) else {
+                    guard theta.allSatisfy(\.isFinite), let next = try? vector.model(theta) else {
                         // The step left the finite range: undone (and skipped), or the end of plain BPTT.
                         (theta, m, v) = before
                         skipped += 1

@@ -91,9 +91,14 @@ extension WindowSource {
         try forEachBatch(body)
     }
 
-    /// By default every batch, with the windows outside `range` left out (a segment that
-    /// straddles a bound is cut into a copy of its part inside); segments must hold whole windows.
+    /// By default `forEachBatchFilteringWindows`.
     public func forEachBatch(windows range: Range<Int>, _ body: ([WindowSegment]) throws -> Void) throws {
+        try forEachBatchFilteringWindows(range, body)
+    }
+
+    /// Every batch, with the windows outside `range` left out (a segment that straddles a bound
+    /// is cut into a copy of its part inside); segments must hold whole windows.
+    public func forEachBatchFilteringWindows(_ range: Range<Int>, _ body: ([WindowSegment]) throws -> Void) throws {
         let dx = inputDimension, dy = outputDimension
         var first = 0   // the number of the first window of the next segment
         try forEachBatch { batch in
