@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "04-polynomial", targets: ["04-polynomial"]),
         .executable(name: "05-bidirectional", targets: ["05-bidirectional"]),
         .executable(name: "06-concentration", targets: ["06-concentration"]),
+        .executable(name: "07-spectral-vs-gradient", targets: ["07-spectral-vs-gradient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -74,6 +75,11 @@ let package = Package(
             name: "06-concentration",
             dependencies: ["SpectralRNN"],
             path: "Scripts/06-concentration"
+        ),
+        .executableTarget(
+            name: "07-spectral-vs-gradient",
+            dependencies: ["SpectralRNN"],
+            path: "Scripts/07-spectral-vs-gradient"
         ),
         .executableTarget(
             name: "benchmark-moments",

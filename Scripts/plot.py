@@ -816,6 +816,55 @@ def figures_06(data):
     return figures
 
 
+# MARK: - 07 spectral against gradient
+
+def figures_07(data):
+    """Prediction error against wall time: every BPTT run from a random start, the spectral
+    estimate, its two refinements, and refinement from the truth (/paths)."""
+    target = data.positive("/paths", "spectral_error")
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for name, color, label in [("plain", COLORS[1], "plain BPTT from a random start"),
+                               ("safeguarded", COLORS[0], "safeguarded BPTT (clipped, divergent minibatches skipped)")]:
+        runs = data.integer(f"/paths/{name}", "runs")
+        diverged = unstable = 0
+        for k in range(1, runs + 1):
+            run = f"/paths/{name}/run_{k:02d}"
+            path = data.dataset(run, shape=(None, 3), allow_nan=True)
+            ax.semilogy(path[:, 1], path[:, 2], "-", color=color, lw=0.8, alpha=0.6, label=label if k == 1 else None)
+            # A NaN error: the model reached there diverges on a fresh window; marked at the last finite error before it.
+            last = np.nan
+            for seconds, error in path[:, 1:]:
+                if np.isnan(error):
+                    if not np.isnan(last):
+                        ax.plot(seconds, last, "x", color=color, ms=6, mew=1.2)
+                    unstable += 1
+                else:
+                    last = error
+            if data.integer(run, "diverged") == 1:
+                finite = path[~np.isnan(path[:, 2])]
+                ax.plot(finite[-1, 1], finite[-1, 2], "o", mfc="none", color=color, ms=8, mew=1.5)
+                diverged += 1
+        if diverged:
+            ax.plot([], [], "o", mfc="none", color=color, ms=8, mew=1.5, label=f"{name}: stopped by a divergent minibatch ({diverged} of {runs})")
+        if unstable:
+            ax.plot([], [], "x", color=color, ms=6, mew=1.2, label=f"{name}: a model on the way diverges on a fresh window ({unstable} points)")
+    for name, style, color, label in [("spectral_adam", "o-", COLORS[2], "spectral + Adam (fit --refine)"),
+                                      ("spectral_lbfgs", "s-", COLORS[3], "spectral + L-BFGS (full batch)"),
+                                      ("truth_adam", "--", "black", "Adam from the truth (the floor)")]:
+        path = data.dataset(f"/paths/{name}", shape=(None, 3), allow_nan=True)
+        path = path[path[:, 2] > 0] if name == "truth_adam" else path   # the truth itself scores 0
+        ax.semilogy(path[:, 1], path[:, 2], style, color=color, lw=1.6, ms=3, label=label)
+    spectral = data.dataset("/paths/spectral", shape=(1, 3))
+    ax.semilogy(spectral[0, 1], spectral[0, 2], "*", color=COLORS[4], ms=16, zorder=5, label="the spectral estimate (GLOREE, one run)")
+    ax.axhline(target, color=COLORS[4], ls=":", lw=1, label="the spectral estimate's error (the target of the timings)")
+    ax.set_xlabel("wall time (s), observations excluded")
+    ax.set_ylabel(r"prediction error $\|\hat y - y^*\| / \|y^*\|$ on fresh windows")
+    ax.set_title("the spectral estimate against backpropagation through time")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
+    fig.tight_layout()
+    return {"error-against-time": fig}
+
+
 WALKTHROUGHS = {
     "01-score-functions": figures_01,
     "02-glm": figures_02,
@@ -823,6 +872,7 @@ WALKTHROUGHS = {
     "04-polynomial": figures_04,
     "05-bidirectional": figures_05,
     "06-concentration": figures_06,
+    "07-spectral-vs-gradient": figures_07,
 }
 
 

@@ -120,4 +120,33 @@ private func perturbed(_ m: IORNN, size: Double, seed: UInt64) throws -> IORNN {
         #expect(safeguarded.history.dropFirst().contains { $0.divergedTrials > 0 })
         #expect(safeguarded.heldOutError.isFinite && safeguarded.heldOutError <= safeguarded.startHeldOutError)
     }
+
+    /// The observers see every `observingEvery`-th Adam step and every accepted L-BFGS iterate,
+    /// with the models the refinement itself reaches, and do not change its result.
+    @Test func observersSeeTheIteratesWithoutChangingThem() throws {
+        let (truth, _, x, y) = try problem(windows: 600)
+        let source = TensorWindowSource(x: x, y: y, windowsPerBatch: 256, stacksWindows: true)
+        let training = WindowRangeSource(source, windows: 0..<540), heldOut = WindowRangeSource(source, windows: 540..<600)
+        let start = try perturbed(truth, size: 0.3, seed: 3)
+        let options = AdamOptions(epochs: 2, learningRate: 0.01, windowsPerStep: 32, patience: 2)
+        let unobserved = try refineByAdam(start, training: training, heldOut: heldOut, options: options)
+        var seen: [(Int, IORNN)] = []
+        let observed = try refineByAdam(start, training: training, heldOut: heldOut, options: options, observingEvery: 3) { seen.append(($0, $1)) }
+        let steps = observed.history.reduce(0) { $0 + $1.evaluations }
+        #expect(steps == 2 * 17)   // 540 windows in batches of 256, 256, 28: 8 + 8 + 1 steps an epoch
+        #expect(seen.map(\.0) == Array(stride(from: 3, through: steps, by: 3)))
+        #expect(observed.history.map(\.heldOutError) == unobserved.history.map(\.heldOutError) && observed.finalModel.u == unobserved.finalModel.u)
+        var everyStep: [IORNN] = []
+        let each = try refineByAdam(start, training: training, heldOut: heldOut, options: options) { _, m in everyStep.append(m) }
+        #expect(everyStep.count == steps && everyStep.last!.u == each.finalModel.u && everyStep.last!.a1 == each.finalModel.a1)
+        #expect { try refineByAdam(start, training: training, heldOut: heldOut, options: options, observingEvery: 0) } throws: { _ in true }
+
+        var iterates: [Int] = []
+        let lbfgs = try refine(start, training: training, heldOut: heldOut, options: GradientRefinementOptions(iterations: 6)) { i, m in
+            iterates.append(i)
+            let loss = try outputError(m, on: training).loss
+            #expect(loss.isFinite)
+        }
+        #expect(iterates == Array(1..<lbfgs.history.count))
+    }
 }

@@ -119,8 +119,11 @@ public struct GradientRefinementResult: Sendable {
 /// is halved like any other rejected step. Stops after `options.iterations` steps, when the
 /// held-out error has not improved for `options.patience` steps, when the line search finds no
 /// decrease, or when the training error stops changing (relative change below 1e-12).
+/// `observe`, when given, is called with each accepted iterate (its number from 1) as it is
+/// reached: a walkthrough's clock and test error, outside the refinement's own arithmetic.
 public func refine(_ start: IORNN, training: WindowSource, heldOut: WindowSource,
-                   options: GradientRefinementOptions = GradientRefinementOptions()) throws -> GradientRefinementResult {
+                   options: GradientRefinementOptions = GradientRefinementOptions(),
+                   observe: ((_ iteration: Int, _ model: IORNN) throws -> Void)? = nil) throws -> GradientRefinementResult {
     guard options.iterations >= 0, options.memory >= 1, options.patience >= 1, options.halvings >= 1,
           options.firstStep > 0, options.armijo > 0, options.armijo < 1 else {
         throw ModelError("refine: iterations ≥ 0, memory ≥ 1, patience ≥ 1, halvings ≥ 1, firstStep > 0 and 0 < armijo < 1 are needed")
@@ -217,6 +220,7 @@ public func refine(_ start: IORNN, training: WindowSource, heldOut: WindowSource
         let previousLoss = current.loss
         theta = next.theta
         current = (next.loss, next.gradient, next.model)
+        try observe?(iteration, next.model)
         let held = try heldOutError(next.model)
         history.append(GradientRefinementRecord(iteration: iteration, trainingError: next.loss, heldOutError: held, step: t,
                                         divergedTrials: diverged, evaluations: evaluations))
@@ -288,12 +292,14 @@ public struct AdamOptions: Sendable {
 /// at the parameters before its step), `heldOutError` the error of the model at the epoch's end,
 /// `step` the epoch's learning rate, `divergedTrials` the minibatches skipped (or the one that stopped
 /// plain BPTT), `evaluations` the Adam steps taken. Deterministic: minibatches in the source's
-/// order, each gradient the same bits for any `threads`.
+/// order, each gradient the same bits for any `threads`. `observe`, when given, is called after
+/// every `observingEvery`-th Adam step taken (steps counted from 1) with the model reached.
 public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: WindowSource,
-                         options: AdamOptions = AdamOptions()) throws -> GradientRefinementResult {
+                         options: AdamOptions = AdamOptions(), observingEvery: Int = 1,
+                         observe: ((_ step: Int, _ model: IORNN) throws -> Void)? = nil) throws -> GradientRefinementResult {
     guard options.epochs >= 0, options.learningRate > 0, (0..<1).contains(options.beta1), (0..<1).contains(options.beta2),
-          options.epsilon > 0, options.learningRateDecay > 0, options.windowsPerStep >= 1, options.patience >= 1, options.clipNorm.map({ $0 > 0 }) ?? true else {
-        throw ModelError("refineByAdam: epochs ≥ 0, learningRate > 0, 0 ≤ β₁, β₂ < 1, ε > 0, windowsPerStep ≥ 1, patience ≥ 1 and clipNorm > 0 are needed")
+          options.epsilon > 0, options.learningRateDecay > 0, options.windowsPerStep >= 1, options.patience >= 1, options.clipNorm.map({ $0 > 0 }) ?? true, observingEvery >= 1 else {
+        throw ModelError("refineByAdam: epochs ≥ 0, learningRate > 0, 0 ≤ β₁, β₂ < 1, ε > 0, windowsPerStep ≥ 1, patience ≥ 1, clipNorm > 0 and observingEvery ≥ 1 are needed")
     }
     let vector = ParameterVector(start: start)
     func heldOutError(_ m: IORNN) throws -> Double { try errorOrInfinity(m, on: heldOut, threads: options.threads) }
@@ -363,6 +369,7 @@ public func refineByAdam(_ start: IORNN, training: WindowSource, heldOut: Window
                     steps += 1
                     taken += 1
                     current = next
+                    if let observe, steps % observingEvery == 0 { try observe(steps, next) }
                 }
             }
         } catch is Stop {}
