@@ -142,6 +142,20 @@ if python3 Tests/interop/check_h5py.py "$data/06-concentration.h5" --require-as-
 else
     bad "h5py check of 06-concentration.h5" "$(tail -8 "$work/py6.txt")"
 fi
+# Walkthrough 07 in --quick mode, and h5py on its file.
+if "$bin/07-spectral-vs-gradient" --quick --data-dir "$data" >"$work/w07.txt" 2>&1; then
+    ok "07-spectral-vs-gradient --quick: $(grep -E ' confirmed; ' "$work/w07.txt")"
+else
+    bad "07-spectral-vs-gradient --quick exited non-zero" "$(grep -E 'UNEXPECTED|Unexpected|error|diverged' "$work/w07.txt" | head -5)"
+fi
+if python3 Tests/interop/check_h5py.py "$data/07-spectral-vs-gradient.h5" --require-as-expected \
+    --expect /model/A1=3x4 --expect /model/U=3x3 --expect /model/A2=3x5 --expect /gradient/bptt=36 \
+    --expect /gradient/finite_differences=36 --expect /gradient/truncated=36 --expect /summary/methods=4x2 \
+    >"$work/py7.txt" 2>&1; then
+    ok "h5py reads 07-spectral-vs-gradient.h5: $(tail -1 "$work/py7.txt")"
+else
+    bad "h5py check of 07-spectral-vs-gradient.h5" "$(tail -8 "$work/py7.txt")"
+fi
 python3 - "$data/06-concentration.h5" "$work/median-off.h5" <<'PY'
 import shutil, sys, h5py
 shutil.copy(sys.argv[1], sys.argv[2])
@@ -568,6 +582,7 @@ if [ -e "$out" ]; then bad "a refused simulate or fit left $out behind"; else ok
 # The bidirectional RNN through the command (walkthrough 05 ran above).
 expect_error "05-bidirectional: --samples below the assignment's reach" "must be at least 16000" "$bin/05-bidirectional" --samples 500 --data-dir "$work/bad"
 expect_error "06-concentration: --samples below 64 replications" "must be at least 64" "$bin/06-concentration" --samples 5 --data-dir "$work/bad"
+expect_error "07-spectral-vs-gradient: --samples below 4000 windows" "must be at least 4000" "$bin/07-spectral-vs-gradient" --samples 500 --data-dir "$work/bad"
 brnn="$work/brnn.h5"
 if "$bin/spectral-rnn" simulate --dx 5 --hidden 2 --backward 2 --dy 5 --windows 60000 --length 8 --spectral-norm-u 0.3 --row-norm 0.45 --seed 4 \
         --output "$brnn" >"$work/simb.txt" 2>&1 \
