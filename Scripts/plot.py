@@ -850,9 +850,10 @@ def figures_07(data):
             ax.plot([], [], "x", color=color, ms=6, mew=1.2, label=f"{name}: a model on the way diverges on a fresh window ({unstable} points)")
     for name, style, color, label in [("spectral_adam", "o-", COLORS[2], "spectral + Adam (fit --refine)"),
                                       ("spectral_lbfgs", "s-", COLORS[3], "spectral + L-BFGS (full batch)"),
-                                      ("truth_adam", "--", "black", "Adam from the truth (the floor)")]:
+                                      ("truth_adam", "--", "black", "Adam from the truth (Adam's floor)"),
+                                      ("truth_lbfgs", ":", "black", "L-BFGS from the truth (L-BFGS's floor)")]:
         path = data.dataset(f"/paths/{name}", shape=(None, 3), allow_nan=True)
-        path = path[path[:, 2] > 0] if name == "truth_adam" else path   # the truth itself scores 0
+        path = path[path[:, 2] > 0] if name.startswith("truth") else path   # the truth itself scores 0
         ax.semilogy(path[:, 1], path[:, 2], style, color=color, lw=1.6, ms=3, label=label)
     spectral = data.dataset("/paths/spectral", shape=(1, 3))
     ax.semilogy(spectral[0, 1], spectral[0, 2], "*", color=COLORS[4], ms=16, zorder=5, label="the spectral estimate (GLOREE, one run)")

@@ -80,14 +80,23 @@ nb.derivation(
     "z_t = A1 x_t + U h_{t−1},  h_t = σ(z_t),  and h_{t−1} depends on A1, U through every earlier step",
     "∂L/∂h_t = 2 A2 e_t (its own output) + Uᵀ δ_{t+1} (through z_{t+1})  ⇒  δ_t = σ′(z_t) ∘ ∂L/∂h_t",
     "checked entry by entry against a fourth-order central difference of L, step h = 10⁻⁴: truncation ≈ h⁴ L⁽⁵⁾/30, rounding ≈ 1.5 ε |L| / h")
-var initRng = RandomStream(seed: options.seed, purpose: "07 gradient check point")
-let checkPoint = nb.must("a random model") {
-    try IORNN(a1: truth.a1 + initRng.gaussianTensor([dh, dx], scale: 0.1), u: truth.u + initRng.gaussianTensor([dh, dh], scale: 0.1),
-              a2: truth.a2 + initRng.gaussianTensor([dh, dy], scale: 0.1))
-}
 let checkSource = TensorWindowSource(x: Tensor(shape: [64, windowLength, dx], storage: Array(data.x.storage[0..<(64 * windowLength * dx)])),
                                      y: Tensor(shape: [64, windowLength, dy], storage: Array(data.y.storage[0..<(64 * windowLength * dy)])),
                                      stacksWindows: true)
+var initRng = RandomStream(seed: options.seed, purpose: "07 gradient check point")
+/// The truth moved by N(0, 0.1²) in every entry; a draw whose recurrence diverges on one of the 64
+/// windows (L is then not finite there) is drawn again.
+var checkPointDraws = 0
+var checkPointDrawn: IORNN?
+while checkPointDrawn == nil && checkPointDraws < 100 {
+    checkPointDraws += 1
+    let m = nb.must("a random model") {
+        try IORNN(a1: truth.a1 + initRng.gaussianTensor([dh, dx], scale: 0.1), u: truth.u + initRng.gaussianTensor([dh, dh], scale: 0.1),
+                  a2: truth.a2 + initRng.gaussianTensor([dh, dy], scale: 0.1))
+    }
+    if (try? outputError(m, on: checkSource)) != nil { checkPointDrawn = m }
+}
+guard let checkPoint = checkPointDrawn else { nb.stop("no model of 100 drawn near the truth stays bounded on the 64 windows of the gradient check") }
 let analytic = nb.must("BPTT gradient") { try outputErrorGradient(checkPoint, on: checkSource) }
 let analyticVector = Tensor(vector: analytic.a1!.storage + analytic.u!.storage + analytic.a2!.storage)
 let numericVector: Tensor = nb.must("finite differences") {
@@ -132,7 +141,7 @@ let numericVector: Tensor = nb.must("finite differences") {
     return Tensor(vector: (ga1 + gu + ga2).map { $0 / Double(count * n) })
 }
 let truncated = nb.must("truncated gradient") { try truncatedGradient(checkPoint, x: checkSource.x, y: checkSource.y) }
-nb.say("At a model 0.1 from the truth in every entry (its loss \(formatNumber(analytic.loss, digits: 4))), on 64 windows: ‖∇L‖ = \(formatNumber(analyticVector.frobeniusNorm, digits: 4)) over \(analyticVector.count) parameters.")
+nb.say("At a model moved from the truth by N(0, 0.1²) in every entry (draw \(checkPointDraws): the first whose recurrence stays bounded on the 64 windows; its loss \(formatNumber(analytic.loss, digits: 4))), on 64 windows: ‖∇L‖ = \(formatNumber(analyticVector.frobeniusNorm, digits: 4)) over \(analyticVector.count) parameters.")
 nb.agree("∇L by BPTT equals the fourth-order central differences of L in every entry", paper: "issue 14; MATH.md notation",
          computed: analyticVector, reference: numericVector, tolerance: 1e-8,
          basis: "the stencil's truncation and rounding (≈ 10⁻¹⁰ of ‖∇L‖ here), with a factor 100 of margin")
@@ -185,7 +194,7 @@ nb.say("GLOREE (03's estimator, `fit`'s code) on the \(windows - heldOutWindows)
 }
 
 nb.section("Spectral + refinement, against refinement started at the truth")
-nb.claim("Started at the spectral estimate, minibatch Adam (`fit --refine`'s schedule: 3 epochs, learning rate 10⁻³ × 0.1^epoch, 256 windows a step, the held-out epoch kept) reaches the prediction error that the same refinement started at the true parameters reaches — the floor this data allows — within 1.5×, and in a few times the spectral fit's time.")
+nb.claim("Started at the spectral estimate, each refinement comes within 1.5× of the prediction error that the same refinement reaches started at the true parameters — its floor on these data: minibatch Adam with `fit --refine`'s schedule (3 epochs, learning rate 10⁻³ × 0.1^epoch, 256 windows a step, the held-out epoch kept), and full-batch L-BFGS (40 iterations, last iterates compared). Adam does so in a few times the spectral fit's time.")
 let refineSchedule = AdamOptions(epochs: 3, learningRate: 1e-3, learningRateDecay: 0.1, patience: 2, measuresStartTrainingError: false)
 let (spectralAdam, spectralAdamPath, spectralAdamTime) = nb.must("Adam from the spectral estimate") { try adamPath(spectral, refineSchedule, every: 10, startSeconds: spectralTime) }
 // The floor: the same schedule from the truth, run to its end (its held-out error cannot beat the
@@ -193,33 +202,48 @@ let (spectralAdam, spectralAdamPath, spectralAdamTime) = nb.must("Adam from the 
 var floorSchedule = refineSchedule
 floorSchedule.patience = refineSchedule.epochs
 let (truthAdam, truthAdamPath, truthAdamTime) = nb.must("Adam from the truth") { try adamPath(truth, floorSchedule, every: 10) }
-// L-BFGS, full batch, deterministic.
-var lbfgsPath = Path()
-lbfgsPath.add(spectralTime, spectralError, step: 0)
-var lbfgsObserving = Duration.zero
-let lbfgsBegan = clock.now
-let lbfgs = nb.must("L-BFGS from the spectral estimate") {
-    try refine(spectral, training: training, heldOut: heldOut, options: GradientRefinementOptions(iterations: options.quick ? 20 : 40)) { iteration, m in
+/// L-BFGS (full batch, deterministic) from `start`, observed at every accepted iterate; the clock excludes the observations.
+@MainActor func lbfgsRun(_ start: IORNN, _ schedule: GradientRefinementOptions, startSeconds: Double = 0) throws -> (GradientRefinementResult, Path, Double) {
+    var path = Path()
+    path.add(startSeconds, predictionError(start), step: 0)
+    var observing = Duration.zero
+    let began = clock.now
+    let result = try refine(start, training: training, heldOut: heldOut, options: schedule) { iteration, m in
         let t0 = clock.now
-        lbfgsPath.add(spectralTime + seconds(t0 - lbfgsBegan - lbfgsObserving), predictionError(m), step: iteration)
-        lbfgsObserving += clock.now - t0
+        path.add(startSeconds + seconds(t0 - began - observing), predictionError(m), step: iteration)
+        observing += clock.now - t0
     }
+    return (result, path, seconds(clock.now - began - observing))
 }
-let lbfgsTime = seconds(clock.now - lbfgsBegan - lbfgsObserving)
+var lbfgsSchedule = GradientRefinementOptions(iterations: options.quick ? 20 : 40)
+lbfgsSchedule.patience = lbfgsSchedule.iterations
+let (lbfgs, lbfgsPath, lbfgsTime) = nb.must("L-BFGS from the spectral estimate") { try lbfgsRun(spectral, lbfgsSchedule, startSeconds: spectralTime) }
+// The same from the truth, to its last iterate (as for Adam).
+var lbfgsFloorSchedule = lbfgsSchedule
+lbfgsFloorSchedule.patience = lbfgsSchedule.iterations
+let (truthLBFGS, truthLBFGSPath, truthLBFGSTime) = nb.must("L-BFGS from the truth") { try lbfgsRun(truth, lbfgsFloorSchedule) }
 let refinedError = predictionError(spectralAdam.model), floorError = predictionError(truthAdam.finalModel), lbfgsError = predictionError(lbfgs.model)
+let lbfgsFloorError = predictionError(truthLBFGS.finalModel), lbfgsLastError = predictionError(lbfgs.finalModel)
 nb.table(["method", "wall time (s)", "prediction error", "kept", "held-out error: start → kept"], [
     ["spectral (GLOREE)", formatNumber(spectralTime, digits: 3), formatNumber(spectralError, digits: 4), "—", "—"],
     ["spectral + Adam (fit --refine)", formatNumber(spectralTime + spectralAdamTime, digits: 3), formatNumber(refinedError, digits: 4),
      "epoch \(spectralAdam.bestIteration) of \(spectralAdam.history.count - 1)", "\(formatNumber(spectralAdam.startHeldOutError, digits: 4)) → \(formatNumber(spectralAdam.heldOutError, digits: 4))"],
     ["spectral + L-BFGS (full batch)", formatNumber(spectralTime + lbfgsTime, digits: 3), formatNumber(lbfgsError, digits: 4),
      "iteration \(lbfgs.bestIteration) of \(lbfgs.history.count - 1)", "\(formatNumber(lbfgs.startHeldOutError, digits: 4)) → \(formatNumber(lbfgs.heldOutError, digits: 4))"],
-    ["truth + Adam (the floor)", formatNumber(truthAdamTime, digits: 3), formatNumber(floorError, digits: 4),
+    ["spectral + L-BFGS, its last iterate", formatNumber(spectralTime + lbfgsTime, digits: 3), formatNumber(lbfgsLastError, digits: 4),
+     "last of \(lbfgs.history.count - 1) iterations", "\(formatNumber(lbfgs.startHeldOutError, digits: 4)) → \(formatNumber(lbfgs.history.last!.heldOutError, digits: 4))"],
+    ["truth + Adam (Adam's floor)", formatNumber(truthAdamTime, digits: 3), formatNumber(floorError, digits: 4),
      "last of \(truthAdam.history.count - 1) epochs", "\(formatNumber(truthAdam.startHeldOutError, digits: 4)) → \(formatNumber(truthAdam.history.last!.heldOutError, digits: 4))"],
+    ["truth + L-BFGS (L-BFGS's floor)", formatNumber(truthLBFGSTime, digits: 3), formatNumber(lbfgsFloorError, digits: 4),
+     "last of \(truthLBFGS.history.count - 1) iterations", "\(formatNumber(truthLBFGS.startHeldOutError, digits: 4)) → \(formatNumber(truthLBFGS.history.last!.heldOutError, digits: 4))"],
 ])
-nb.say("L-BFGS stopped: \(lbfgs.stopReason); Adam from the spectral estimate: \(spectralAdam.stopReason), \(spectralAdam.history.dropFirst().reduce(0) { $0 + $1.divergedTrials }) minibatches skipped. The truth's own prediction error is 0 by definition; refinement from it ends at \(formatNumber(floorError, digits: 3)) because the data are finite and noisy.")
+nb.say("L-BFGS from the spectral estimate stopped: \(lbfgs.stopReason); Adam from it: \(spectralAdam.stopReason), \(spectralAdam.history.dropFirst().reduce(0) { $0 + $1.divergedTrials }) minibatches skipped. The truth's own prediction error is 0 by definition; refinement from it ends above 0 because the data are finite and noisy: it moves to the fit of these windows. The refinements started at the truth keep their last iterate (the truth itself has the smaller held-out error in expectation, so the held-out rule would keep it).")
+nb.say("L-BFGS, run to its last iterate, approaches the least-squares fit of the training windows — the lowest error a fit of the output error reaches on these data — from either start: the prediction errors of its last iterates from the spectral estimate and from the truth stand in the ratio \(formatNumber(lbfgsLastError / lbfgsFloorError, digits: 3)). Adam's three epochs stop short of that fit: spectral + Adam is \(formatNumber(refinedError / lbfgsFloorError, digits: 3))× it. The iterate that the held-out rule keeps is \(formatNumber(lbfgsError / lbfgsFloorError, digits: 3))× it: the held-out tenth scores the noise too (its error is dy·0.1² = 0.05 for every good model), and it cannot tell apart models whose prediction errors differ by a few 10⁻⁴, so which late iterate it keeps is partly chance.")
 nb.atMost("spectral + Adam reaches within 1.5× of the prediction error of Adam started at the truth", paper: "issue 14",
           quantity: "error ratio", measured: refinedError / floorError, bound: 1.5, basis: "issue 14's target")
-nb.atMost("the spectral estimate alone is as accurate as the floor (within 1.5×): it is consistent but not efficient", paper: "a reading the data refute",
+nb.atMost("spectral + L-BFGS ends within 1.5× of the prediction error at which L-BFGS started at the truth ends (last iterates)", paper: "issue 14",
+          quantity: "error ratio", measured: lbfgsLastError / lbfgsFloorError, bound: 1.5, basis: "issue 14's target, for the deterministic method")
+nb.atMost("the spectral estimate alone is as accurate as Adam's floor (within 1.5×): it is consistent but not efficient", paper: "a reading the data refute",
           quantity: "error ratio", measured: spectralError / floorError, bound: 1.5, basis: "the same bound, fed the unrefined estimate", kind: .counterexample)
 
 // MARK: - BPTT from random initialisations
@@ -287,6 +311,7 @@ file.addDataset("/paths/spectral", Tensor(shape: [1, 3], storage: [0, spectralTi
 file.addDataset("/paths/spectral_adam", spectralAdamPath.tensor, description: pathDescription + " Starts at the spectral estimate's time.", formula: "‖ŷ − y*‖/‖y*‖", paper: "issue 14")
 file.addDataset("/paths/spectral_lbfgs", lbfgsPath.tensor, description: pathDescription + " Steps are L-BFGS iterations.", formula: "‖ŷ − y*‖/‖y*‖", paper: "issue 14")
 file.addDataset("/paths/truth_adam", truthAdamPath.tensor, description: pathDescription, formula: "‖ŷ − y*‖/‖y*‖", paper: "issue 14")
+file.addDataset("/paths/truth_lbfgs", truthLBFGSPath.tensor, description: pathDescription + " Steps are L-BFGS iterations.", formula: "‖ŷ − y*‖/‖y*‖", paper: "issue 14")
 for (name, rs) in [("plain", plainRuns), ("safeguarded", safeRuns)] {
     file.addGroup("/paths/\(name)", attributes: ["runs": .integer(rs.count), "epochs": .integer(randomEpochs), "learning_rate": .real(randomRate),
                                                 "initial_scale": .real(initScale)])
@@ -299,8 +324,9 @@ for (name, rs) in [("plain", plainRuns), ("safeguarded", safeRuns)] {
 }
 file.setAttribute("spectral_error", .real(spectralError), at: "/paths")
 file.addDataset("/summary/methods", Tensor(rows: [[spectralTime, spectralError], [spectralTime + spectralAdamTime, refinedError],
-                                                  [spectralTime + lbfgsTime, lbfgsError], [truthAdamTime, floorError]]),
-                description: "Rows spectral, spectral + Adam, spectral + L-BFGS, truth + Adam: (wall seconds, prediction error of the kept model).",
+                                                  [spectralTime + lbfgsTime, lbfgsError], [spectralTime + lbfgsTime, lbfgsLastError],
+                                                  [truthAdamTime, floorError], [truthLBFGSTime, lbfgsFloorError]]),
+                description: "Rows spectral, spectral + Adam (kept epoch), spectral + L-BFGS (kept iterate), spectral + L-BFGS (last iterate), truth + Adam (last iterate), truth + L-BFGS (last iterate): (wall seconds, prediction error).",
                 formula: "‖ŷ − y*‖/‖y*‖", paper: "issue 14")
 let path: String
 do { path = try nb.save(file) } catch { nb.stop("could not save the results: \(error)") }

@@ -59,7 +59,7 @@ public struct GradientRefinementOptions: Sendable {
     public var iterations: Int
     /// Curvature pairs kept (the m of L-BFGS).
     public var memory: Int
-    /// Stop when the held-out error has not improved for this many iterations.
+    /// Stop when the held-out error has not improved for this many iterations (set it to `iterations` to run them all).
     public var patience: Int
     /// The first step's length relative to ‖θ‖ (a gradient step of that length; later steps
     /// start at the quasi-Newton step, length 1).
