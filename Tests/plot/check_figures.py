@@ -43,9 +43,10 @@ EXPECTED = {
                                    "Hamming metric (one step changed)", "the remark's form (20, 16)"],
     "06-concentration-mixing": ["measured median deviation", "relative to", "mixing: measured growth and the bound's"],
     "06-concentration-lemma10": ["lag t − i", "max, assumptions hold", "max, Gaussian input", "the bound"],
+    # "spectral + Adam (fit --refine)": an SVG comment may not hold "--" (matplotlib writes "- -").
     "07-spectral-vs-gradient-error-against-time": ["wall time (s), observations excluded", "plain BPTT from a random start",
                                                    "safeguarded BPTT (clipped, divergent minibatches skipped)",
-                                                   "spectral + Adam (fit --refine)", "spectral + L-BFGS (full batch)",
+                                                   "spectral + Adam (fit ", "spectral + L-BFGS (full batch)",
                                                    "Adam from the truth (Adam's floor)", "L-BFGS from the truth (L-BFGS's floor)", "the spectral estimate (GLOREE, one run)"],
 }
 for walkthrough in ["01-score-functions", "02-glm", "03-quadratic-iornn", "04-polynomial", "05-bidirectional", "06-concentration"]:
