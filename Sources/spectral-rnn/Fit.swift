@@ -52,11 +52,21 @@ struct Fit: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Fit a bidirectional RNN (GLOREE-B, walkthrough 05) with DZ backward units and --hidden forward ones; 'auto': --hidden is dh + dz and the data decide which units run backward.", valueName: "DZ|auto"))
     var backward: String?
 
-    @Flag(help: "Refine the spectral estimate by minibatch Adam on the mean squared output error (exact gradients by backpropagation through time), stopped on the last tenth of the windows held out; writes /estimate/refined.")
+    @Flag(help: "Refine the spectral estimate on the mean squared output error (exact gradients by backpropagation through time), keeping the model best on the last tenth of the windows, held out; writes /estimate/refined.")
     var refine = false
 
-    @Option(parsing: .unconditional, help: "With --refine: the most passes (epochs) of minibatch Adam over the training windows, the step size 10⁻³ in the first and a tenth of the one before in each next; it stops earlier once the held-out error has not improved for 2.")
-    var refineIterations: Int = 3
+    @Option(help: "With --refine: 'adam' (minibatch Adam, 256 windows a step, gradients clipped at norm 1) or 'lbfgs' (full-batch L-BFGS, deterministic; one pass over the training windows per iteration and per line-search trial).")
+    var refineMethod: RefineMethod?
+
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --refine: for adam, the most epochs, the step size 10⁻³ in the first and a tenth of the one before in each next (default 3; it stops earlier once the held-out error has not improved for 2); for lbfgs, the most iterations (default 50; it stops earlier once the held-out error has not improved for 10, or the training error stops changing).", valueName: "K"))
+    var refineIterations: Int?
+
+    /// `--refine-method`.
+    enum RefineMethod: String, ExpressibleByArgument, CaseIterable {
+        case adam, lbfgs
+        /// The default of `--refine-iterations`.
+        var defaultIterations: Int { self == .adam ? 3 : 50 }
+    }
 
     /// The parsed --backward: nil without it.
     var backwardUnits: BackwardUnits? {
@@ -88,8 +98,11 @@ struct Fit: ParsableCommand {
             guard hidden >= 1 else { throw ValidationError("--hidden must be at least 1, got \(hidden)") }
         }
         guard (1...256).contains(threads) else { throw ValidationError("--threads must be between 1 and 256, got \(threads)") }
-        guard (1...10_000).contains(refineIterations) else {
+        if let refineIterations, !(1...10_000).contains(refineIterations) {
             throw ValidationError("--refine-iterations must be between 1 and 10000, got \(refineIterations)")
+        }
+        if !refine, refineMethod != nil || refineIterations != nil {
+            throw ValidationError("--refine-method and --refine-iterations set up --refine; add --refine")
         }
         if refine {
             guard backward == nil else { throw ValidationError("--refine refines the forward IO-RNN of 03 and 04; it is not available with --backward") }
@@ -492,19 +505,29 @@ struct Fit: ParsableCommand {
         }
     }
 
-    /// The spectral estimate refined by minibatch Adam (`--refine`), with the report's line.
+    /// The spectral estimate refined (`--refine`), with the report's line.
     struct Refinement {
         let result: GradientRefinementResult
-        let options: AdamOptions
+        /// The method in words (the report and /diagnostics/refinement's `method`).
+        let method: String
+        /// What one row of the history is: "epoch" (Adam) or "iteration" (L-BFGS).
+        let unit: String
         let trainingWindows: Int, heldOutWindows: Int
         var line: String {
             let h = result.history
             let steps = h.dropFirst().reduce(0) { $0 + $1.evaluations }, skipped = h.dropFirst().reduce(0) { $0 + $1.divergedTrials }
-            return "refinement (minibatch Adam, learning rate \(formatNumber(options.learningRate)) × \(formatNumber(options.learningRateDecay))^epoch, \(options.windowsPerStep) windows a step, "
-                + "gradients clipped at norm \(formatNumber(options.clipNorm ?? .infinity)); \(trainingWindows) training windows, the last "
-                + "\(heldOutWindows) held out): held-out mean squared error \(formatNumber(result.startHeldOutError)) → "
-                + "\(formatNumber(result.heldOutError)), kept epoch \(result.bestIteration) of \(h.count - 1) (\(steps) steps, "
-                + "\(skipped) skipped); \(result.stopReason)"
+            return "refinement (\(method); \(trainingWindows) training windows, the last \(heldOutWindows) held out): held-out mean squared error "
+                + "\(formatNumber(result.startHeldOutError)) → \(formatNumber(result.heldOutError)), kept \(unit) \(result.bestIteration) of \(h.count - 1) "
+                + (unit == "epoch" ? "(\(steps) steps, \(skipped) skipped)" : "(\(steps) passes over the training windows, \(skipped) trial steps rejected as divergent)")
+                + "; \(result.stopReason)" + fewStepsHint
+        }
+        /// Adam's step size falls tenfold an epoch: below about 50 steps an epoch (12 800 training
+        /// windows) its epochs stop well short of its floor (walkthrough 07's sweep page), and more
+        /// epochs do not help.
+        var fewStepsHint: String {
+            guard unit == "epoch", let first = result.history.dropFirst().first, first.evaluations < 50 else { return "" }
+            return "\n  note: \(first.evaluations) Adam steps an epoch are few, and more epochs add little (the step size falls tenfold each); "
+                + "on so few windows --refine-method lbfgs reaches lower"
         }
     }
 
@@ -517,16 +540,28 @@ struct Fit: ParsableCommand {
         let held = max(1, windows / 10)
         let training = WindowRangeSource(source, windows: 0..<(windows - held))
         let heldOut = WindowRangeSource(source, windows: (windows - held)..<windows)
-        let options = AdamOptions(epochs: refineIterations, learningRate: 1e-3, learningRateDecay: 0.1, patience: 2,
-                                  measuresStartTrainingError: false, threads: threads)
-        let refined = try refineByAdam(start, training: training, heldOut: heldOut, options: options)
-        return Refinement(result: refined, options: options, trainingWindows: windows - held, heldOutWindows: held)
+        let method = refineMethod ?? .adam
+        let iterations = refineIterations ?? method.defaultIterations
+        switch method {
+        case .adam:
+            let options = AdamOptions(epochs: iterations, learningRate: 1e-3, learningRateDecay: 0.1, patience: 2,
+                                      measuresStartTrainingError: false, threads: threads)
+            let refined = try refineByAdam(start, training: training, heldOut: heldOut, options: options)
+            let method = "minibatch Adam, learning rate \(formatNumber(options.learningRate)) × \(formatNumber(options.learningRateDecay))^epoch, "
+                + "\(options.windowsPerStep) windows a step, gradients clipped at norm \(formatNumber(options.clipNorm ?? .infinity))"
+            return Refinement(result: refined, method: method, unit: "epoch", trainingWindows: windows - held, heldOutWindows: held)
+        case .lbfgs:
+            let options = GradientRefinementOptions(iterations: iterations, patience: 10, threads: threads)
+            let refined = try SpectralRNN.refine(start, training: training, heldOut: heldOut, options: options)
+            let method = "full-batch L-BFGS, memory \(options.memory), a line search that halves a trial step whose recurrence diverges"
+            return Refinement(result: refined, method: method, unit: "iteration", trainingWindows: windows - held, heldOutWindows: held)
+        }
     }
 
     /// /estimate/refined and /diagnostics/refinement.
     private func fillRefinement(_ tree: inout HDF5Tree, _ r: Refinement) {
         let m = r.result.model
-        tree.addDataset("/estimate/refined/A1", m.a1, description: "A1 (dh×dx) of the spectral estimate refined by minibatch Adam (--refine).",
+        tree.addDataset("/estimate/refined/A1", m.a1, description: "A1 (dh×dx) of the spectral estimate refined by \(r.unit == "epoch" ? "minibatch Adam" : "L-BFGS") (--refine).",
                         formula: "min over (A1, U, A2) of the mean of ‖A2ᵀ h_t − y_t‖² on the training windows", paper: "issue 14")
         tree.addDataset("/estimate/refined/U", m.u, description: "U (dh×dh) of the refined model.",
                         formula: "h_t = σ(A1 x_t + U h_{t−1})", paper: "eq. 15; issue 14")
@@ -536,14 +571,17 @@ struct Fit: ParsableCommand {
         tree.addDataset("/diagnostics/refinement", Tensor(shape: [h.count, 4]) { i in
             let record = h[i[0]]
             return [record.trainingError, record.heldOutError, Double(record.divergedTrials), Double(record.evaluations)][i[1]]
-        }, description: "One row per epoch of --refine (row 0: the spectral estimate): mean squared error on the training windows "
-            + "(met during the epoch; NaN in row 0, not measured, to save a pass), on the held-out windows (after it), minibatches "
-            + "skipped, Adam steps taken.",
+        }, description: r.unit == "epoch"
+            ? "One row per epoch of --refine (row 0: the spectral estimate): mean squared error on the training windows "
+                + "(met during the epoch; NaN in row 0, not measured, to save a pass), on the held-out windows (after it), minibatches "
+                + "skipped, Adam steps taken."
+            : "One row per L-BFGS iteration of --refine (row 0: the spectral estimate): mean squared error on the training windows "
+                + "and on the held-out windows at the iterate, trial steps rejected because the recurrence diverged, loss evaluations "
+                + "(passes over the training windows) of the line search.",
            formula: "(1/P) Σ ‖A2ᵀ h_t − y_t‖²", paper: "issue 14")
-        tree.setAttribute("method", .string("minibatch Adam, learning rate \(r.options.learningRate) × \(r.options.learningRateDecay)^epoch, \(r.options.windowsPerStep) windows a step, clip norm \(r.options.clipNorm ?? .infinity)"),
-                          at: "/diagnostics/refinement")
+        tree.setAttribute("method", .string(r.method), at: "/diagnostics/refinement")
         tree.setAttribute("held_out_windows", .integer(r.heldOutWindows), at: "/diagnostics/refinement")
-        tree.setAttribute("kept_epoch", .integer(r.result.bestIteration), at: "/diagnostics/refinement")
+        tree.setAttribute(r.unit == "epoch" ? "kept_epoch" : "kept_iteration", .integer(r.result.bestIteration), at: "/diagnostics/refinement")
         tree.setAttribute("stop_reason", .string(r.result.stopReason), at: "/diagnostics/refinement")
     }
 
