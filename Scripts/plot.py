@@ -847,11 +847,11 @@ def figures_07(data):
         if diverged:
             ax.plot([], [], "o", mfc="none", color=color, ms=8, mew=1.5, label=f"{name}: stopped by a divergent minibatch ({diverged} of {runs})")
         if unstable:
-            ax.plot([], [], "x", color=color, ms=6, mew=1.2, label=f"{name}: a model on the way diverges on a fresh window ({unstable} points)")
+            ax.plot([], [], "x", color=color, ms=6, mew=1.2, label=f"{name}: a model on the way diverges on a fresh window ({unstable} observations)")
     for name, style, color, label in [("spectral_adam", "o-", COLORS[2], "spectral + Adam (fit --refine)"),
                                       ("spectral_lbfgs", "s-", COLORS[3], "spectral + L-BFGS (full batch)"),
-                                      ("truth_adam", "--", "black", "Adam from the truth (Adam's floor)"),
-                                      ("truth_lbfgs", ":", "black", "L-BFGS from the truth (L-BFGS's floor)")]:
+                                      ("truth_adam", "--", "black", "Adam from the truth (Adam's reference)"),
+                                      ("truth_lbfgs", ":", "black", "L-BFGS from the truth (L-BFGS's reference)")]:
         path = data.dataset(f"/paths/{name}", shape=(None, 3), allow_nan=True)
         path = path[path[:, 2] > 0] if name.startswith("truth") else path   # the truth itself scores 0
         ax.semilogy(path[:, 1], path[:, 2], style, color=color, lw=1.6, ms=3, label=label)

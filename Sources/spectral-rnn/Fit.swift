@@ -58,7 +58,7 @@ struct Fit: ParsableCommand {
     @Option(help: "With --refine: 'adam' (minibatch Adam, 256 windows a step, gradients clipped at norm 1) or 'lbfgs' (full-batch L-BFGS, deterministic; one pass over the training windows per iteration and per line-search trial).")
     var refineMethod: RefineMethod?
 
-    @Option(parsing: .unconditional, help: ArgumentHelp("With --refine: for adam, the most epochs, the step size 10⁻³ in the first and a tenth of the one before in each next (default 3; it stops earlier once the held-out error has not improved for 2); for lbfgs, the most iterations (default 50; it stops earlier once the held-out error has not improved for 10, or the training error stops changing).", valueName: "K"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --refine: for adam, the most epochs, the step size 10⁻³ in the first and a tenth of the one before in each next (default 3; it stops earlier once the held-out error has not improved for 2); for lbfgs, the most iterations (default 50; it stops earlier once the held-out error has not improved for 10, the line search finds no decrease, or the training error stops changing).", valueName: "K"))
     var refineIterations: Int?
 
     /// `--refine-method`.
@@ -518,11 +518,11 @@ struct Fit: ParsableCommand {
             let steps = h.dropFirst().reduce(0) { $0 + $1.evaluations }, skipped = h.dropFirst().reduce(0) { $0 + $1.divergedTrials }
             return "refinement (\(method); \(trainingWindows) training windows, the last \(heldOutWindows) held out): held-out mean squared error "
                 + "\(formatNumber(result.startHeldOutError)) → \(formatNumber(result.heldOutError)), kept \(unit) \(result.bestIteration) of \(h.count - 1) "
-                + (unit == "epoch" ? "(\(steps) steps, \(skipped) skipped)" : "(\(steps) passes over the training windows, \(skipped) trial steps rejected as divergent)")
+                + (unit == "epoch" ? "(\(steps) steps, \(skipped) skipped)" : "(\(steps) loss evaluations in the line searches, \(skipped) trial steps rejected as divergent)")
                 + "; \(result.stopReason)" + fewStepsHint
         }
         /// Adam's step size falls tenfold an epoch: below about 50 steps an epoch (12 800 training
-        /// windows) its epochs stop well short of its floor (walkthrough 07's sweep page), and more
+        /// windows) its epochs stop well short of where the same schedule from the truth ends (walkthrough 07's sweep page), and more
         /// epochs do not help.
         var fewStepsHint: String {
             guard unit == "epoch", let first = result.history.dropFirst().first, first.evaluations < 50 else { return "" }

@@ -141,12 +141,18 @@ private func perturbed(_ m: IORNN, size: Double, seed: UInt64) throws -> IORNN {
         #expect(everyStep.count == steps && everyStep.last!.u == each.finalModel.u && everyStep.last!.a1 == each.finalModel.a1)
         #expect { try refineByAdam(start, training: training, heldOut: heldOut, options: options, observingEvery: 0) } throws: { _ in true }
 
-        var iterates: [Int] = []
-        let lbfgs = try refine(start, training: training, heldOut: heldOut, options: GradientRefinementOptions(iterations: 6)) { i, m in
+        var iterates: [Int] = [], lastSeen: IORNN?
+        let lbfgsOptions = GradientRefinementOptions(iterations: 6)
+        let lbfgs = try refine(start, training: training, heldOut: heldOut, options: lbfgsOptions) { i, m in
             iterates.append(i)
+            lastSeen = m
             let loss = try outputError(m, on: training).loss
             #expect(loss.isFinite)
         }
         #expect(iterates == Array(1..<lbfgs.history.count))
+        #expect(lastSeen?.u == lbfgs.finalModel.u && lastSeen?.a2 == lbfgs.finalModel.a2)
+        let lbfgsUnobserved = try refine(start, training: training, heldOut: heldOut, options: lbfgsOptions)
+        #expect(lbfgs.history.map(\.trainingError) == lbfgsUnobserved.history.map(\.trainingError)
+                && lbfgs.finalModel.a1 == lbfgsUnobserved.finalModel.a1 && lbfgs.model.u == lbfgsUnobserved.model.u)
     }
 }

@@ -150,7 +150,7 @@ else
 fi
 if python3 Tests/interop/check_h5py.py "$data/07-spectral-vs-gradient.h5" --require-as-expected \
     --expect /model/A1=3x4 --expect /model/U=3x3 --expect /model/A2=3x5 --expect /gradient/bptt=36 \
-    --expect /gradient/finite_differences=36 --expect /gradient/truncated=36 --expect /summary/methods=6x2 \
+    --expect /gradient/finite_differences=36 --expect /gradient/truncated=36 --expect /gradient/check_point=36 --expect /gradient/x=64x32x4 --expect /summary/methods=6x2 \
     >"$work/py7.txt" 2>&1; then
     ok "h5py reads 07-spectral-vs-gradient.h5: $(tail -1 "$work/py7.txt")"
 else

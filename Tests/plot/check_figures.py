@@ -47,7 +47,7 @@ EXPECTED = {
     "07-spectral-vs-gradient-error-against-time": ["wall time (s), observations excluded", "plain BPTT from a random start",
                                                    "safeguarded BPTT (clipped, divergent minibatches skipped)",
                                                    "spectral + Adam (fit ", "spectral + L-BFGS (full batch)",
-                                                   "Adam from the truth (Adam's floor)", "L-BFGS from the truth (L-BFGS's floor)", "the spectral estimate (GLOREE, one run)"],
+                                                   "Adam from the truth (Adam's reference)", "L-BFGS from the truth (L-BFGS's reference)", "the spectral estimate (GLOREE, one run)"],
 }
 for walkthrough in ["01-score-functions", "02-glm", "03-quadratic-iornn", "04-polynomial", "05-bidirectional", "06-concentration"]:
     EXPECTED[f"{walkthrough}-checks"] = ["distance from the estimate, in standard errors σ", "statistical verdict",
