@@ -7,10 +7,7 @@ import SpectralRNN
 let options = NotebookOptions.parseCommandLine(program: "03-quadratic-iornn")
 // --samples is the number of training windows of the largest fit (the checks' sample): below
 // 4000 windows the decomposition of the second-order moment is too noisy to mean anything.
-if let samples = options.samples, samples < 4_000 {
-    FileHandle.standardError.write("03-quadratic-iornn: --samples sets the number of training windows of the largest fit and must be at least 4000, got \(samples)\n".data(using: .utf8)!)
-    exit(64)
-}
+options.requireSamples(atLeast: 4_000, program: "03-quadratic-iornn", meaning: "sets the number of training windows of the largest fit")
 let nb = Notebook(walkthrough: "03-quadratic-iornn", title: "The quadratic IO-RNN: GLOREE as printed, where it breaks, and a corrected estimator", options: options)
 var file = HDF5Tree()
 nb.planMonteCarloChecks(5, familyFalseAlarmRate: 1e-3)

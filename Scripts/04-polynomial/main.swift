@@ -8,10 +8,7 @@ let options = NotebookOptions.parseCommandLine(program: "04-polynomial")
 // --samples is the number of training windows of the largest fit; below 20 000 the S_3 moment is too
 // noisy for its decomposition to mean anything (the smaller fits of the rate table, N/64 … N/2,
 // are kept only down to 10 000 windows).
-if let samples = options.samples, samples < 20_000 {
-    FileHandle.standardError.write("04-polynomial: --samples sets the number of training windows of the largest fit and must be at least 20000, got \(samples)\n".data(using: .utf8)!)
-    exit(64)
-}
+options.requireSamples(atLeast: 20_000, program: "04-polynomial", meaning: "sets the number of training windows of the largest fit")
 let nb = Notebook(walkthrough: "04-polynomial", title: "Polynomial activations: Theorem 6, the vanishing μ, the cubic IO-RNN end to end, and a scalar output", options: options)
 var file = HDF5Tree()
 nb.planMonteCarloChecks(options.quick ? 6 : 7, familyFalseAlarmRate: 1e-3)

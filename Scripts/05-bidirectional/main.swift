@@ -8,10 +8,7 @@ import SpectralRNN
 let options = NotebookOptions.parseCommandLine(program: "05-bidirectional")
 // --samples is the number of training windows of the largest fit: below 16 000 windows the
 // assignment is refused on most seeds (the fraction-correct table measures it).
-if let samples = options.samples, samples < 16_000 {
-    FileHandle.standardError.write("05-bidirectional: --samples sets the number of training windows of the largest fit and must be at least 16000, got \(samples)\n".data(using: .utf8)!)
-    exit(64)
-}
+options.requireSamples(atLeast: 16_000, program: "05-bidirectional", meaning: "sets the number of training windows of the largest fit")
 let nb = Notebook(walkthrough: "05-bidirectional", title: "The bidirectional RNN: Theorem 7, Algorithm 2 as printed, which unit runs forward, and GLOREE-B end to end", options: options)
 var file = HDF5Tree()
 nb.planMonteCarloChecks(options.quick ? 3 : 4, familyFalseAlarmRate: 1e-3)

@@ -11,10 +11,7 @@ let options = NotebookOptions.parseCommandLine(program: "07-spectral-vs-gradient
 // schedule is three epochs of N/256 minibatches: below about 14 000 windows that is too few steps
 // for Adam to come within 1.5× of the same schedule started at the truth (docs/07-spectral-vs-gradient.sweep.md), so the
 // smallest accepted is --quick's 20 000.
-if let samples = options.samples, samples < 20_000 {
-    FileHandle.standardError.write("07-spectral-vs-gradient: --samples sets the number of simulated windows and must be at least 20000 (three epochs of fewer minibatches are too few for Adam's check), got \(samples)\n".data(using: .utf8)!)
-    exit(64)
-}
+options.requireSamples(atLeast: 20_000, program: "07-spectral-vs-gradient", meaning: "sets the number of simulated windows (three epochs of fewer minibatches are too few for Adam's check)")
 let nb = Notebook(walkthrough: "07-spectral-vs-gradient", title: "The spectral estimate against backpropagation through time, and as its starting point", options: options)
 var file = HDF5Tree()
 let clock = ContinuousClock()
@@ -122,34 +119,10 @@ let (numericVector, numericHalfStep): (Tensor, Tensor) = nb.must("finite differe
 // (truncation falls 16-fold from h to h/2; rounding doubles). The tolerance is 10× that.
 let stencilError = (numericVector - numericHalfStep).frobeniusNorm / numericVector.frobeniusNorm
 let gradientTolerance = 10 * stencilError
-/// The gradient without the carry: each step's error backpropagated to its own step only.
-@MainActor func truncatedGradient(_ m: IORNN, x: Tensor, y: Tensor) throws -> Tensor {
-    let count = x.shape[0], n = x.shape[1]
-    var ga1 = [Double](repeating: 0, count: dh * dx), gu = [Double](repeating: 0, count: dh * dh), ga2 = [Double](repeating: 0, count: dh * dy)
-    for w in 0..<count {
-        let window = Tensor(shape: [n, dx]) { i in x[w, i[0], i[1]] }
-        let h = try m.states(for: window)
-        for t in 0..<n {
-            for j in 0..<dh {
-                var z = 0.0
-                for i in 0..<dx { z += m.a1[j, i] * x[w, t, i] }
-                for k in 0..<dh where t > 0 { z += m.u[j, k] * h[t - 1, k] }
-                var back = 0.0
-                for o in 0..<dy {
-                    var e = -y[w, t, o]
-                    for l in 0..<dh { e += m.a2[l, o] * h[t, l] }
-                    back += 2 * m.a2[j, o] * e
-                    ga2[j * dy + o] += 2 * h[t, j] * e
-                }
-                let delta = back * 2 * z   // σ′(z) = 2z
-                for i in 0..<dx { ga1[j * dx + i] += delta * x[w, t, i] }
-                for k in 0..<dh where t > 0 { gu[j * dh + k] += delta * h[t - 1, k] }
-            }
-        }
-    }
-    return Tensor(vector: (ga1 + gu + ga2).map { $0 / Double(count * n) })
+let truncated: Tensor = nb.must("truncated gradient") {
+    let g = try truncatedOutputErrorGradient(checkPoint, x: checkSource.x, y: checkSource.y)
+    return Tensor(vector: g.a1!.storage + g.u!.storage + g.a2!.storage)
 }
-let truncated = nb.must("truncated gradient") { try truncatedGradient(checkPoint, x: checkSource.x, y: checkSource.y) }
 nb.say("At a model moved from the truth by N(0, 0.1²) in every entry (draw \(checkPointDraws): the first whose recurrence stays bounded on the 64 windows; its loss \(formatNumber(analytic.loss, digits: 4)); saved as /gradient/check_point), on 64 windows: ‖∇L‖ = \(formatNumber(analyticVector.frobeniusNorm, digits: 4)) over \(analyticVector.count) parameters. The stencil at h = 10⁻⁴ and at h/2 differs by \(formatNumber(stencilError, digits: 2)) of ‖∇L‖: that is the finite differences' own error, and the checks below allow 10× it, over all \(analyticVector.count) entries at once (relative Frobenius norm).")
 nb.agree("∇L by BPTT equals the fourth-order central differences of L", paper: "issue 14; MATH.md notation",
          computed: analyticVector, reference: numericVector, tolerance: gradientTolerance,
@@ -193,20 +166,26 @@ nb.say("GLOREE (03's estimator, `fit`'s code) on the \(windows - heldOutWindows)
 
 // MARK: - Refinement
 
-/// Adam from `start` with `schedule`, observed every `every` steps; the clock excludes the observations.
-@MainActor func adamPath(_ start: IORNN, _ schedule: AdamOptions, every: Int, startSeconds: Double = 0) throws -> (GradientRefinementResult, Path, Double) {
+/// A refinement from `start`, run by `refinement` with an observer: the path of (seconds, prediction
+/// error) at each iterate it reports, and its wall time; the clock excludes the observations.
+@MainActor func observedRun(from start: IORNN, startSeconds: Double = 0,
+                            _ refinement: (_ observe: @escaping (Int, IORNN) throws -> Void) throws -> GradientRefinementResult) throws -> (GradientRefinementResult, Path, Double) {
     var path = Path()
     path.add(startSeconds, predictionError(start), step: 0)
     var observing = Duration.zero
     let began = clock.now
-    let result = try refineByAdam(start, training: training, heldOut: heldOut, options: schedule, observingEvery: every) { step, m in
+    let result = try refinement { step, m in
         let t0 = clock.now
-        let elapsed = t0 - began - observing
-        path.add(startSeconds + seconds(elapsed), predictionError(m), step: step)
+        path.add(startSeconds + seconds(t0 - began - observing), predictionError(m), step: step)
         observing += clock.now - t0
     }
-    let total = seconds(clock.now - began - observing)
-    return (result, path, total)
+    return (result, path, seconds(clock.now - began - observing))
+}
+/// Adam from `start` with `schedule`, observed every `every` steps.
+@MainActor func adamPath(_ start: IORNN, _ schedule: AdamOptions, every: Int, startSeconds: Double = 0) throws -> (GradientRefinementResult, Path, Double) {
+    try observedRun(from: start, startSeconds: startSeconds) { observe in
+        try refineByAdam(start, training: training, heldOut: heldOut, options: schedule, observingEvery: every, observe: observe)
+    }
 }
 
 nb.section("Spectral + refinement, against refinement started at the truth")
@@ -219,18 +198,11 @@ let (spectralAdam, spectralAdamPath, spectralAdamTime) = nb.must("Adam from the 
 var referenceSchedule = refineSchedule
 referenceSchedule.patience = refineSchedule.epochs
 let (truthAdam, truthAdamPath, truthAdamTime) = nb.must("Adam from the truth") { try adamPath(truth, referenceSchedule, every: 10) }
-/// L-BFGS (full batch, deterministic) from `start`, observed at every accepted iterate; the clock excludes the observations.
+/// L-BFGS (full batch, deterministic) from `start`, observed at every accepted iterate.
 @MainActor func lbfgsRun(_ start: IORNN, _ schedule: GradientRefinementOptions, startSeconds: Double = 0) throws -> (GradientRefinementResult, Path, Double) {
-    var path = Path()
-    path.add(startSeconds, predictionError(start), step: 0)
-    var observing = Duration.zero
-    let began = clock.now
-    let result = try refine(start, training: training, heldOut: heldOut, options: schedule) { iteration, m in
-        let t0 = clock.now
-        path.add(startSeconds + seconds(t0 - began - observing), predictionError(m), step: iteration)
-        observing += clock.now - t0
+    try observedRun(from: start, startSeconds: startSeconds) { observe in
+        try refine(start, training: training, heldOut: heldOut, options: schedule, observe: observe)
     }
-    return (result, path, seconds(clock.now - began - observing))
 }
 // Every iteration is run (patience = iterations), from both starts: the last iterates are compared.
 var lbfgsSchedule = GradientRefinementOptions(iterations: lbfgsIterations)

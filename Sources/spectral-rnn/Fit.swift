@@ -510,22 +510,23 @@ struct Fit: ParsableCommand {
         let result: GradientRefinementResult
         /// The method in words (the report and /diagnostics/refinement's `method`).
         let method: String
-        /// What one row of the history is: "epoch" (Adam) or "iteration" (L-BFGS).
-        let unit: String
+        let kind: RefineMethod
+        /// What one row of the history is.
+        var unit: String { kind == .adam ? "epoch" : "iteration" }
         let trainingWindows: Int, heldOutWindows: Int
         var line: String {
             let h = result.history
             let steps = h.dropFirst().reduce(0) { $0 + $1.evaluations }, skipped = h.dropFirst().reduce(0) { $0 + $1.divergedTrials }
             return "refinement (\(method); \(trainingWindows) training windows, the last \(heldOutWindows) held out): held-out mean squared error "
                 + "\(formatNumber(result.startHeldOutError)) → \(formatNumber(result.heldOutError)), kept \(unit) \(result.bestIteration) of \(h.count - 1) "
-                + (unit == "epoch" ? "(\(steps) steps, \(skipped) skipped)" : "(\(steps) loss evaluations in the line searches, \(skipped) trial steps rejected as divergent)")
+                + (kind == .adam ? "(\(steps) steps, \(skipped) skipped)" : "(\(steps) loss evaluations in the line searches, \(skipped) trial steps rejected as divergent)")
                 + "; \(result.stopReason)" + fewStepsHint
         }
         /// Adam's step size falls tenfold an epoch: below about 50 steps an epoch (12 800 training
         /// windows) its epochs stop well short of where the same schedule from the truth ends (walkthrough 07's sweep page), and more
         /// epochs do not help.
         var fewStepsHint: String {
-            guard unit == "epoch", let first = result.history.dropFirst().first, first.evaluations < 50 else { return "" }
+            guard kind == .adam, let first = result.history.dropFirst().first, first.evaluations < 50 else { return "" }
             return "\n  note: \(first.evaluations) Adam steps an epoch are few, and more epochs add little (the step size falls tenfold each); "
                 + "on so few windows --refine-method lbfgs reaches lower"
         }
@@ -549,19 +550,19 @@ struct Fit: ParsableCommand {
             let refined = try refineByAdam(start, training: training, heldOut: heldOut, options: options)
             let method = "minibatch Adam, learning rate \(formatNumber(options.learningRate)) × \(formatNumber(options.learningRateDecay))^epoch, "
                 + "\(options.windowsPerStep) windows a step, gradients clipped at norm \(formatNumber(options.clipNorm ?? .infinity))"
-            return Refinement(result: refined, method: method, unit: "epoch", trainingWindows: windows - held, heldOutWindows: held)
+            return Refinement(result: refined, method: method, kind: .adam, trainingWindows: windows - held, heldOutWindows: held)
         case .lbfgs:
             let options = GradientRefinementOptions(iterations: iterations, patience: 10, threads: threads)
             let refined = try SpectralRNN.refine(start, training: training, heldOut: heldOut, options: options)
             let method = "full-batch L-BFGS, memory \(options.memory), a line search that halves a trial step whose recurrence diverges"
-            return Refinement(result: refined, method: method, unit: "iteration", trainingWindows: windows - held, heldOutWindows: held)
+            return Refinement(result: refined, method: method, kind: .lbfgs, trainingWindows: windows - held, heldOutWindows: held)
         }
     }
 
     /// /estimate/refined and /diagnostics/refinement.
     private func fillRefinement(_ tree: inout HDF5Tree, _ r: Refinement) {
         let m = r.result.model
-        tree.addDataset("/estimate/refined/A1", m.a1, description: "A1 (dh×dx) of the spectral estimate refined by \(r.unit == "epoch" ? "minibatch Adam" : "L-BFGS") (--refine).",
+        tree.addDataset("/estimate/refined/A1", m.a1, description: "A1 (dh×dx) of the spectral estimate refined by \(r.kind == .adam ? "minibatch Adam" : "L-BFGS") (--refine).",
                         formula: "min over (A1, U, A2) of the mean of ‖A2ᵀ h_t − y_t‖² on the training windows", paper: "issue 14")
         tree.addDataset("/estimate/refined/U", m.u, description: "U (dh×dh) of the refined model.",
                         formula: "h_t = σ(A1 x_t + U h_{t−1})", paper: "eq. 15; issue 14")
@@ -571,7 +572,7 @@ struct Fit: ParsableCommand {
         tree.addDataset("/diagnostics/refinement", Tensor(shape: [h.count, 4]) { i in
             let record = h[i[0]]
             return [record.trainingError, record.heldOutError, Double(record.divergedTrials), Double(record.evaluations)][i[1]]
-        }, description: r.unit == "epoch"
+        }, description: r.kind == .adam
             ? "One row per epoch of --refine (row 0: the spectral estimate): mean squared error on the training windows "
                 + "(met during the epoch; NaN in row 0, not measured, to save a pass), on the held-out windows (after it), minibatches "
                 + "skipped, Adam steps taken."
@@ -581,7 +582,7 @@ struct Fit: ParsableCommand {
            formula: "(1/P) Σ ‖A2ᵀ h_t − y_t‖²", paper: "issue 14")
         tree.setAttribute("method", .string(r.method), at: "/diagnostics/refinement")
         tree.setAttribute("held_out_windows", .integer(r.heldOutWindows), at: "/diagnostics/refinement")
-        tree.setAttribute(r.unit == "epoch" ? "kept_epoch" : "kept_iteration", .integer(r.result.bestIteration), at: "/diagnostics/refinement")
+        tree.setAttribute("kept_\(r.unit)", .integer(r.result.bestIteration), at: "/diagnostics/refinement")
         tree.setAttribute("stop_reason", .string(r.result.stopReason), at: "/diagnostics/refinement")
     }
 

@@ -363,6 +363,48 @@ final class BackpropagationThroughTime: @unchecked Sendable {
     }
 }
 
+/// What truncated BPTT gives: the same sums as `outputErrorGradient` with the carry dropped
+/// (c_{t+1} = 0, so δh_t = 2 A2 e_t: each step's error reaches only its own step). **Not ∇L**: the
+/// counterexample that the gradient tests and walkthrough 07 feed to their checks. A plain loop
+/// over windows `x` (N×n×dx) and `y` (N×n×dy), for small checks only.
+public func truncatedOutputErrorGradient(_ model: IORNN, x: Tensor, y: Tensor) throws -> OutputErrorGradient {
+    let (windows, n, dx) = (x.shape[0], x.shape[1], x.shape[2])
+    let dh = model.hiddenDimension, dy = model.outputDimension
+    var ga1 = [Double](repeating: 0, count: dh * dx), gu = [Double](repeating: 0, count: dh * dh), ga2 = [Double](repeating: 0, count: dh * dy)
+    var loss = 0.0
+    for w in 0..<windows {
+        let h = try model.states(for: Tensor(shape: [n, dx]) { i in x[w, i[0], i[1]] })
+        for t in 0..<n {
+            for o in 0..<dy {
+                var e = -y[w, t, o]
+                for l in 0..<dh { e += model.a2[l, o] * h[t, l] }
+                loss += e * e
+            }
+            for j in 0..<dh {
+                var z = 0.0
+                for i in 0..<dx { z += model.a1[j, i] * x[w, t, i] }
+                for k in 0..<dh where t > 0 { z += model.u[j, k] * h[t - 1, k] }
+                var slope = 0.0
+                for (i, c) in model.coefficients.enumerated() where i > 0 { slope += Double(i) * c * pow(z, Double(i - 1)) }
+                var back = 0.0
+                for o in 0..<dy {
+                    var e = -y[w, t, o]
+                    for l in 0..<dh { e += model.a2[l, o] * h[t, l] }
+                    back += 2 * model.a2[j, o] * e
+                    ga2[j * dy + o] += 2 * h[t, j] * e
+                }
+                let dz = back * slope
+                for i in 0..<dx { ga1[j * dx + i] += dz * x[w, t, i] }
+                for k in 0..<dh where t > 0 { gu[j * dh + k] += dz * h[t - 1, k] }
+            }
+        }
+    }
+    let pairs = Double(windows * n)
+    return OutputErrorGradient(loss: loss / pairs, a1: Tensor(shape: [dh, dx], storage: ga1.map { $0 / pairs }),
+                               u: Tensor(shape: [dh, dh], storage: gu.map { $0 / pairs }),
+                               a2: Tensor(shape: [dh, dy], storage: ga2.map { $0 / pairs }), pairs: windows * n, windows: windows)
+}
+
 // MARK: The bidirectional RNN (paper eq. 18, walkthrough 05)
 
 /// The loss and gradient of a bidirectional IO-RNN: `forward` holds ∂L/∂A1, ∂L/∂U and ∂L/∂ of

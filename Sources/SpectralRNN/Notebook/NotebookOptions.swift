@@ -35,6 +35,14 @@ public struct NotebookOptions: ParsableArguments, Sendable {
         samples ?? (quick ? quickCount : full)
     }
 
+    /// A walkthrough's own floor on `--samples`, above `minimumSamples`: below `minimum`, one line
+    /// `PROGRAM: --samples MEANING and must be at least MINIMUM, got N` and exit status 64.
+    public func requireSamples(atLeast minimum: Int, program: String, meaning: String) {
+        guard let samples, samples < minimum else { return }
+        FileHandle.standardError.write("\(program): --samples \(meaning) and must be at least \(minimum), got \(samples)\n".data(using: .utf8)!)
+        Foundation.exit(64)
+    }
+
     /// Parses the walkthrough's command line. `--help` prints the help; a bad flag prints one
     /// line, `PROGRAM: what was wrong`, and exits with status 64.
     public static func parseCommandLine(program: String) -> NotebookOptions {
