@@ -1,5 +1,28 @@
 // swift-tools-version:6.0
 import PackageDescription
+import Foundation
+
+/// Release builds of the library are compiled for x86-64-v3 (AVX2, FMA, BMI2) when the machine
+/// that builds them has it, unless SPECTRAL_RNN_PORTABLE=1 is set: the moment engine's vector
+/// loops then use 256-bit registers, and the results are the same bits (docs/scale.md). The
+/// programs check the CPU they run on first (Sources/SpectralRNN/LinearAlgebra/InstructionSet.swift,
+/// which lists the same flags). Debug builds and the tests are compiled for baseline x86-64.
+let buildsForX86_64V3: Bool = {
+    #if os(Linux) && arch(x86_64)
+    if ProcessInfo.processInfo.environment["SPECTRAL_RNN_PORTABLE"] == "1" { return false }
+    guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+          let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+    let present = Set(line.split(separator: " ").map(String.init))
+    return ["avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave",
+            "cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"].allSatisfy(present.contains)
+    #else
+    return false
+    #endif
+}()
+let instructionSet: [SwiftSetting] = buildsForX86_64V3
+    ? [.unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .release)),
+       .define("SPECTRAL_RNN_X86_64_V3", .when(configuration: .release))]
+    : []
 
 let package = Package(
     name: "SpectralRNN",
@@ -36,7 +59,8 @@ let package = Package(
                 "CHDF5", "CLapack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Sources/SpectralRNN"
+            path: "Sources/SpectralRNN",
+            swiftSettings: instructionSet
         ),
         .executableTarget(
             name: "spectral-rnn",

@@ -209,9 +209,7 @@ struct Fit: ParsableCommand {
         lines.append("  wrote \(output): /estimate/{A1, U, A2, U_least_squares\(refinement == nil ? "" : ", refined/{A1, U, A2}")}, "
                      + "/process (source \"\(estimatedPairs == nil ? "file" : "estimated")\"), "
                      + "/diagnostics\(wroteComparison ? ", /comparison" : "")")
-        lines.append("  fit time \(String(format: "%.2f", elapsed / .seconds(1))) s "
-                     + (refinement == nil ? "" : "(\(String(format: "%.2f", refinedElapsed / .seconds(1))) s with the refinement) ")
-                     + "(\(threads) thread\(threads == 1 ? "" : "s"))")
+        lines.append(fitTimeLine(elapsed, refined: refinement == nil ? nil : refinedElapsed, threads: threads))
         print(lines.joined(separator: "\n"))
     }
 
@@ -340,9 +338,7 @@ struct Fit: ParsableCommand {
         lines += comparison.map { "  \($0)" }
         lines.append("  wrote \(output): /estimate/{A1, U, A2, activation, scales\(refinement == nil ? "" : ", refined/{A1, U, A2}")}, /process, "
                      + "/diagnostics\(comparison.isEmpty ? "" : ", /comparison")")
-        lines.append("  fit time \(String(format: "%.2f", elapsed / .seconds(1))) s "
-                     + (refinement == nil ? "" : "(\(String(format: "%.2f", refinedElapsed / .seconds(1))) s with the refinement) ")
-                     + "(\(threads) thread\(threads == 1 ? "" : "s"))")
+        lines.append(fitTimeLine(elapsed, refined: refinement == nil ? nil : refinedElapsed, threads: threads))
         print(lines.joined(separator: "\n"))
     }
 
@@ -703,4 +699,12 @@ struct FreshWindows: Sendable {
     func predictionError(_ predict: (Tensor) throws -> Tensor) throws -> Double {
         try predict(x).relativeError(to: target)
     }
+}
+
+/// The report's last line: the fit's wall time (and with the refinement), the threads, and
+/// the instruction set the library was compiled for (Package.swift).
+func fitTimeLine(_ elapsed: Duration, refined: Duration? = nil, threads: Int) -> String {
+    let seconds = { (d: Duration) in String(format: "%.2f", d / .seconds(1)) }
+    return "  fit time \(seconds(elapsed)) s " + (refined.map { "(\(seconds($0)) s with the refinement) " } ?? "")
+        + "(\(threads) thread\(threads == 1 ? "" : "s"), \(compiledForX86_64V3 ? "x86-64-v3" : "baseline x86-64") build)"
 }

@@ -136,7 +136,7 @@ extension Fit {
         lines += comparison.map { "  \($0)" }
         let names = (model.forward != nil ? ["A1", "U"] : []) + (model.backward != nil ? ["B1", "V"] : []) + ["A2"]
         lines.append("  wrote \(output): /estimate/{\(names.joined(separator: ", "))}, /process, /diagnostics (assignment, scores, margins)\(comparison.isEmpty ? "" : ", /comparison")")
-        lines.append("  fit time \(String(format: "%.2f", elapsed / .seconds(1))) s (\(threads) thread\(threads == 1 ? "" : "s"))")
+        lines.append(fitTimeLine(elapsed, threads: threads))
         print(lines.joined(separator: "\n"))
     }
 

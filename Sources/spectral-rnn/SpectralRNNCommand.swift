@@ -15,6 +15,7 @@ struct SpectralRNNCommand: ParsableCommand {
     /// standard error, `spectral-rnn: <message>`, and exit code 1. Help and version
     /// requests are printed as usual.
     static func main() {
+        requireCompiledInstructionSet(program: "spectral-rnn")
         holdBLASToOneThread()
         if let problem = dashArgumentProblem(Array(CommandLine.arguments.dropFirst())) {
             printFailure(problem)

@@ -170,6 +170,45 @@ struct FitCommandTests {
         #expect(zip(full, inputsOnly).allSatisfy { $0.x == $1.x && $0.accumulate == $1.accumulate })
     }
 
+    /// Whole-window batches are read into the arrays of batches the consumer has finished
+    /// with. A consumer that keeps its batches must still see them unchanged after later
+    /// passes (copy on write), with or without the reader thread, and a consumer that does not
+    /// keep them gets the same values from the recycled arrays (three passes, short last batch).
+    @Test(arguments: [true, false])
+    func batchesKeptByTheConsumerStayUnchanged(prefetch: Bool) throws {
+        let folder = try Scratch()
+        defer { folder.remove() }
+        let data = windows(try fixedProcess(), count: 23, length: 9, outputs: 3, seed: 12)
+        let path = folder.file("input.h5")
+        try writeInput(path, x: data.x, y: data.y)
+        let source = try HDF5WindowSource(path: path, batchBytes: 2_000, prefetch: prefetch)
+        // 5 windows a batch: 4 full batches and a short one.
+        #expect(source.layout == .windows(perBatch: 5))
+        var kept: [[WindowSegment]] = []
+        try source.forEachBatch { kept.append($0) }
+        let copies = kept.map { batch in batch.map { (x: $0.x.map { $0 }, y: $0.y.map { $0 }) } }
+        var passes: [[[Double]]] = []
+        for _ in 0..<3 {
+            var values: [[Double]] = []
+            try source.forEachBatch { segments in values += segments.map { $0.x + $0.y } }
+            passes.append(values)
+        }
+        try source.forEachInputBatch { _ in }
+        #expect(kept.count == 5)
+        #expect(zip(kept, copies).allSatisfy { batch, copy in
+            zip(batch, copy).allSatisfy { $0.x == $1.x && $0.y == $1.y }
+        })
+        let firstPass = copies.flatMap { $0.map { $0.x + $0.y } }
+        #expect(passes.allSatisfy { $0 == firstPass })
+        // And the values are the file's: window-major x, then y, batch by batch.
+        let perBatch = 5, n = 9
+        let expected = stride(from: 0, to: 23, by: perBatch).map { first -> [Double] in
+            let last = min(23, first + perBatch)
+            return Array(data.x.storage[(first * n * 2)..<(last * n * 2)]) + Array(data.y.storage[(first * n * 3)..<(last * n * 3)])
+        }
+        #expect(firstPass == expected)
+    }
+
     /// A range of a file's windows reads only those windows and gives what the same range of the
     /// windows in memory gives (the loss of a model on each part, to rounding); a file cut into
     /// time chunks is refused with the reason.

@@ -31,6 +31,8 @@
 import Foundation
 import SpectralRNN
 
+requireCompiledInstructionSet(program: "benchmark-moments")
+
 func fail(_ message: String) -> Never {
     FileHandle.standardError.write("benchmark-moments: \(message)\n".data(using: .utf8)!)
     exit(64)

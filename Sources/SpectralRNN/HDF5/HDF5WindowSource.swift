@@ -166,6 +166,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
         guard prefetch else {
             try produce(inputsOnly: inputsOnly, windows: range) { segments in
                 try body(segments)
+                spareBatches.giveBack(segments)
                 return true
             }
             return
@@ -189,17 +190,48 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
             channel.cancel()
             finished.wait()
         }
-        while let batch = channel.take() {
-            try body(try batch.get())
+        while let segments = try channel.take()?.get() {
+            try body(segments)
+            spareBatches.giveBack(segments)
         }
     }
 
     /// A start or count of /y: without the last mode when /y is N×n.
     private func yIndex(_ index: [Int]) -> [Int] { scalarOutput ? Array(index.prefix(2)) : index }
 
+    /// The arrays of a stacked batch the consumer has finished with, to be read into again:
+    /// the pages of a fresh 4 MB array are faulted in and zeroed by the kernel at every batch,
+    /// which cost fit a third of its page faults. The batch itself is released on return, so
+    /// the arrays are unshared unless the consumer kept the batch; then writing into them
+    /// copies them first (copy on write), and what the consumer kept is unchanged.
+    private static func arrays(of batch: [WindowSegment]?) -> (x: [Double], y: [Double]) {
+        guard let batch, batch.count == 1 else { return ([], []) }
+        return (batch[0].x, batch[0].y)
+    }
+
+    /// Reads `count` values of a slab into `array`, reusing its storage when it has room for
+    /// them (a recycled batch; a shorter last batch keeps the room), into a new array otherwise.
+    private func read(_ dataset: hid_t, _ object: String, start: [Int], count: [Int], reusing array: inout [Double]) throws {
+        let total = count.reduce(1, *)
+        if array.capacity >= total {
+            if array.count > total {
+                array.removeLast(array.count - total)
+            } else if array.count < total {
+                array.append(contentsOf: repeatElement(0, count: total - array.count))
+            }
+            try read(dataset, object, start: start, count: count, into: &array)
+        } else {
+            array = try Array<Double>(unsafeUninitializedCapacity: total) { buffer, initialized in
+                try read(dataset, object, start: start, count: count, into: buffer)
+                initialized = total
+            }
+        }
+    }
+
     /// Reads the batches in file order and hands each to `emit`, which returns false to stop.
-    /// With `inputsOnly`, /y is not read and the segments' y are empty.
-    private func produce(inputsOnly: Bool = false, windows range: Range<Int>? = nil, _ emit: ([WindowSegment]) throws -> Bool) throws {
+    /// With `inputsOnly`, /y is not read and the segments' y are empty. Whole-window batches
+    /// are read into the arrays of batches the consumer has finished with, when there are any.
+    private func produce(inputsOnly: Bool, windows range: Range<Int>?, _ emit: ([WindowSegment]) throws -> Bool) throws {
         let data = try OpenData(path: path)
         defer { data.close() }
         let dx = inputDimension, dy = outputDimension, n = length
@@ -212,13 +244,12 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
             let end = range?.upperBound ?? windows
             while first < end {
                 let count = min(perBatch, end - first)
-                let xs = try Array<Double>(unsafeUninitializedCapacity: count * n * dx) { buffer, initialized in
-                    try read(data.x, "/x", start: [first, 0, 0], count: [count, n, dx], into: buffer)
-                    initialized = count * n * dx
-                }
-                let ys = inputsOnly ? [] : try Array<Double>(unsafeUninitializedCapacity: count * n * dy) { buffer, initialized in
-                    try read(data.y, "/y", start: yIndex([first, 0, 0]), count: yIndex([count, n, dy]), into: buffer)
-                    initialized = count * n * dy
+                var (xs, ys) = Self.arrays(of: spareBatches.take())
+                try read(data.x, "/x", start: [first, 0, 0], count: [count, n, dx], reusing: &xs)
+                if inputsOnly {
+                    ys = []
+                } else {
+                    try read(data.y, "/y", start: yIndex([first, 0, 0]), count: yIndex([count, n, dy]), reusing: &ys)
                 }
                 guard try emit([WindowSegment(windows: count, windowLength: n, x: xs, y: ys)]) else { return }
                 first += count
@@ -254,6 +285,29 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
             }
         }
     }
+
+    /// Batches the consumer of a pass has finished with, whose arrays later batches (of this
+    /// pass or the next) are read into. At most `capacity` wait, so memory stays bounded.
+    private final class SpareBatches: @unchecked Sendable {
+        static let capacity = 3
+        private let lock = NSLock()
+        private var batches: [[WindowSegment]] = []
+
+        func giveBack(_ batch: [WindowSegment]) {
+            lock.lock()
+            defer { lock.unlock() }
+            if batches.count < Self.capacity { batches.append(batch) }
+        }
+
+        /// The oldest batch given back, or nil.
+        func take() -> [WindowSegment]? {
+            lock.lock()
+            defer { lock.unlock() }
+            return batches.isEmpty ? nil : batches.removeFirst()
+        }
+    }
+
+    private let spareBatches = SpareBatches()
 
     /// A one-slot queue between the reader thread and `forEachBatch`'s caller.
     private final class BatchChannel: @unchecked Sendable {

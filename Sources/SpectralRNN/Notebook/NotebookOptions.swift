@@ -43,9 +43,19 @@ public struct NotebookOptions: ParsableArguments, Sendable {
         Foundation.exit(64)
     }
 
-    /// Parses the walkthrough's command line. `--help` prints the help; a bad flag prints one
-    /// line, `PROGRAM: what was wrong`, and exits with status 64.
+    /// Parses the walkthrough's command line, after checking that this CPU has the instruction
+    /// set the library was compiled for (`requireCompiledInstructionSet`, inlined into the
+    /// walkthrough: this is the first call each one makes). `--help` prints the help; a bad
+    /// flag prints one line, `PROGRAM: what was wrong`, and exits with status 64.
+    @inlinable @inline(__always)
     public static func parseCommandLine(program: String) -> NotebookOptions {
+        requireCompiledInstructionSet(program: program)
+        return parsedCommandLine(program: program)
+    }
+
+    /// `parseCommandLine` after the instruction-set check.
+    @usableFromInline
+    static func parsedCommandLine(program: String) -> NotebookOptions {
         do {
             return try parse()
         } catch {
