@@ -352,6 +352,9 @@ extension WindowMomentKernels {
 
         /// `out[r][j] = source[(j − columns.lowerBound)·rows + r]` for j in `columns` (time-major
         /// steps into row-major rows of stride `rowStride`), and 0 in the other columns below `width`.
+        /// Four rows and four times at a time: the four times' rows are four contiguous vector
+        /// loads, transposed in registers into four stores (the rows left over, and the times
+        /// left over, one value at a time). Only data moves, so the values are exactly the source's.
         @inline(__always)
         private func transpose(_ source: UnsafePointer<Double>, rows: Int, columns: Range<Int>,
                                into out: UnsafeMutablePointer<Double>, zeroingUpTo width: Int) {
@@ -360,7 +363,34 @@ extension WindowMomentKernels {
                 let target = out + r &* rowStride
                 var j = 0
                 while j < first { target[j] = 0; j &+= 1 }
+                j = end
+                while j < width { target[j] = 0; j &+= 1 }
+            }
+            var r = 0
+            while r &+ 4 <= rows {
+                let t0 = out + r &* rowStride, t1 = t0 + rowStride, t2 = t1 + rowStride, t3 = t2 + rowStride
                 var from = source + r
+                var j = first
+                while j &+ 4 <= end {
+                    let a = load4(from), b = load4(from + rows), c = load4(from + 2 &* rows), d = load4(from + 3 &* rows)
+                    store4(SIMD4(a[0], b[0], c[0], d[0]), t0 + j)
+                    store4(SIMD4(a[1], b[1], c[1], d[1]), t1 + j)
+                    store4(SIMD4(a[2], b[2], c[2], d[2]), t2 + j)
+                    store4(SIMD4(a[3], b[3], c[3], d[3]), t3 + j)
+                    from += 4 &* rows
+                    j &+= 4
+                }
+                while j < end {
+                    t0[j] = from[0]; t1[j] = from[1]; t2[j] = from[2]; t3[j] = from[3]
+                    from += rows
+                    j &+= 1
+                }
+                r &+= 4
+            }
+            while r < rows {
+                let target = out + r &* rowStride
+                var from = source + r
+                var j = first
                 // Four times at a time: four strided loads, one four-wide store.
                 while j &+ 4 <= end {
                     store4(SIMD4(from[0], from[rows], from[2 &* rows], from[3 &* rows]), target + j)
@@ -372,7 +402,7 @@ extension WindowMomentKernels {
                     from += rows
                     j &+= 1
                 }
-                while j < width { target[j] = 0; j &+= 1 }
+                r &+= 1
             }
         }
 
