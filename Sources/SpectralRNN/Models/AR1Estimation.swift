@@ -53,13 +53,22 @@ public func fitAR1Process(_ source: WindowSource) throws -> AR1Estimate {
                             }
                         }
                     }
-                    for window in 1..<max(1, windows) {
-                        let now = x + window * n * d, before = now - d
-                        for i in 0..<d {
-                            for j in 0..<d {
-                                b00[i * d + j] -= before[i] * before[j]
-                                b10[i * d + j] -= now[i] * before[j]
-                                b11[i * d + j] -= now[i] * now[j]
+                    // Through raw pointers: indexing the captured arrays checked bounds and
+                    // uniqueness at every one of the 3·d² updates per window (3% of a fit's CPU).
+                    b00.withUnsafeMutableBufferPointer { s00 in
+                        b10.withUnsafeMutableBufferPointer { s10 in
+                            b11.withUnsafeMutableBufferPointer { s11 in
+                                guard let p00 = s00.baseAddress, let p10 = s10.baseAddress, let p11 = s11.baseAddress else { return }
+                                for window in 1..<max(1, windows) {
+                                    let now = x + window * n * d, before = now - d
+                                    for i in 0..<d {
+                                        for j in 0..<d {
+                                            p00[i * d + j] -= before[i] * before[j]
+                                            p10[i * d + j] -= now[i] * before[j]
+                                            p11[i * d + j] -= now[i] * now[j]
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
