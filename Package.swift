@@ -14,7 +14,7 @@ let buildsForX86_64V3: Bool = {
           let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
     let present = Set(line.split(separator: " ").map(String.init))
     return ["avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave",
-            "cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"].allSatisfy(present.contains)
+            "cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3", "pni"].allSatisfy(present.contains)
     #else
     return false
     #endif

@@ -166,7 +166,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
         guard prefetch else {
             try produce(inputsOnly: inputsOnly, windows: range) { segments in
                 try body(segments)
-                spareBatches.giveBack(segments)
+                if case .windows = layout { spareBatches.giveBack(segments) }
                 return true
             }
             return
@@ -192,7 +192,7 @@ public final class HDF5WindowSource: WindowSource, @unchecked Sendable {
         }
         while let segments = try channel.take()?.get() {
             try body(segments)
-            spareBatches.giveBack(segments)
+            if case .windows = layout { spareBatches.giveBack(segments) }
         }
     }
 

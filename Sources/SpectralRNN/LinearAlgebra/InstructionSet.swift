@@ -19,7 +19,7 @@ import Foundation
 @_transparent
 public func missingInstructionSetFlags(flags: UnsafePointer<CChar>) -> String {
     var missing = ""
-    let words: StaticString = " avx\0 avx2\0 bmi1\0 bmi2\0 f16c\0 fma\0 abm\0 movbe\0 xsave\0 cx16\0 lahf_lm\0 popcnt\0 sse4_1\0 sse4_2\0 ssse3\0"
+    let words: StaticString = " avx\0 avx2\0 bmi1\0 bmi2\0 f16c\0 fma\0 abm\0 movbe\0 xsave\0 cx16\0 lahf_lm\0 popcnt\0 sse4_1\0 sse4_2\0 ssse3\0 pni\0"
     let end = UnsafeRawPointer(words.utf8Start).assumingMemoryBound(to: CChar.self) + words.utf8CodeUnitCount
     var word = UnsafeRawPointer(words.utf8Start).assumingMemoryBound(to: CChar.self)
     while word < end {

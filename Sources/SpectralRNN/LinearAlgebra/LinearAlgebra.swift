@@ -8,7 +8,6 @@
 // inside the project and are checked with `precondition`.
 
 import CLapack
-import Foundation
 
 /// A failure of a BLAS/LAPACK routine: the routine and why, in one line.
 public typealias LinearAlgebraError = RoutineError<LinearAlgebraFailure>
@@ -41,14 +40,14 @@ public enum LinearAlgebraFailure: String, Sendable, Equatable {
 /// the library is loaded, and each spins in `sched_yield` for its timeout (about 0.1 s) before
 /// it sleeps — on two cores, a tenth of a second taken from the moment accumulation. With one
 /// thread they are never used, so they are stopped (`blas_thread_shutdown_`; a threaded call
-/// would start them again, and none is made). Stopping them waits for each to wake and
-/// exit (about 4 ms at the start of a fit), so that happens on a thread of its own: once the
-/// count is one, BLAS calls run on the caller's thread and never touch the server threads.
-/// A global `let` is initialized lazily and exactly once (thread-safe), at the first BLAS or
-/// LAPACK call made here or at `holdBLASToOneThread()`.
+/// would start them again, and none is made). Stopping them waits for each to wake and exit
+/// (about 4 ms). It is done here, on the calling thread: on a thread of its own it could still
+/// be running when the program exits, and OpenBLAS's own shutdown at exit would then stop
+/// the same threads a second time. A global `let` is initialized lazily and exactly once
+/// (thread-safe), at the first BLAS or LAPACK call made here or at `holdBLASToOneThread()`.
 private let blasSingleThreaded: Bool = {
     openblas_set_num_threads(1)
-    Thread.detachNewThread { _ = blas_thread_shutdown_() }
+    _ = blas_thread_shutdown_()
     return true
 }()
 

@@ -45,9 +45,9 @@ public struct NotebookOptions: ParsableArguments, Sendable {
 
     /// Parses the walkthrough's command line, after checking that this CPU has the instruction
     /// set the library was compiled for (`requireCompiledInstructionSet`, inlined into the
-    /// walkthrough: this is the first call each one makes). `--help` prints the help; a bad
+    /// walkthrough, as this function is (`@_transparent`): it is the first call each one makes). `--help` prints the help; a bad
     /// flag prints one line, `PROGRAM: what was wrong`, and exits with status 64.
-    @inlinable @inline(__always)
+    @_transparent
     public static func parseCommandLine(program: String) -> NotebookOptions {
         requireCompiledInstructionSet(program: program)
         return parsedCommandLine(program: program)
